@@ -1,0 +1,3 @@
+from wfmcli.cli.main import run
+
+run()

@@ -1,0 +1,126 @@
+"""The `wfm` application: global options, command registration and the one top-level handler."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from wfmcli import __version__
+from wfmcli.cli import config_cmd
+from wfmcli.cli.context import GlobalOptions, global_options
+from wfmcli.cli.output import RESULT_VERSION
+from wfmcli.errors import ExitCode, WfmError
+from wfmcli.secrets import redact
+
+log = logging.getLogger("wfm.cli")
+
+
+class WfmGroup(TyperGroup):
+    """Turns every failure below it into one readable line and a documented exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except WfmError as exc:
+            _fail(ctx, exc, exc.exit_code, exc.one_line(), kind=type(exc).__name__)
+        except KeyboardInterrupt as exc:
+            _fail(ctx, exc, ExitCode.INTERRUPTED, "interrupted", kind="Interrupted")
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            message = f"internal error: {detail} (rerun with --debug and report the traceback)"
+            _fail(ctx, exc, ExitCode.INTERNAL, message, kind="InternalError")
+
+
+def _fail(ctx: typer.Context, exc: BaseException, code: ExitCode, line: str, kind: str) -> None:
+    options = global_options(ctx)
+    line = redact(line)
+    if options.debug:
+        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+    log.debug("exit %d after %s", code, kind, exc_info=exc)
+    if options.json:
+        error = {"type": kind, "message": line, "exit_code": int(code)}
+        envelope = {"wfm_result_version": RESULT_VERSION, "ok": False, "error": error}
+        sys.stdout.write(json.dumps(envelope) + "\n")
+    sys.stderr.write(f"wfm: error: {line}\n")
+    raise typer.Exit(int(code)) from exc
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"wfm {__version__}\n")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=WfmGroup,
+    name="wfm",
+    help=(
+        "Connect a Genesys Cloud contact center to its workforce-management system: "
+        "NICE, Verint, Alvaria/Aspect and Calabrio."
+    ),
+    epilog="Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 auth, 5 remote, "
+    "6 partial delivery, 7 locked, 130 interrupted.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="WFM_CONFIG",
+            help="Configuration file. Default: config.yaml in the user's config folder.",
+            show_envvar=True,
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv: debug).")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks and debug logs.")
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log-file", help="Also log to this rotating file (for batch runs)."),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    from wfmcli.logs import setup_logging
+
+    verbosity = 2 if debug else (-1 if quiet else verbose)
+    ctx.obj = GlobalOptions(
+        config_path=config, json=json_output, verbosity=verbosity, debug=debug, log_file=log_file
+    )
+    setup_logging(verbosity, log_file)
+
+
+app.add_typer(config_cmd.app, name="config")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app(prog_name="wfm")

@@ -1,0 +1,1 @@
+"""Genesys Cloud: regions, OAuth, the pooled HTTP client, paging and notifications."""
