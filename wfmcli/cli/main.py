@@ -92,7 +92,9 @@ def main_callback(
         bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
     ] = False,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv: debug).")
+        int, typer.Option(
+            "--verbose", "-v", count=True, show_default=False, help="More log output (-vv: debug)."
+        )
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
     debug: Annotated[
