@@ -44,6 +44,9 @@ class WfmError(Exception):
         text = self.message if not self.hint else f"{self.message} ({self.hint})"
         return " ".join(text.split())
 
+    def __str__(self) -> str:
+        return self.one_line()
+
 
 class UsageError(WfmError):
     exit_code = ExitCode.USAGE
@@ -57,10 +60,10 @@ class ConfigError(WfmError):
     def __init__(
         self, message: str, *, hint: str | None = None, problems: list[str] | None = None
     ) -> None:
-        self.problems = problems or [message]
-        if len(self.problems) > 1:
-            message = f"{message} (and {len(self.problems) - 1} more: run 'wfm config validate')"
+        if problems and len(problems) > 1:
+            message = f"{message} (and {len(problems) - 1} more: run 'wfm config validate')"
         super().__init__(message, hint=hint)
+        self.problems = problems or [self.one_line()]
 
 
 class AuthError(WfmError):

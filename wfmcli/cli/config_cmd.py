@@ -77,7 +77,10 @@ def regions(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
     from wfmcli.genesys.regions import REGIONS
 
     if global_options(ctx).json or json_flag:
-        rows = [{"key": r.key, "domain": r.domain, "api_url": r.api_url, "label": r.label} for r in REGIONS]
+        rows = [
+            {"key": r.key, "domain": r.domain, "api_url": r.api_url, "label": r.label}
+            for r in REGIONS
+        ]
         print_json("config regions", rows)
         return
     print_table(

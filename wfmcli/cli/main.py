@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from wfmcli import __version__
 from wfmcli.cli import config_cmd
@@ -32,8 +33,8 @@ class WfmGroup(TyperGroup):
             _fail(ctx, exc, exc.exit_code, exc.one_line(), kind=type(exc).__name__)
         except KeyboardInterrupt as exc:
             _fail(ctx, exc, ExitCode.INTERRUPTED, "interrupted", kind="Interrupted")
-        except (typer.Exit, typer.Abort):
-            raise
+        except (typer.Exit, typer.Abort, TyperException):
+            raise  # Typer renders its own usage errors and exits
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
             message = f"internal error: {detail} (rerun with --debug and report the traceback)"
@@ -92,14 +93,13 @@ def main_callback(
         bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
     ] = False,
     verbose: Annotated[
-        int, typer.Option(
+        int,
+        typer.Option(
             "--verbose", "-v", count=True, show_default=False, help="More log output (-vv: debug)."
-        )
+        ),
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks and debug logs.")
-    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
     log_file: Annotated[
         Path | None,
         typer.Option("--log-file", help="Also log to this rotating file (for batch runs)."),

@@ -49,9 +49,7 @@ def print_json(command: str, data: Any, *, ok: bool = True) -> None:
     sys.stdout.flush()
 
 
-def print_table(
-    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
+def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     table = Table(title=title, show_lines=False, title_justify="left")
     for column in columns:
         table.add_column(column)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
 from dataclasses import dataclass, field
+from enum import Enum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from wfmcli.config.resolve import SECRET_KEYS
 from wfmcli.errors import ConfigError, UsageError
 from wfmcli.secrets import MASK
 
-SECRET_PLACEHOLDER = "replace-with-your-client-secret"
+SECRET_PLACEHOLDER = "replace-with-your-client-secret"  # noqa: S105 - a placeholder
 
 
 @dataclass
@@ -78,8 +78,8 @@ def validate(path: Path) -> ValidationReport:
 
 def masked(config: Config) -> dict[str, Any]:
     """The resolved configuration as plain data, every secret replaced by a mask."""
-    data = config.model_dump(mode="python", exclude_none=True)
-    return _mask(data)
+    data: dict[str, Any] = _mask(config.model_dump(mode="python", exclude_none=True))
+    return data
 
 
 def _mask(value: Any, key: str = "") -> Any:

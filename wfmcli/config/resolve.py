@@ -118,7 +118,9 @@ class Resolver:
             import keyring
             import keyring.errors
         except ImportError:
-            self.problem(key_path, "reading secrets from the OS keyring needs: pip install 'wfm[keyring]'")
+            self.problem(
+                key_path, "reading secrets from the OS keyring needs: pip install 'wfm[keyring]'"
+            )
             return None
         try:
             secret = keyring.get_password(KEYRING_SERVICE, username)

@@ -44,7 +44,7 @@ def read_yaml(path: Path) -> YamlDocument:
         raise ConfigError(f"cannot read configuration file {path}: {exc}") from exc
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+        data = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -81,7 +81,6 @@ def _record_lines(document: YamlDocument, node: yaml.Node, key_path: KeyPath) ->
 
 def path_line(path: Path, node: yaml.Node) -> str:
     return f"{path}:{node.start_mark.line + 1}"
-
 
 
 def dotted(key_path: KeyPath) -> str:
