@@ -74,7 +74,9 @@ def error_from_response(response: httpx.Response, *, what: str) -> WfmError:
     return RemoteError(text)
 
 
-def error_from_token_response(response: httpx.Response, *, client_id: str, login_url: str) -> WfmError:
+def error_from_token_response(
+    response: httpx.Response, *, client_id: str, login_url: str
+) -> WfmError:
     """The error for a refused client-credentials grant at `{login}/oauth/token`."""
     status = response.status_code
     if status == 429 or status >= 500:
