@@ -66,6 +66,28 @@ def too_many(retry_after: int = 1) -> Reply:
 Handler = Callable[[Seen], Reply]
 
 
+def paged(items: list[dict[str, Any]]) -> Handler:
+    """Serves `items` in the Genesys paging envelope, honouring pageSize and pageNumber."""
+
+    def handle(seen: Seen) -> Reply:
+        size = int(seen.query.get("pageSize", "25"))
+        number = int(seen.query.get("pageNumber", "1"))
+        chunk = items[(number - 1) * size : number * size]
+        page_count = max((len(items) + size - 1) // size, 1)
+        body: dict[str, Any] = {
+            "entities": chunk,
+            "pageSize": size,
+            "pageNumber": number,
+            "total": len(items),
+            "pageCount": page_count,
+        }
+        if number < page_count:
+            body["nextUri"] = f"{seen.path}?pageSize={size}&pageNumber={number + 1}"
+        return Reply(200, body)
+
+    return handle
+
+
 class FakeGenesys:
     def __init__(self, users: int = 0) -> None:
         self.clients = {CLIENT_ID: CLIENT_SECRET}
@@ -112,20 +134,7 @@ class FakeGenesys:
         return [seen for seen in self.seen if seen.path == path]
 
     def _users(self, seen: Seen) -> Reply:
-        size = int(seen.query.get("pageSize", "25"))
-        number = int(seen.query.get("pageNumber", "1"))
-        chunk = self.users[(number - 1) * size : number * size]
-        page_count = max((len(self.users) + size - 1) // size, 1)
-        body: dict[str, Any] = {
-            "entities": chunk,
-            "pageSize": size,
-            "pageNumber": number,
-            "total": len(self.users),
-            "pageCount": page_count,
-        }
-        if number < page_count:
-            body["nextUri"] = f"/api/v2/users?pageSize={size}&pageNumber={number + 1}"
-        return Reply(200, body)
+        return paged(self.users)(seen)
 
     def _token(self, seen: Seen) -> Reply:
         self.token_requests += 1
