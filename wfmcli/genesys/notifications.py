@@ -1,0 +1,202 @@
+"""Genesys notification channels: create, subscribe, and read the WebSocket stream.
+
+A channel (`POST /api/v2/notifications/channels`) holds at most 1,000 topics and lives 24 h; a
+credential set may hold 20 channels, the 21st replacing the oldest idle one. Its `connectUri`
+carries heartbeats (`channel.metadata`), events (`{topicName, eventBody, metadata}`) and
+`v2.system.socket_closing` before a maintenance close. Genesys keeps no backlog: whoever reads
+the stream reconnects and resyncs on a drop; this module reports drops as TransientError and
+leaves the policy to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from wfmcli.errors import RemoteError, TransientError, UsageError
+from wfmcli.genesys.client import CredentialSession
+
+MAX_TOPICS_PER_CHANNEL = 1_000
+MAX_CHANNELS_PER_CREDENTIAL_SET = 20
+HEARTBEAT_TOPIC = "channel.metadata"
+SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
+# Genesys sends a heartbeat about every 30 s; three missed ones mean the socket is dead.
+DEFAULT_HEARTBEAT_TIMEOUT = 95.0
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    connect_uri: str
+    expires: datetime | None
+
+
+@dataclass(frozen=True)
+class Notification:
+    topic: str
+    body: Any
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """heartbeat, pong, socket_closing, system (other v2.system.*) or event."""
+        if self.topic == HEARTBEAT_TOPIC:
+            message = self.body.get("message") if isinstance(self.body, dict) else None
+            return "pong" if message == "pong" else "heartbeat"
+        if self.topic == SOCKET_CLOSING_TOPIC:
+            return "socket_closing"
+        if self.topic.startswith("v2.system."):
+            return "system"
+        return "event"
+
+
+def plan_channels(topics: list[str]) -> list[list[str]]:
+    """Splits one credential set's topics into channels of at most 1,000."""
+    chunks = [
+        topics[i : i + MAX_TOPICS_PER_CHANNEL]
+        for i in range(0, len(topics), MAX_TOPICS_PER_CHANNEL)
+    ]
+    if len(chunks) > MAX_CHANNELS_PER_CREDENTIAL_SET:
+        raise UsageError(
+            f"{len(topics)} topics need {len(chunks)} notification channels; one credential "
+            f"set may hold {MAX_CHANNELS_PER_CREDENTIAL_SET}",
+            hint="add credential sets to the source (each covers 20,000 agents)",
+        )
+    return chunks
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+async def create_channel(session: CredentialSession) -> Channel:
+    body = await session.post("/api/v2/notifications/channels")
+    try:
+        return Channel(str(body["id"]), str(body["connectUri"]), _parse_time(body.get("expires")))
+    except (KeyError, TypeError) as exc:
+        raise RemoteError("Genesys Cloud created a notification channel without an id") from exc
+
+
+async def subscribe(
+    session: CredentialSession, channel: Channel, topics: list[str], *, replace: bool = False
+) -> list[dict[str, Any]]:
+    """Adds (or with `replace`, sets) the channel's topics; returns the rejected ones."""
+    if len(topics) > MAX_TOPICS_PER_CHANNEL:
+        raise UsageError(
+            f"{len(topics)} topics for one notification channel; Genesys allows "
+            f"{MAX_TOPICS_PER_CHANNEL}",
+            hint="split them with plan_channels()",
+        )
+    path = f"/api/v2/notifications/channels/{channel.id}/subscriptions"
+    template = "/api/v2/notifications/channels/{id}/subscriptions"
+    payload = [{"id": topic} for topic in topics]
+    method = "PUT" if replace else "POST"
+    answer = await session.request(method, path, json=payload, template=template)
+    entities = answer.get("entities", []) if isinstance(answer, dict) else []
+    return [e for e in entities if isinstance(e, dict) and e.get("state") == "Rejected"]
+
+
+class NotificationSocket:
+    """`async with NotificationSocket(channel.connect_uri) as socket: async for n in socket:`.
+
+    Iteration ends when Genesys closes the socket cleanly (after `socket_closing`); a dropped
+    socket or `heartbeat_timeout` seconds of silence raise TransientError.
+    """
+
+    def __init__(
+        self,
+        connect_uri: str,
+        *,
+        heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+        open_timeout: float = 10.0,
+        proxy: str | None = None,
+    ) -> None:
+        self.connect_uri = connect_uri
+        self.heartbeat_timeout = heartbeat_timeout
+        self._open_timeout = open_timeout
+        # True: the system proxy from the environment, as for HTTP requests.
+        self._proxy: str | Literal[True] = proxy or True
+        self._ws: ClientConnection | None = None
+
+    async def __aenter__(self) -> NotificationSocket:
+        try:
+            self._ws = await connect(
+                self.connect_uri,
+                open_timeout=self._open_timeout,
+                proxy=self._proxy,
+                max_size=8 * 1024 * 1024,
+            )
+        except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+            raise TransientError(
+                f"cannot open the Genesys notification socket {self.connect_uri}: {exc}",
+                hint="the channel may have expired; create a new one",
+            ) from exc
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def ping(self) -> None:
+        """Asks for a `pong` on the stream; proves the channel end to end."""
+        await self._connection().send(json.dumps({"message": "ping"}))
+
+    def _connection(self) -> ClientConnection:
+        if self._ws is None:
+            raise RuntimeError("use NotificationSocket in 'async with'")
+        return self._ws
+
+    def __aiter__(self) -> NotificationSocket:
+        return self
+
+    async def __anext__(self) -> Notification:
+        ws = self._connection()
+        try:
+            raw = await asyncio.wait_for(ws.recv(), self.heartbeat_timeout)
+        except TimeoutError as exc:
+            raise TransientError(
+                f"no heartbeat from the Genesys notification socket for "
+                f"{self.heartbeat_timeout:g} s",
+                hint="reconnect and resync",
+            ) from exc
+        except websockets.ConnectionClosedOK as exc:
+            raise StopAsyncIteration from exc
+        except websockets.ConnectionClosed as exc:
+            raise TransientError(
+                f"the Genesys notification socket dropped ({exc})", hint="reconnect and resync"
+            ) from exc
+        return _parse_message(raw)
+
+
+def _parse_message(raw: str | bytes) -> Notification:
+    try:
+        message = json.loads(raw)
+    except ValueError as exc:
+        raise RemoteError(
+            "the Genesys notification socket sent a message that is not JSON"
+        ) from exc
+    if not isinstance(message, dict):
+        raise RemoteError("the Genesys notification socket sent a message that is not an object")
+    metadata = message.get("metadata")
+    return Notification(
+        topic=str(message.get("topicName", "")),
+        body=message.get("eventBody"),
+        metadata=metadata if isinstance(metadata, dict) else {},
+    )
