@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,9 +17,11 @@ from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import GenesysClient
 from wfmcli.genesys.notifications import (
     Channel,
+    FollowPolicy,
     Notification,
     NotificationSocket,
     create_channel,
+    follow,
     plan_channels,
     subscribe,
 )
@@ -158,3 +161,88 @@ def test_an_unreachable_socket_is_a_transient_error() -> None:
 
     with pytest.raises(TransientError, match="cannot open the Genesys notification socket"):
         asyncio.run(main())
+
+
+def test_follow_reconnects_after_a_drop_and_moves_channel_on_socket_closing(
+    fake: FakeGenesys,
+) -> None:
+    """Drop -> same channel again; socket_closing -> a new channel; each reconnect is marked."""
+    connections: list[str] = []
+
+    async def genesys(ws: ServerConnection) -> None:
+        assert ws.request is not None
+        connections.append(ws.request.path)
+        number = len(connections)
+        await ws.send(json.dumps({**ACTIVITY, "eventBody": {"id": f"u{number}"}}))
+        if number == 1:
+            ws.transport.abort()
+        elif number == 2:
+            await ws.send(json.dumps(CLOSING))
+            await ws.close()
+        else:
+            await ws.wait_closed()
+
+    async def main() -> list[Notification]:
+        got: list[Notification] = []
+        async with serve(genesys, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            created: list[str] = []
+
+            def new_channel(seen: Seen) -> Reply:
+                created.append(f"streaming-0-{len(created) + 1}")
+                uri = f"ws://127.0.0.1:{port}/channels/{created[-1]}"
+                return Reply(200, {"id": created[-1], "connectUri": uri})
+
+            fake.routes[("POST", "/api/v2/notifications/channels")] = new_channel
+            for n in (1, 2):
+                path = f"/api/v2/notifications/channels/streaming-0-{n}/subscriptions"
+                fake.routes[("PUT", path)] = lambda seen: Reply(200, {"entities": []})
+            credentials = [Credential(CLIENT_ID, CLIENT_SECRET)]
+            policy = FollowPolicy(backoff_initial=0.01, heartbeat_timeout=5)
+            async with GenesysClient(fake.base_url, fake.base_url, credentials) as client:
+                stream = follow(client.session(), ["v2.users.u1.activity"], policy)
+                async for note in stream:
+                    got.append(note)
+                    if note.kind == "event" and note.body["id"] == "u3":
+                        break
+                await stream.aclose()
+        return got
+
+    got = asyncio.run(main())
+    assert [n.kind for n in got] == [
+        "event",
+        "reconnected",
+        "event",
+        "socket_closing",
+        "reconnected",
+        "event",
+    ]
+    assert connections == [
+        "/channels/streaming-0-1",
+        "/channels/streaming-0-1",
+        "/channels/streaming-0-2",
+    ]
+    assert len([s for s in fake.seen if s.method == "PUT"]) == 2
+
+
+def test_follow_gives_up_after_max_failures(fake: FakeGenesys) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    fake.routes[("POST", "/api/v2/notifications/channels")] = lambda seen: Reply(
+        200, {"id": "c1", "connectUri": f"ws://127.0.0.1:{port}/channels/c1"}
+    )
+    fake.routes[("PUT", "/api/v2/notifications/channels/c1/subscriptions")] = lambda seen: Reply(
+        200, {"entities": []}
+    )
+
+    async def main() -> None:
+        credentials = [Credential(CLIENT_ID, CLIENT_SECRET)]
+        policy = FollowPolicy(backoff_initial=0.001, max_failures=3)
+        async with GenesysClient(fake.base_url, fake.base_url, credentials) as client:
+            async for _ in follow(client.session(), ["t"], policy):
+                pass
+
+    with pytest.raises(TransientError, match="cannot open the Genesys notification socket"):
+        asyncio.run(main())
+    assert len(fake.requests_to("/api/v2/notifications/channels")) == 2  # renewed after 2 fails

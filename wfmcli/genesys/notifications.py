@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -23,12 +26,18 @@ from websockets.asyncio.client import ClientConnection, connect
 from wfmcli.errors import RemoteError, TransientError, UsageError
 from wfmcli.genesys.client import CredentialSession
 
+log = logging.getLogger("wfm.genesys.notifications")
+
 MAX_TOPICS_PER_CHANNEL = 1_000
 MAX_CHANNELS_PER_CREDENTIAL_SET = 20
 HEARTBEAT_TOPIC = "channel.metadata"
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
+# Synthetic: `follow` reconnected, and events published meanwhile are lost; resync now.
+RECONNECTED_TOPIC = "wfm.reconnected"
 # Genesys sends a heartbeat about every 30 s; three missed ones mean the socket is dead.
 DEFAULT_HEARTBEAT_TIMEOUT = 95.0
+# Renew an hour before Genesys' 24 h channel life ends, so no event falls in the gap.
+DEFAULT_CHANNEL_LIFE = 23 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ class Notification:
 
     @property
     def kind(self) -> str:
-        """heartbeat, pong, socket_closing, system (other v2.system.*) or event."""
+        """heartbeat, pong, socket_closing, system (other v2.system.*), reconnected or event."""
         if self.topic == HEARTBEAT_TOPIC:
             message = self.body.get("message") if isinstance(self.body, dict) else None
             return "pong" if message == "pong" else "heartbeat"
@@ -54,6 +63,8 @@ class Notification:
             return "socket_closing"
         if self.topic.startswith("v2.system."):
             return "system"
+        if self.topic == RECONNECTED_TOPIC:
+            return "reconnected"
         return "event"
 
 
@@ -200,3 +211,69 @@ def _parse_message(raw: str | bytes) -> Notification:
         body=message.get("eventBody"),
         metadata=metadata if isinstance(metadata, dict) else {},
     )
+
+
+@dataclass(frozen=True)
+class FollowPolicy:
+    heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
+    channel_life: float = DEFAULT_CHANNEL_LIFE
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    max_failures: int | None = None  # consecutive; None keeps trying, as a relay should
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
+
+
+async def follow(
+    session: CredentialSession,
+    topics: list[str],
+    policy: FollowPolicy | None = None,
+    *,
+    proxy: str | None = None,
+) -> AsyncIterator[Notification]:
+    """Notifications for `topics` on one channel, for as long as the caller iterates.
+
+    A dropped or silent socket is reopened on the same channel with backoff; `socket_closing`
+    and the end of the channel's life move to a new channel. After every reconnect a
+    `wfm.reconnected` notification tells the caller to resync state over REST. AuthError and
+    other non-transient failures end the iteration by raising.
+    """
+    policy = policy or FollowPolicy()
+    loop = asyncio.get_running_loop()
+    channel: Channel | None = None
+    renew_at = 0.0
+    failures = 0
+    connected_before = False
+    while True:
+        try:
+            if channel is None or loop.time() >= renew_at:
+                channel = await create_channel(session)
+                renew_at = loop.time() + policy.channel_life
+                rejected = await subscribe(session, channel, topics, replace=True)
+                if rejected:
+                    log.warning("Genesys rejected %d of %d topics", len(rejected), len(topics))
+            async with NotificationSocket(
+                channel.connect_uri, heartbeat_timeout=policy.heartbeat_timeout, proxy=proxy
+            ) as socket:
+                failures = 0
+                if connected_before:
+                    yield Notification(RECONNECTED_TOPIC, {"channelId": channel.id})
+                connected_before = True
+                async for note in socket:
+                    yield note
+                    if note.kind == "socket_closing":
+                        channel = None
+                        break
+                    if loop.time() >= renew_at:
+                        break
+                else:
+                    raise TransientError("the Genesys notification socket closed without notice")
+        except TransientError as exc:
+            failures += 1
+            if policy.max_failures is not None and failures >= policy.max_failures:
+                raise
+            if failures > 1:
+                channel = None  # the same channel failed twice: it may be gone
+            ceiling = min(policy.backoff_initial * 2 ** (failures - 1), policy.backoff_max)
+            delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+            log.info("notification stream interrupted (%s); reconnecting in %.1f s", exc, delay)
+            await policy.sleep(delay)
