@@ -1,0 +1,1 @@
+"""Batch jobs: pull -> render -> deliver for one destination, with state, a lock and catch-up."""
