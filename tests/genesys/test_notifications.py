@@ -102,12 +102,12 @@ async def read_stream(behaviour: Behaviour, heartbeat_timeout: float = 5.0) -> l
     async with serve(behaviour, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         uri = f"ws://127.0.0.1:{port}/channels/streaming-0-x"
-        async with NotificationSocket(uri, heartbeat_timeout=heartbeat_timeout) as socket:
+        async with NotificationSocket(uri, heartbeat_timeout=heartbeat_timeout) as stream:
             try:
-                async for note in socket:
+                async for note in stream:
                     got.append(note)
                     if note.topic == "channel.metadata" and len(got) == 1:
-                        await socket.ping()
+                        await stream.ping()
             except TransientError as exc:
                 got.append(Notification("error", exc.one_line()))
     return got
