@@ -1,0 +1,178 @@
+"""The event log: the single source of truth that aggregates, details and notifications read.
+
+Two append-only, columnar logs (Python `array`s, so a day of a 20,000-agent org stays small):
+
+* agent state changes: every row is an agent's full state after a change (routing status,
+  system presence, presence definition), so any time range of it is self-describing;
+* conversation legs: one row per queue leg (a contact's stay in one queue until it is answered,
+  abandoned or flows out, then its handling); timestamps are filled in as the leg progresses and
+  stay -1 until then, so a live query sees exactly what has happened so far.
+
+Alert attempts (including the ones that end NOT_RESPONDING) get their own small log.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wfmcli.sim.org import MEDIA_TYPES, ROUTING_STATUSES, SYSTEM_PRESENCES
+
+OFFLINE_RS = -1  # no routing status while logged out
+RS = {name: code for code, name in enumerate(ROUTING_STATUSES)}
+SP = {name: code for code, name in enumerate(SYSTEM_PRESENCES)}
+MEDIA = {name: code for code, name in enumerate(MEDIA_TYPES)}
+
+# Leg outcomes.
+WAITING, ANSWERED, ABANDONED, FLOWED_OUT = 0, 1, 2, 3
+DIRECTIONS = ("inbound", "outbound")
+
+
+@dataclass
+class AgentNow:
+    routing_status: int  # index into ROUTING_STATUSES, or OFFLINE_RS
+    routing_since: int  # ms
+    system_presence: int  # index into SYSTEM_PRESENCES
+    presence_def: int  # index into org.presences
+    presence_since: int  # ms
+    active: dict[str, int] = field(default_factory=dict)  # media -> live interactions
+    acw: dict[str, int] = field(default_factory=dict)  # media -> interactions in ACW
+
+
+StateListener = Callable[[int, int, bool, bool], None]  # (t_ms, user, rs_changed, presence_changed)
+
+
+class StateLog:
+    def __init__(self, users: int, offline_def: int, start_ms: int) -> None:
+        self.now = [
+            AgentNow(OFFLINE_RS, start_ms, SP["OFFLINE"], offline_def, start_ms)
+            for _ in range(users)
+        ]
+        self.t = array("q")
+        self.user = array("l")
+        self.rs = array("b")
+        self.sp = array("b")
+        self.pd = array("h")
+        self.listeners: list[StateListener] = []
+        for index in range(users):  # the starting state is part of the log
+            self._append(start_ms, index, OFFLINE_RS, SP["OFFLINE"], offline_def)
+
+    def _append(self, t: int, user: int, rs: int, sp: int, pd: int) -> None:
+        self.t.append(t)
+        self.user.append(user)
+        self.rs.append(rs)
+        self.sp.append(sp)
+        self.pd.append(pd)
+
+    def change(
+        self,
+        t: int,
+        user: int,
+        *,
+        rs: int | None = None,
+        sp: int | None = None,
+        pd: int | None = None,
+    ) -> None:
+        """Record a change; arguments left None keep their current value."""
+        agent = self.now[user]
+        new_rs = agent.routing_status if rs is None else rs
+        new_sp = agent.system_presence if sp is None else sp
+        new_pd = agent.presence_def if pd is None else pd
+        rs_changed = new_rs != agent.routing_status
+        presence_changed = new_pd != agent.presence_def or new_sp != agent.system_presence
+        if not (rs_changed or presence_changed):
+            return
+        if rs_changed:
+            agent.routing_status, agent.routing_since = new_rs, t
+        if presence_changed:
+            agent.system_presence, agent.presence_def, agent.presence_since = new_sp, new_pd, t
+        self._append(t, user, new_rs, new_sp, new_pd)
+        for listener in self.listeners:
+            listener(t, user, rs_changed, presence_changed)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+class LegLog:
+    """One row per queue leg; -1 marks a moment that has not happened (yet)."""
+
+    COLUMNS = (
+        "conv", "queue", "media", "direction", "campaign", "first_leg", "enter", "end_queue",
+        "outcome", "user", "answer", "talk_end", "held", "acw_end", "transferred", "dialing",
+        "contacting",
+    )
+
+    def __init__(self) -> None:
+        self.conv = array("q")
+        self.queue = array("l")
+        self.media = array("b")
+        self.direction = array("b")
+        self.campaign = array("b")  # index into org.campaigns, -1 for none
+        self.first_leg = array("b")
+        self.enter = array("q")
+        self.end_queue = array("q")
+        self.outcome = array("b")
+        self.user = array("l")
+        self.answer = array("q")
+        self.talk_end = array("q")
+        self.held = array("q")  # ms on hold within the talk
+        self.acw_end = array("q")
+        self.transferred = array("b")
+        self.dialing = array("q")  # outbound: ms dialing before the customer answered
+        self.contacting = array("q")
+
+    def open(
+        self,
+        conv: int,
+        queue: int,
+        media: int,
+        enter: int,
+        *,
+        direction: int = 0,
+        campaign: int = -1,
+        first_leg: bool = True,
+    ) -> int:
+        self.conv.append(conv)
+        self.queue.append(queue)
+        self.media.append(media)
+        self.direction.append(direction)
+        self.campaign.append(campaign)
+        self.first_leg.append(1 if first_leg else 0)
+        self.enter.append(enter)
+        self.end_queue.append(-1)
+        self.outcome.append(WAITING)
+        self.user.append(-1)
+        self.answer.append(-1)
+        self.talk_end.append(-1)
+        self.held.append(0)
+        self.acw_end.append(-1)
+        self.transferred.append(0)
+        self.dialing.append(0)
+        self.contacting.append(0)
+        return len(self.conv) - 1
+
+    def __len__(self) -> int:
+        return len(self.conv)
+
+
+class AlertLog:
+    """One row per alert offered to an agent; `answered` 0 means it ended NOT_RESPONDING."""
+
+    def __init__(self) -> None:
+        self.leg = array("l")
+        self.user = array("l")
+        self.start = array("q")
+        self.end = array("q")
+        self.answered = array("b")
+
+    def add(self, leg: int, user: int, start: int, end: int, answered: bool) -> None:
+        self.leg.append(leg)
+        self.user.append(user)
+        self.start.append(start)
+        self.end.append(end)
+        self.answered.append(1 if answered else 0)
+
+    def __len__(self) -> int:
+        return len(self.leg)

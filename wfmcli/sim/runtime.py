@@ -1,0 +1,38 @@
+"""The twin's clock and the objects every route reads: the org, the contact center, the channels.
+
+History is simulated up to "now" at start; from then on the simulated clock moves with the wall
+clock multiplied by `speed` (or stays put when the twin is not live, which tests use for
+deterministic answers).
+"""
+
+from __future__ import annotations
+
+import time
+
+from wfmcli.sim.engine import DAY_MS, ContactCenter
+from wfmcli.sim.notify import Hub
+from wfmcli.sim.org import Org
+
+
+class Runtime:
+    def __init__(
+        self, org: Org, *, now_ms: int, days: int, live: bool = True, speed: float = 1.0
+    ) -> None:
+        self.org = org
+        self.live = live
+        self.speed = speed
+        self.center = ContactCenter(org, now_ms - days * DAY_MS)
+        self.center.run_until(now_ms)
+        self._anchor_sim = now_ms
+        self._anchor_real = time.monotonic()
+        self.hub = Hub(org, self.center)
+
+    def now_ms(self) -> int:
+        if not self.live:
+            return self._anchor_sim
+        elapsed = time.monotonic() - self._anchor_real
+        return self._anchor_sim + int(elapsed * 1000 * self.speed)
+
+    def catch_up(self) -> int:
+        """Run the contact center to the current simulated time; returns events processed."""
+        return self.center.run_until(self.now_ms())

@@ -1,0 +1,174 @@
+"""Start the twin in a background thread: what tests, `wfm demo` and `wfm sim serve` use.
+
+    twin = start_twin(seed=7, agents=50, queues=4)
+    ... httpx against twin.base_url with twin.client_id / twin.client_secret ...
+    twin.faults.fail_next(3)          # knobs apply to the next requests
+    twin.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from wfmcli.sim.faults import Faults
+from wfmcli.sim.notify_routes import SOCKETS_KEY
+from wfmcli.sim.org import Credential, Org, build_org
+from wfmcli.sim.runtime import Runtime
+from wfmcli.sim.server import TwinServer
+
+T = TypeVar("T")
+_TICK_S = 0.05
+
+
+@dataclass
+class RunningTwin:
+    base_url: str
+    client_id: str
+    client_secret: str
+    credentials: list[Credential]
+    org: Org
+    faults: Faults
+    runtime: Runtime
+    server: TwinServer
+    _loop: asyncio.AbstractEventLoop = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+    _stopped: asyncio.Event = field(repr=False)
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.base_url.removeprefix("http://").rpartition(":")
+        return host, int(port)
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+        """Run a coroutine on the twin's loop (where all its state lives) and wait for it."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def expire_tokens(self) -> int:
+        """Early token expiry: every token issued so far answers 401 from now on."""
+        async def run() -> int:
+            return self.server.tokens.expire_all()
+        return self.call(run())
+
+    def drop_sockets(self) -> int:
+        """Cut every notification WebSocket without a close frame."""
+        return self.call(self.server.app[SOCKETS_KEY].drop_all())
+
+    def socket_closing(self, grace_s: float = 0.2) -> int:
+        """Send `v2.system.socket_closing` to every socket, then close them after `grace_s`."""
+        sockets = self.server.app[SOCKETS_KEY]
+        sockets.closing_grace_s = grace_s
+        return self.call(sockets.closing_all(), timeout=grace_s + 10)
+
+    def set_heartbeat(self, seconds: float) -> None:
+        self.server.app[SOCKETS_KEY].heartbeat_s = seconds
+
+    def set_channel_lifetime(self, seconds: float) -> None:
+        self.runtime.hub.lifetime_s = seconds
+
+    def now_ms(self) -> int:
+        return self.runtime.now_ms()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stopped.set)
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> RunningTwin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_twin(
+    *,
+    seed: int = 1,
+    agents: int = 200,
+    queues: int = 12,
+    days: int = 2,
+    speed: float = 1.0,
+    live: bool = True,
+    now_ms: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    credentials: int = 1,
+    faults: Faults | None = None,
+) -> RunningTwin:
+    """Build the org and its history, serve it on host:port (0 = a free port), return at once."""
+    org = build_org(seed=seed, agents=agents, queues=queues, credentials=credentials)
+    start = int(time.time() * 1000) if now_ms is None else now_ms
+    runtime = Runtime(org, now_ms=start, days=days, live=live, speed=speed)
+    faults = faults or Faults(seed=seed)
+    server = TwinServer(runtime, faults)
+    ready: dict[str, Any] = {}
+    started = threading.Event()
+    loop = asyncio.new_event_loop()
+    stopped_holder: list[asyncio.Event] = []
+
+    async def serve() -> None:
+        stopped = asyncio.Event()
+        stopped_holder.append(stopped)
+        runner = web.AppRunner(
+            server.app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            ready["error"] = exc
+            started.set()
+            await runner.cleanup()
+            return
+        bound = runner.addresses[0]
+        ready["base_url"] = f"http://{bound[0]}:{bound[1]}"
+        started.set()
+        ticker = asyncio.create_task(_tick(runtime))
+        await stopped.wait()
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        await runner.cleanup()
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(serve())
+        loop.close()
+
+    thread = threading.Thread(target=main, name="wfm-sim-twin", daemon=True)
+    thread.start()
+    started.wait(timeout=60)
+    if "error" in ready:
+        thread.join(timeout=5)
+        raise ready["error"]
+    first = org.credentials[0]
+    return RunningTwin(
+        base_url=ready["base_url"],
+        client_id=first.client_id,
+        client_secret=first.client_secret,
+        credentials=org.credentials,
+        org=org,
+        faults=faults,
+        runtime=runtime,
+        server=server,
+        _loop=loop,
+        _thread=thread,
+        _stopped=stopped_holder[0],
+    )
+
+
+async def _tick(runtime: Runtime) -> None:
+    """Move the live clock and publish what changed, a few times a second."""
+    while True:
+        if runtime.live:
+            runtime.catch_up()
+        runtime.hub.expire()
+        await asyncio.sleep(_TICK_S)
