@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.conftest import RunWfm
-from wfmcli.errors import AuthError, TransientError
+from wfmcli.errors import AuthError, RemoteError, TransientError
 from wfmcli.genesys.auth import Credential
-from wfmcli.genesys.client import GenesysClient
+from wfmcli.genesys.client import CredentialSession, GenesysClient
+from wfmcli.genesys.fanout import map_sessions
 from wfmcli.genesys.notifications import FollowPolicy, Notification, follow
 from wfmcli.genesys.paging import iter_entities, iter_pages
 from wfmcli.genesys.retry import RetryPolicy
@@ -230,3 +231,29 @@ def test_wfm_auth_test_against_the_twin(twin: RunningTwin, tmp_path: Path, run_w
     assert sorted(scope["credentials"][0]["divisions_visible"]) == sorted(
         d.name for d in twin.org.divisions
     )
+
+
+def test_fan_out_uses_every_credential_set_and_keeps_order(twin: RunningTwin) -> None:
+    ids = [u.id for u in twin.org.users[:40]]
+
+    async def fetch(session: CredentialSession, user_id: str) -> str:
+        user = await session.get(f"/api/v2/users/{user_id}")
+        return str(user["id"])
+
+    async def work(client: GenesysClient) -> tuple[list[str], dict[str, dict[str, int]]]:
+        found = await map_sessions(client, ids, fetch, per_set=3)
+        return found, client.counter.by_credential()
+
+    found, counts = run(twin, work)
+    assert found == ids
+    per_set = [c.get("GET /api/v2/users/{id}", 0) for c in counts.values()]
+    assert len(per_set) == 2 and all(n > 0 for n in per_set) and sum(per_set) == 40
+
+
+def test_fan_out_raises_the_first_failure_itself(twin: RunningTwin) -> None:
+    async def fetch(session: CredentialSession, path: str) -> Any:
+        return await session.get(path)
+
+    paths = ["/api/v2/authorization/divisions"] * 5 + ["/api/v2/users/not-a-user"]
+    with pytest.raises(RemoteError, match="HTTP 404"):
+        run(twin, lambda client: map_sessions(client, paths, fetch, per_set=2))

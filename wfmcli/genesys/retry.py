@@ -10,6 +10,7 @@ run a 429 storm in milliseconds without changing any other behaviour.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,13 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from wfmcli.errors import TransientError
 
 Sleep = Callable[[float], Awaitable[None]]
+log = logging.getLogger("wfm.genesys")
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.info("retrying in %.1f s (try %d failed: %s)", wait, state.attempt_number, exc)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class RetryPolicy:
             stop=stop_after_attempt(max(self.attempts, 1)),
             wait=self.wait_seconds,
             sleep=self.sleep,
+            before_sleep=_log_retry,
             reraise=True,
         )
 
