@@ -1,0 +1,439 @@
+"""A small, safe expression language for report columns, filters and checks.
+
+Parsed by our own tokenizer and precedence-climbing parser, never `eval`: only the constructs below
+exist, so a profile cannot reach Python. Expressions are evaluated over whole pandas columns.
+
+    literals     12  0.5  "text"  'text'  true  false
+    names        offered  talk_s  local_start        (a frame column or a derived column)
+                 col("secondary_1a2b-3c_s")  (any column, for names that are not identifiers)
+    arithmetic   a + b   a - b   a * b   a / b  (x / 0 is 0: an empty interval has no average)   -a
+    comparison   ==  !=  <  <=  >  >=
+    logic        and  or  not
+    functions    if(cond, then, else)  min(a, b, ...)  max(a, b, ...)  abs(x)  round(x)  floor(x)
+                 ceil(x)  fmt(time, "%Y%m%d")  concat(a, b, ...)  text(x)  left(text, n)
+                 upper(text)  lower(text)  coalesce(text, fallback)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+Value = Any  # a pandas Series or a scalar (int, float, str, bool)
+Env = Mapping[str, Value]
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 40
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<number>\d+(?:\.\d+)?)
+      | (?P<string>"[^"\\]*"|'[^'\\]*')
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<op>==|!=|<=|>=|[-+*/<>(),])
+    )""",
+    re.VERBOSE,
+)
+_KEYWORDS = {"and", "or", "not", "true", "false"}
+_COMPARE = {"==", "!=", "<", "<=", ">", ">="}
+
+
+class ExpressionError(ValueError):
+    """The expression is not valid; the message says where and why, in one line."""
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    pos: int
+
+
+def tokenize(source: str) -> list[Token]:
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(source):
+        if source[pos:].strip() == "":
+            break
+        match = _TOKEN.match(source, pos)
+        if match is None or match.lastgroup is None:
+            start = len(source[pos:]) - len(source[pos:].lstrip()) + pos
+            raise ExpressionError(f"unexpected character {source[start]!r} at position {start + 1}")
+        tokens.append(
+            Token(match.lastgroup, match.group(match.lastgroup), match.start(match.lastgroup))
+        )
+        pos = match.end()
+    tokens.append(Token("end", "", len(source)))
+    return tokens
+
+
+# ---------------------------------------------------------------- syntax tree
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Name:
+    name: str
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    args: tuple[Node, ...]
+
+
+Node = Literal | Name | Unary | Binary | Call
+
+_BINARY_LEVELS: tuple[frozenset[str], ...] = (
+    frozenset({"or"}),
+    frozenset({"and"}),
+    frozenset(_COMPARE),
+    frozenset({"+", "-"}),
+    frozenset({"*", "/"}),
+)
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tokens = tokenize(source)
+        self.index = 0
+        self.depth = 0
+
+    def peek(self) -> Token:
+        return self.tokens[self.index]
+
+    def take(self) -> Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def expect(self, text: str) -> None:
+        token = self.take()
+        if token.text != text:
+            raise ExpressionError(
+                f"expected {text!r} at position {token.pos + 1}, found {_show(token)}"
+            )
+
+    def parse(self) -> Node:
+        node = self.binary(0)
+        token = self.peek()
+        if token.kind != "end":
+            raise ExpressionError(f"unexpected {_show(token)} at position {token.pos + 1}")
+        return node
+
+    def binary(self, level: int) -> Node:
+        if level == len(_BINARY_LEVELS):
+            return self.unary()
+        node = self.binary(level + 1)
+        while self.peek().text in _BINARY_LEVELS[level] and self.peek().kind in ("op", "name"):
+            op = self.take().text
+            right = self.binary(level + 1)
+            if op in _COMPARE and isinstance(node, Binary) and node.op in _COMPARE:
+                raise ExpressionError(f"chained comparison near position {self.peek().pos + 1}")
+            node = Binary(op, node, right)
+        return node
+
+    def unary(self) -> Node:
+        token = self.peek()
+        if token.text in ("-", "not") and token.kind in ("op", "name"):
+            self.take()
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ExpressionError("expression nested too deeply")
+            operand = self.unary()
+            self.depth -= 1
+            return Unary(token.text, operand)
+        return self.atom()
+
+    def atom(self) -> Node:
+        token = self.take()
+        if token.kind == "number":
+            return Literal(float(token.text) if "." in token.text else int(token.text))
+        if token.kind == "string":
+            return Literal(token.text[1:-1])
+        if token.text == "(":
+            node = self.nested()
+            self.expect(")")
+            return node
+        if token.kind == "name" and token.text in ("true", "false"):
+            return Literal(token.text == "true")
+        if token.kind == "name" and token.text not in _KEYWORDS:
+            if self.peek().text == "(":
+                return self.call(token)
+            return Name(token.text)
+        raise ExpressionError(f"unexpected {_show(token)} at position {token.pos + 1}")
+
+    def nested(self) -> Node:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError("expression nested too deeply")
+        node = self.binary(0)
+        self.depth -= 1
+        return node
+
+    def call(self, name: Token) -> Node:
+        if name.text not in FUNCTIONS:
+            raise ExpressionError(
+                f"unknown function {name.text!r} at position {name.pos + 1} "
+                f"(allowed: {', '.join(sorted(FUNCTIONS))})"
+            )
+        self.expect("(")
+        args: list[Node] = []
+        if self.peek().text != ")":
+            args.append(self.nested())
+            while self.peek().text == ",":
+                self.take()
+                args.append(self.nested())
+        self.expect(")")
+        low, high = FUNCTIONS[name.text].arity
+        if not low <= len(args) <= (high if high >= 0 else len(args)):
+            raise ExpressionError(
+                f"{name.text}() takes {_arity(low, high)} argument(s), not {len(args)}"
+            )
+        if name.text == "col" and not (
+            isinstance(args[0], Literal) and isinstance(args[0].value, str)
+        ):
+            raise ExpressionError(f"{name.text}() needs a quoted name as its first argument")
+        if name.text == "col":
+            return Name(args[0].value)  # type: ignore[union-attr]
+        return Call(name.text, tuple(args))
+
+
+def _show(token: Token) -> str:
+    return "end of expression" if token.kind == "end" else repr(token.text)
+
+
+def _arity(low: int, high: int) -> str:
+    if high < 0:
+        return f"at least {low}"
+    return str(low) if low == high else f"{low} to {high}"
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def _where(cond: Value, then: Value, other: Value) -> Value:
+    if not isinstance(cond, pd.Series):
+        return then if cond else other
+    index = cond.index
+    result = np.where(cond.to_numpy(dtype=bool), _array(then, index), _array(other, index))
+    return pd.Series(result, index=index)
+
+
+def _array(value: Value, index: pd.Index) -> Any:
+    return (
+        value.to_numpy()
+        if isinstance(value, pd.Series)
+        else np.full(len(index), value, dtype=object if isinstance(value, str) else None)
+    )
+
+
+def _fold(function: Callable[[Value, Value], Value]) -> Callable[..., Value]:
+    def folded(*values: Value) -> Value:
+        result = values[0]
+        for value in values[1:]:
+            result = function(result, value)
+        return result
+
+    return folded
+
+
+def _minimum(a: Value, b: Value) -> Value:
+    if isinstance(a, pd.Series) or isinstance(b, pd.Series):
+        return _where(_lt(a, b), a, b)
+    return min(a, b)
+
+
+def _maximum(a: Value, b: Value) -> Value:
+    if isinstance(a, pd.Series) or isinstance(b, pd.Series):
+        return _where(_lt(a, b), b, a)
+    return max(a, b)
+
+
+def _lt(a: Value, b: Value) -> Value:
+    return a < b
+
+
+def _divide(a: Value, b: Value) -> Value:
+    if isinstance(b, pd.Series):
+        safe = b.where(b != 0, 1)
+        return (a / safe).where(b != 0, 0.0)
+    return a / b if b else (a * 0.0 if isinstance(a, pd.Series) else 0.0)
+
+
+def _numeric(
+    function: Callable[[Any], Any], scalar: Callable[[Any], Any]
+) -> Callable[[Value], Value]:
+    def apply(value: Value) -> Value:
+        return function(value) if isinstance(value, pd.Series) else scalar(value)
+
+    return apply
+
+
+def _round_half_up(value: Value) -> Value:
+    if isinstance(value, pd.Series):
+        return np.floor(value.astype("float64") + 0.5)
+    return math.floor(value + 0.5)
+
+
+def _text(value: Value) -> Value:
+    if isinstance(value, pd.Series):
+        if pd.api.types.is_float_dtype(value):
+            as_int = value.round().astype("int64")
+            exact = value == as_int
+            return as_int.astype(str).where(exact, value.astype(str))
+        return value.astype(str)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _concat(*values: Value) -> Value:
+    result: Value = ""
+    for value in values:
+        result = result + _text(value)
+    return result
+
+
+def _fmt(value: Value, pattern: Value) -> Value:
+    if not isinstance(pattern, str):
+        raise ExpressionError("fmt() needs a quoted strftime pattern as its second argument")
+    if isinstance(value, pd.Series):
+        return value.dt.strftime(pattern)
+    return value.strftime(pattern)
+
+
+def _left(value: Value, count: Value) -> Value:
+    return (
+        value.str.slice(0, int(count)) if isinstance(value, pd.Series) else str(value)[: int(count)]
+    )
+
+
+def _upper(value: Value) -> Value:
+    return value.str.upper() if isinstance(value, pd.Series) else str(value).upper()
+
+
+def _lower(value: Value) -> Value:
+    return value.str.lower() if isinstance(value, pd.Series) else str(value).lower()
+
+
+def _coalesce(value: Value, fallback: Value) -> Value:
+    if isinstance(value, pd.Series):
+        empty = value.isna() | (value.astype(str) == "")
+        return _where(empty, fallback, value)
+    return fallback if value in ("", None) else value
+
+
+@dataclass(frozen=True)
+class Function:
+    arity: tuple[int, int]  # (min, max); max -1 means any number
+    apply: Callable[..., Value]
+
+
+FUNCTIONS: dict[str, Function] = {
+    "if": Function((3, 3), _where),
+    "min": Function((2, -1), _fold(_minimum)),
+    "max": Function((2, -1), _fold(_maximum)),
+    "abs": Function((1, 1), _numeric(np.abs, abs)),
+    "round": Function((1, 1), _round_half_up),
+    "floor": Function((1, 1), _numeric(np.floor, math.floor)),
+    "ceil": Function((1, 1), _numeric(np.ceil, math.ceil)),
+    "fmt": Function((2, 2), _fmt),
+    "concat": Function((1, -1), _concat),
+    "text": Function((1, 1), _text),
+    "left": Function((2, 2), _left),
+    "upper": Function((1, 1), _upper),
+    "lower": Function((1, 1), _lower),
+    "coalesce": Function((2, 2), _coalesce),
+    "col": Function((1, 1), lambda name: name),  # replaced by a Name while parsing
+}
+
+_OPERATORS: dict[str, Callable[[Value, Value], Value]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": _divide,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "and": lambda a, b: a & b if isinstance(a, pd.Series) or isinstance(b, pd.Series) else a and b,
+    "or": lambda a, b: a | b if isinstance(a, pd.Series) or isinstance(b, pd.Series) else a or b,
+}
+
+
+class Expression:
+    """A parsed expression: `names` lists the columns it reads; `evaluate` computes it."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tree = _Parser(source).parse()
+        self.names = frozenset(_names(self.tree))
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r})"
+
+    def evaluate(self, env: Env) -> Value:
+        return _evaluate(self.tree, env)
+
+
+def parse(source: str) -> Expression:
+    return Expression(source)
+
+
+def _names(node: Node) -> list[str]:
+    if isinstance(node, Name):
+        return [node.name]
+    if isinstance(node, Unary):
+        return _names(node.operand)
+    if isinstance(node, Binary):
+        return _names(node.left) + _names(node.right)
+    if isinstance(node, Call):
+        return [name for arg in node.args for name in _names(arg)]
+    return []
+
+
+def _evaluate(node: Node, env: Env) -> Value:
+    if isinstance(node, Literal):
+        return node.value
+    if isinstance(node, Name):
+        try:
+            return env[node.name]
+        except KeyError:
+            raise ExpressionError(f"unknown name {node.name!r}") from None
+    if isinstance(node, Unary):
+        operand = _evaluate(node.operand, env)
+        if node.op == "-":
+            return -operand
+        return ~operand.astype(bool) if isinstance(operand, pd.Series) else not operand
+    if isinstance(node, Binary):
+        return _OPERATORS[node.op](_evaluate(node.left, env), _evaluate(node.right, env))
+    return FUNCTIONS[node.function].apply(*(_evaluate(arg, env) for arg in node.args))

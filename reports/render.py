@@ -1,0 +1,530 @@
+"""Canonical frames + a vendor profile -> report files. Pure: no I/O but the files it writes.
+
+One engine for every vendor: for each report the frame is cut to the range, filtered, binned onto
+the destination's interval grid, summed per the report's keys (optionally with zero rows for quiet
+intervals), its columns evaluated as expressions, the vendor's consistency checks run, and the text
+laid out delimited or fixed-width, one file per interval or per local day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from reports.checks import CheckContext, ConsistencyError, Warning, run_checks
+from reports.expr import Expression, Value
+from reports.formats import TemplateError, fill_template, to_text
+from reports.spec import ColumnSpec, Profile, ReportSpec
+from reports.timegrid import grid
+from wfmcli import frames
+from wfmcli.errors import UsageError
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Destination:
+    """What a destination says about its files; plain values so reports need no configuration."""
+
+    timezone: str
+    interval_minutes: int = 15
+    reports: Sequence[str] = ()  # empty: every report of the profile
+    agent_ids: Mapping[str, str] = field(default_factory=dict)  # Genesys user id -> WFM agent id
+    agent_names: Mapping[str, str] = field(default_factory=dict)
+    queue_names: Mapping[str, str] = field(default_factory=dict)
+    constants: Mapping[str, str] = field(default_factory=dict)  # override the profile's
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    path: Path
+    report: str
+    rows: int
+    bytes: int
+    sha256: str
+    start: datetime  # local, inclusive
+    end: datetime  # local, exclusive
+    intervals: int
+    totals: dict[str, float]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class Table:
+    """One report's rows before layout: output values, row order and the file period of each row."""
+
+    values: dict[str, Value]
+    index: pd.Index
+    period: np.ndarray  # index into `periods` for every row
+    periods: list[tuple[pd.Timestamp, pd.Timestamp, int]]  # (UTC start, UTC end, interval count)
+    warnings: list[Warning]
+
+
+def render_reports(
+    frames_by_name: Mapping[str, pd.DataFrame],
+    profile: Profile,
+    destination: Destination,
+    start: datetime,
+    end: datetime,
+    out_dir: Path,
+    clock: Clock | None = None,
+) -> list[RenderedFile]:
+    """Render every (selected) report of the profile for [start, end) into out_dir."""
+    now = (clock or (lambda: datetime.now(UTC)))()
+    names = list(destination.reports) or list(profile.reports)
+    unknown = [name for name in names if name not in profile.reports]
+    if unknown:
+        raise UsageError(
+            f"profile {profile.name} has no report {unknown[0]!r}",
+            hint=f"reports: {', '.join(profile.reports)}",
+        )
+    starts = grid(start, end, destination.zone, destination.interval_minutes)
+    written: list[RenderedFile] = []
+    seen: set[Path] = set()
+    for name in names:
+        report = profile.reports[name]
+        frame = _frame(frames_by_name, report.frame)
+        table = build_table(report, frame, profile, destination, starts)
+        for rendered in _write_files(name, report, table, profile, destination, out_dir, now):
+            if rendered.path in seen:
+                raise UsageError(
+                    f"two files of profile {profile.name} are both named {rendered.path.name}",
+                    hint="give each report its own file_name (e.g. with {report})",
+                )
+            seen.add(rendered.path)
+            written.append(rendered)
+    return written
+
+
+def _frame(frames_by_name: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    if name in frames_by_name:
+        frame = frames_by_name[name]
+        frames.validate(name, frame)
+        return frame
+    return frames.empty_frame(name)
+
+
+# ---------------------------------------------------------------- rows
+
+
+def build_table(
+    report: ReportSpec,
+    frame: pd.DataFrame,
+    profile: Profile,
+    destination: Destination,
+    starts: pd.DatetimeIndex,
+) -> Table:
+    interval = pd.Timedelta(minutes=destination.interval_minutes)
+    frame_spec = frames.FRAMES[report.frame]
+    time_column = frame_spec.time_column
+    rows = frame[(frame[time_column] >= starts[0]) & (frame[time_column] < starts[-1] + interval)]
+    rows = _apply_names(rows, destination)
+    constants = {**profile.constants, **destination.constants}
+    if report.filter:
+        mask = Expression(report.filter).evaluate({**_columns(rows), **constants})
+        rows = rows[_as_bool(mask, rows.index)]
+    position = starts.searchsorted(rows[time_column], side="right") - 1
+    rows = rows.assign(_bin=starts[position])
+    if report.aggregate and report.frame != "agent_status":
+        rows = _aggregate(rows, report, frame_spec, destination.interval_minutes)
+        if report.fill:
+            rows = _fill(rows, report, frame_spec, starts)
+    rows = rows.reset_index(drop=True)
+    env = _environment(rows, report, destination, interval, constants)
+    values = {column.name: Expression(column.source).evaluate(env) for column in report.columns}
+    bins = pd.Series(pd.DatetimeIndex(rows["_bin"]), index=rows.index)
+    period_of, periods = _periods(report, bins, starts, destination, interval)
+    warnings = _check(report, {**env, **values}, rows, bins, starts, destination, interval)
+    order = _order(report, {**env, **values}, rows.index, period_of)
+    return Table(
+        values={name: _take(value, order) for name, value in values.items()},
+        index=pd.RangeIndex(len(order)),
+        period=period_of[order],
+        periods=periods,
+        warnings=warnings,
+    )
+
+
+def _columns(rows: pd.DataFrame) -> dict[str, Value]:
+    return {str(name): rows[name] for name in rows.columns}
+
+
+def _as_bool(value: Value, index: pd.Index) -> pd.Series:
+    if isinstance(value, pd.Series):
+        return value.astype(bool)
+    return pd.Series(bool(value), index=index)
+
+
+def _apply_names(rows: pd.DataFrame, destination: Destination) -> pd.DataFrame:
+    updates: dict[str, pd.Series] = {}
+    for column, key, table in (
+        ("agent_id", "user_id", destination.agent_ids),
+        ("agent_name", "user_id", destination.agent_names),
+        ("queue_name", "queue_id", destination.queue_names),
+    ):
+        if table and column in rows.columns:
+            mapped = rows[key].map(dict(table))
+            updates[column] = mapped.where(mapped.notna(), rows[column])
+    return rows.assign(**updates) if updates else rows
+
+
+def _aggregate(
+    rows: pd.DataFrame, report: ReportSpec, frame_spec: frames.FrameSpec, minutes: int
+) -> pd.DataFrame:
+    if len(rows) and int(rows["interval_minutes"].max()) > minutes:
+        raise UsageError(
+            f"the {frame_spec.name} frame has {int(rows['interval_minutes'].max())}-minute "
+            "intervals; "
+            f"cannot split them into {minutes}-minute ones",
+            hint="pull with an interval no longer than the destination's",
+        )
+    keys = ["_bin", *report.keys]
+    measures = {
+        str(name): frame_spec.column(str(name)).agg
+        for name in rows.columns
+        if name not in keys and name != "_bin" and frame_spec.column(str(name)).agg != "key"
+    }
+    measures["interval_minutes"] = "first"
+    grouped = rows.groupby(keys, sort=False, dropna=False).agg(measures).reset_index()
+    grouped["interval_minutes"] = minutes
+    grouped["_bin"] = pd.DatetimeIndex(grouped["_bin"]).as_unit("ns")
+    return grouped
+
+
+def _fill(
+    rows: pd.DataFrame, report: ReportSpec, frame_spec: frames.FrameSpec, starts: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """Zero rows for every interval x entity (each key seen in the range) without traffic."""
+    descriptive = [
+        c
+        for c in rows.columns
+        if c not in report.keys and c != "_bin" and frame_spec.column(str(c)).agg == "first"
+    ]
+    measured = [
+        c for c in rows.columns if c not in report.keys and c != "_bin" and c not in descriptive
+    ]
+    if report.keys:
+        entities = rows.groupby(report.keys, sort=False)[descriptive].first().reset_index()
+    else:
+        entities = pd.DataFrame({c: [rows[c].iloc[0] if len(rows) else 0] for c in descriptive})
+    if entities.empty:
+        return rows
+    full = pd.DataFrame({"_bin": starts}).merge(entities, how="cross")
+    merged = full.merge(
+        rows[["_bin", *report.keys, *measured]], on=["_bin", *report.keys], how="left"
+    )
+    for name in measured:
+        kind = frame_spec.column(str(name)).kind
+        merged[name] = merged[name].fillna(0).astype(frames.DTYPES[kind])
+    return merged
+
+
+def _environment(
+    rows: pd.DataFrame,
+    report: ReportSpec,
+    destination: Destination,
+    interval: pd.Timedelta,
+    constants: Mapping[str, str],
+) -> dict[str, Value]:
+    zone = destination.zone
+    env: dict[str, Value] = {**constants, **_columns(rows)}
+    bins = pd.DatetimeIndex(rows["_bin"])
+    if report.frame == "agent_status":
+        env["local_start"] = rows["start"].dt.tz_convert(zone)
+        env["local_end"] = rows["end"].dt.tz_convert(zone)
+    else:
+        env["local_start"] = pd.Series(bins.tz_convert(zone), index=rows.index)
+        env["local_end"] = pd.Series((bins + interval).tz_convert(zone), index=rows.index)
+    env["interval_end"] = pd.Series(bins + interval, index=rows.index)
+    env["interval"] = destination.interval_minutes
+    return env
+
+
+def _periods(
+    report: ReportSpec,
+    bins: pd.Series,
+    starts: pd.DatetimeIndex,
+    destination: Destination,
+    interval: pd.Timedelta,
+) -> tuple[np.ndarray, list[tuple[pd.Timestamp, pd.Timestamp, int]]]:
+    if report.per == "interval":
+        periods = [(s, s + interval, 1) for s in starts]
+        return starts.get_indexer(pd.DatetimeIndex(bins)), periods
+    days = starts.tz_convert(destination.zone).date
+    unique_days = list(dict.fromkeys(days))
+    periods = []
+    for day in unique_days:
+        members = starts[days == day]
+        periods.append((members[0], members[-1] + interval, len(members)))
+    day_index = {day: i for i, day in enumerate(unique_days)}
+    row_days = pd.DatetimeIndex(bins).tz_convert(destination.zone).date
+    return np.array([day_index[d] for d in row_days], dtype=np.int64), periods
+
+
+def _check(
+    report: ReportSpec,
+    env: Mapping[str, Value],
+    rows: pd.DataFrame,
+    bins: pd.Series,
+    starts: pd.DatetimeIndex,
+    destination: Destination,
+    interval: pd.Timedelta,
+) -> list[Warning]:
+    if not report.checks or rows.empty:
+        return []
+    zone = destination.zone
+    local = pd.DatetimeIndex(bins).tz_convert(zone)
+    day = pd.Series(local.date, index=rows.index)
+    start_days = pd.Series(starts, index=starts).dt.tz_convert(zone).dt.date
+    firsts = pd.Series(starts, index=starts).groupby(start_days.to_numpy()).min()
+    lasts = pd.Series(starts, index=starts).groupby(start_days.to_numpy()).max()
+    label = pd.Series(local.strftime("%Y-%m-%d %H:%M %Z"), index=rows.index)
+    for key in reversed(report.keys):
+        label = rows[key].astype(str) + " at " + label if key in rows else label
+    context = CheckContext(
+        env=env,
+        label=label,
+        day=day,
+        bin_start=bins,
+        day_first=pd.Series(day.map(firsts).to_numpy(), index=rows.index),
+        day_last=pd.Series(day.map(lasts).to_numpy(), index=rows.index),
+        interval=interval,
+    )
+    faults, warnings = run_checks(report.checks, context)
+    if faults:
+        raise ConsistencyError(report.description or report.frame, faults)
+    return warnings
+
+
+def _order(
+    report: ReportSpec, env: Mapping[str, Value], index: pd.Index, period_of: np.ndarray
+) -> np.ndarray:
+    names = report.sort or ["_bin", *report.keys]
+    if report.frame == "agent_status" and not report.sort:
+        names = ["start", "agent_id"]
+    columns: dict[str, Any] = {"_period": period_of}
+    for position, name in enumerate(names):
+        value = env[name]
+        columns[f"_{position}"] = value.to_numpy() if isinstance(value, pd.Series) else value
+    keys = pd.DataFrame(columns, index=index)
+    order: np.ndarray = keys.sort_values(list(keys.columns), kind="mergesort").index.to_numpy()
+    return order
+
+
+def _take(value: Value, order: np.ndarray) -> Value:
+    if isinstance(value, pd.Series):
+        return value.iloc[order].reset_index(drop=True)
+    return value
+
+
+# ---------------------------------------------------------------- text and files
+
+
+def format_lines(report: ReportSpec, table: Table) -> pd.Series:
+    """One text line per row (without line ending), in table order."""
+    fields = [
+        to_text(table.values[column.name], column.format, table.index, report.null_text)
+        for column in report.columns
+    ]
+    if report.layout == "fixed":
+        fields = [_fixed(column, text) for column, text in zip(report.columns, fields, strict=True)]
+        separator = ""
+    else:
+        fields = [
+            _quoted(report, column, text)
+            for column, text in zip(report.columns, fields, strict=True)
+        ]
+        separator = report.delimiter
+    if not len(table.index):
+        return pd.Series([], dtype=object)
+    lines = fields[0].str.cat(fields[1:], sep=separator) if len(fields) > 1 else fields[0]
+    return lines + report.line_suffix if report.line_suffix else lines
+
+
+def _fixed(column: ColumnSpec, text: pd.Series) -> pd.Series:
+    width = column.width or 0
+    too_long = text.str.len() > width
+    if too_long.any():
+        if column.overflow == "error":
+            raise UsageError(
+                f"column {column.name}: {text[too_long].iloc[0]!r} is wider than {width} "
+                "characters",
+                hint="widen the column, or set overflow: truncate or extend",
+            )
+        if column.overflow == "truncate":
+            text = text.str.slice(0, width)
+    padded = text.str.ljust(width) if column.alignment == "left" else text.str.rjust(width)
+    return " " * column.gap + padded if column.gap else padded
+
+
+def _quoted(report: ReportSpec, column: ColumnSpec, text: pd.Series) -> pd.Series:
+    quote = report.quote_char
+    if report.quoting == "all":
+        return quote + text.str.replace(quote, quote * 2, regex=False) + quote
+    if column.format != "text":
+        return text
+    special = (
+        text.str.contains(report.delimiter, regex=False)
+        | text.str.contains(quote, regex=False)
+        | text.str.contains("\n", regex=False)
+        | text.str.contains("\r", regex=False)
+    )
+    if not special.any():
+        return text
+    if report.quoting == "none":
+        raise UsageError(
+            f"column {column.name}: {text[special].iloc[0]!r} contains the delimiter or a quote",
+            hint="set quoting: minimal in the profile",
+        )
+    escaped = quote + text.str.replace(quote, quote * 2, regex=False) + quote
+    return text.where(~special, escaped)
+
+
+def header_line(report: ReportSpec) -> str:
+    if report.layout == "fixed":
+        return "".join(
+            " " * c.gap
+            + (
+                c.label.ljust(c.width or 0)
+                if c.alignment == "left"
+                else c.label.rjust(c.width or 0)
+            )
+            for c in report.columns
+        )
+    return report.delimiter.join(c.label for c in report.columns)
+
+
+def _write_files(
+    name: str,
+    report: ReportSpec,
+    table: Table,
+    profile: Profile,
+    destination: Destination,
+    out_dir: Path,
+    now: datetime,
+) -> list[RenderedFile]:
+    lines = format_lines(report, table)
+    bounds = np.searchsorted(table.period, np.arange(len(table.periods) + 1))
+    zone = destination.zone
+    numeric = {
+        c.name: c
+        for c in report.columns
+        if c.format != "text" and not c.format.startswith("datetime")
+    }
+    written = []
+    pending = list(table.warnings)
+    for number, (start, end, count) in enumerate(table.periods):
+        low, high = int(bounds[number]), int(bounds[number + 1])
+        totals = {key: _total(table.values[key], low, high) for key in numeric}
+        local_start = start.tz_convert(zone)
+        values: dict[str, Any] = {
+            "start": local_start.to_pydatetime(),
+            # the fall-back day repeats an hour: its second pass needs a different file name
+            "fold": report.repeat_marker if local_start.fold else "",
+            "end": end.tz_convert(zone).to_pydatetime(),
+            "start_utc": start.to_pydatetime(),
+            "now": now.astimezone(zone),
+            "rows": high - low,
+            "intervals": count,
+            "interval": destination.interval_minutes,
+            "report": name,
+            "profile": profile.name,
+            "sum": {k: int(v) if float(v).is_integer() else round(v, 2) for k, v in totals.items()},
+            "const": {**profile.constants, **destination.constants},
+        }
+        body = lines.iloc[low:high].tolist()
+        text = _assemble(report, body, values)
+        path = _file_path(report, out_dir, values)
+        data = _encode(report, name, text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".part")
+        temporary.write_bytes(data)
+        temporary.replace(path)
+        written.append(
+            RenderedFile(
+                path=path,
+                report=name,
+                rows=high - low,
+                bytes=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                start=values["start"],
+                end=values["end"],
+                intervals=count,
+                totals=totals,
+                warnings=_claim(pending, values["start"].date()),
+            )
+        )
+    return written
+
+
+def _total(value: Value, low: int, high: int) -> float:
+    if isinstance(value, pd.Series):
+        return float(pd.to_numeric(value.iloc[low:high]).sum())
+    return float(value) * (high - low) if isinstance(value, int | float) else 0.0
+
+
+def _claim(pending: list[Warning], day: object) -> tuple[str, ...]:
+    """A day's warnings go with the first file of that day, once."""
+    mine = [text for warning_day, text in pending if warning_day == day]
+    pending[:] = [w for w in pending if w[0] != day]
+    return tuple(mine)
+
+
+def _assemble(report: ReportSpec, body: list[str], values: Mapping[str, Any]) -> str:
+    try:
+        head = [
+            header_line(report) if line == "{columns}" else fill_template(line, values)
+            for line in report.header
+        ]
+        tail = [fill_template(line, values) for line in report.trailer]
+    except TemplateError as exc:
+        raise UsageError(f"report header or trailer: {exc}") from exc
+    newline = report.newline
+    return "".join(line + newline for line in (*head, *body, *tail))
+
+
+def _file_path(report: ReportSpec, out_dir: Path, values: Mapping[str, Any]) -> Path:
+    try:
+        relative = fill_template(report.file_name, values)
+    except TemplateError as exc:
+        raise UsageError(f"file_name {report.file_name!r}: {exc}") from exc
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or ".." in pure.parts or not pure.name:
+        raise UsageError(
+            f"file_name {report.file_name!r} must be a relative path inside the output folder"
+        )
+    if report.max_name_length and len(pure.name) > report.max_name_length:
+        raise UsageError(
+            f"file name {pure.name!r} is longer than the vendor's "
+            f"{report.max_name_length} characters"
+        )
+    return out_dir.joinpath(*pure.parts)
+
+
+def _encode(report: ReportSpec, name: str, text: str) -> bytes:
+    try:
+        data = text.encode(report.encoding)
+    except UnicodeEncodeError as exc:
+        snippet = exc.object[max(exc.start - 10, 0) : exc.end + 10]
+        raise UsageError(
+            f"report {name}: {snippet!r} cannot be written in {report.encoding}",
+            hint="rename the queue or agent, or use an encoding such as utf-8",
+        ) from exc
+    if report.max_bytes and len(data) > report.max_bytes:
+        raise UsageError(
+            f"report {name}: {len(data)} bytes exceed the vendor's limit of {report.max_bytes}",
+            hint="write one file per interval (per: interval)",
+        )
+    return data

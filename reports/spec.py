@@ -1,0 +1,205 @@
+"""The profile schema: what a vendor profile YAML may say, validated by pydantic.
+
+A profile is data: its reports name a canonical frame, how rows are grouped, filtered and laid out,
+and each output column as an expression (see `reports.expr`). Names an expression may read are the
+frame's columns (see `wfmcli.frames`), the derived names in `DERIVED` and the profile's constants.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reports.expr import Expression, ExpressionError
+from wfmcli import frames
+
+DERIVED = {
+    "local_start": "interval (or event) start in the destination's zone",
+    "local_end": "interval end in the destination's zone",
+    "interval_end": "interval end, UTC",
+    "interval": "the destination's interval length in minutes",
+}
+_FORMAT = re.compile(
+    r"^(?:text|int|seconds|mm:ss|hh:mm:ss|(?:percent|ratio|decimal)(?::\d)?|datetime:.+)$"
+)
+FORMAT_HELP = (
+    "text, int, seconds, mm:ss, hh:mm:ss, percent[:N], ratio[:N], decimal[:N], datetime:PATTERN"
+)
+Publication = Literal["published", "partial", "template"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _expression(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            Expression(value)
+        except ExpressionError as exc:
+            raise ValueError(f"invalid expression {value!r}: {exc}") from exc
+    return value
+
+
+class ColumnSpec(Strict):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    expr: str | None = None
+    title: str | None = None
+    format: str = "int"
+    width: int | None = Field(default=None, ge=1)
+    align: Literal["left", "right"] | None = None
+    gap: int = Field(default=0, ge=0)
+    overflow: Literal["error", "truncate", "extend"] = "error"
+
+    _check_expr = field_validator("expr")(lambda v: _expression(v))
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if not _FORMAT.match(value):
+            raise ValueError(f"unknown format {value!r}; allowed: {FORMAT_HELP}")
+        return value
+
+    @property
+    def source(self) -> str:
+        return self.expr or self.name
+
+    @property
+    def label(self) -> str:
+        return self.name if self.title is None else self.title
+
+    @property
+    def alignment(self) -> Literal["left", "right"]:
+        if self.align:
+            return self.align
+        return "left" if self.format == "text" or self.format.startswith("datetime") else "right"
+
+
+class Check(Strict):
+    """A vendor consistency rule, checked before a file is written.
+
+    per: row  -> `rule` must hold on every output row; a failure stops the file.
+    per: day  -> per `group` and local day, `left` must equal `right`. Genesys counts each metric
+                 at its emit time, so a contact offered before midnight and answered after it
+                 unbalances both days; an imbalance no larger than the traffic in the `carry_window`
+                 minutes at the day's edges is reported as a warning, anything else stops the file.
+    """
+
+    name: str
+    per: Literal["row", "day"] = "row"
+    rule: str | None = None
+    left: str | None = None
+    right: str | None = None
+    group: list[str] = Field(default_factory=list)
+    carry_window: int = Field(default=60, ge=0)
+
+    _check_exprs = field_validator("rule", "left", "right")(lambda v: _expression(v))
+
+    @model_validator(mode="after")
+    def _shape(self) -> Check:
+        if self.per == "row" and (self.rule is None or self.left or self.right):
+            raise ValueError("a per: row check needs rule (and no left/right)")
+        if self.per == "day" and (self.rule is not None or not self.left or not self.right):
+            raise ValueError("a per: day check needs left and right (and no rule)")
+        return self
+
+
+class ReportSpec(Strict):
+    description: str = ""
+    publication: Publication = "template"
+    reference: str = ""
+    frame: Literal["queue_interval", "agent_interval", "agent_queue_interval", "agent_status"]
+    filter: str | None = None
+    keys: list[str] = Field(default_factory=list)
+    aggregate: bool = True
+    sort: list[str] = Field(default_factory=list)
+    per: Literal["interval", "day"] = "interval"
+    fill: bool = False
+    layout: Literal["delimited", "fixed"] = "delimited"
+    delimiter: str = ","
+    quoting: Literal["minimal", "all", "none"] = "minimal"
+    quote_char: str = Field(default='"', min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    line_ending: Literal["lf", "crlf"] = "lf"
+    line_suffix: str = ""
+    null_text: str = ""
+    header: list[str] = Field(default_factory=list)
+    trailer: list[str] = Field(default_factory=list)
+    file_name: str
+    repeat_marker: str = "_2"  # what {fold} becomes in the repeated hour of a fall-back day
+    max_name_length: int | None = Field(default=None, ge=1)
+    max_bytes: int | None = Field(default=None, ge=1)
+    columns: list[ColumnSpec] = Field(min_length=1)
+    checks: list[Check] = Field(default_factory=list)
+
+    _check_filter = field_validator("filter")(lambda v: _expression(v))
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError as exc:
+            raise ValueError(
+                f"unknown encoding {value!r}; use e.g. utf-8, utf-16-le, cp1252"
+            ) from exc
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError(f"delimiter must be one character, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReportSpec:
+        frame_spec = frames.FRAMES[self.frame]
+        names = [column.name for column in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError("column names must be unique")
+        for key in self.keys:
+            _frame_column(frame_spec, key, "keys")
+        if self.layout == "fixed" and any(c.width is None for c in self.columns):
+            raise ValueError("a fixed layout needs a width on every column")
+        if self.fill and (self.frame == "agent_status" or not self.aggregate):
+            raise ValueError("fill needs an aggregated interval frame, not agent_status")
+        return self
+
+    @property
+    def newline(self) -> str:
+        return "\r\n" if self.line_ending == "crlf" else "\n"
+
+
+def _frame_column(frame_spec: frames.FrameSpec, name: str, where: str) -> None:
+    try:
+        frame_spec.column(name)
+    except KeyError:
+        raise ValueError(
+            f"{where}: {name!r} is not a column of {frame_spec.name} "
+            f"(columns: {', '.join(frame_spec.names)})"
+        ) from None
+
+
+class RtaSpec(Strict):
+    protocol: str
+    transport: Literal["tcp-server", "tcp-client", "http-push", "pull", "none"]
+    published: Publication = "template"
+    reference: str = ""
+    notes: str = ""
+    state_map: dict[str, str | int] = Field(default_factory=dict)
+
+
+class Profile(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    extends: str | None = None
+    product: str
+    versions: str = ""
+    notes: str = ""
+    delivery: str
+    constants: dict[str, str] = Field(default_factory=dict)
+    reports: dict[str, ReportSpec] = Field(min_length=1)
+    rta: RtaSpec | None = None
