@@ -35,12 +35,13 @@ def find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
 
 
 def tls_error(exc: BaseException, where: str) -> RemoteError | None:
+    """A refused certificate or failed handshake; a TLS stream cut short is not one."""
     cert = find(exc, ssl.SSLCertVerificationError)
     if isinstance(cert, ssl.SSLCertVerificationError):
         reason = cert.verify_message or str(cert)
         return RemoteError(f"TLS certificate of {where} refused: {reason}", hint=TLS_HINT)
     other = find(exc, ssl.SSLError)
-    if other is not None:
+    if other is not None and not isinstance(other, ssl.SSLEOFError | ssl.SSLZeroReturnError):
         return RemoteError(f"TLS handshake with {where} failed: {other}", hint=TLS_HINT)
     return None
 
@@ -64,6 +65,8 @@ def network_error(exc: BaseException, where: str, timeout: float) -> WfmError | 
             f"connection refused by {where}",
             hint="check that the server runs and the port is right",
         )
+    if find(exc, ssl.SSLEOFError) or find(exc, ssl.SSLZeroReturnError):
+        return TransientError(f"connection to {where} was cut off")
     if find(exc, socket.gaierror) is not None:
         return TransientError(f"cannot resolve the host name of {where}")
     lost = find(exc, OSError) or find(exc, EOFError)

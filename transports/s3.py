@@ -19,7 +19,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from transports.base import Transport
-from transports.faults import network_error, timeout_error, tls_error
+from transports.faults import network_error, timeout_error
 from transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, S3_OPTIONS, TLS_OPTIONS
 from transports.tls import requests_verify
 from wfmcli.errors import AuthError, ConfigError, RemoteError, TransientError, WfmError
@@ -162,8 +162,6 @@ class S3Transport(Transport):
                 f"no AWS credentials for {where}",
                 hint="set access_key_id and secret_access_key, a profile, or AWS_* variables",
             )
-        if isinstance(exc, botocore.exceptions.SSLError):
-            return tls_error(exc, where) or RemoteError(f"TLS with {where} failed: {exc}")
         if isinstance(exc, _TIMEOUTS):
             return timeout_error(where, self.options.timeout)
         if isinstance(exc, botocore.exceptions.EndpointConnectionError):

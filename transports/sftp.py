@@ -20,7 +20,7 @@ from typing import Any
 import paramiko
 
 from transports.base import Transport
-from transports.faults import network_error
+from transports.faults import network_error, timeout_error
 from transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, SSH_OPTIONS
 from wfmcli.errors import AuthError, ConfigError, RemoteError, TransientError, WfmError
 
@@ -69,6 +69,9 @@ class SFTPTransport(Transport):
         ssh.handshake_timeout = timeout
         ssh.auth_timeout = timeout
         ssh.start_client(timeout=timeout)
+        if ssh.host_key is None:
+            # start_client returns quietly when its deadline passes mid-handshake.
+            raise timeout_error(f"sftp://{self.url.where()}", timeout)
         self._check_host_key(ssh.get_remote_server_key())
         self._authenticate(ssh)
         self._sftp = paramiko.SFTPClient.from_transport(ssh)

@@ -26,7 +26,7 @@ from webdav3.exceptions import (
 )
 
 from transports.base import Transport
-from transports.faults import network_error, timeout_error, tls_error
+from transports.faults import network_error, timeout_error
 from transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, TLS_OPTIONS
 from transports.tls import requests_verify
 from wfmcli.errors import AuthError, RemoteError, TransientError, WfmError
@@ -141,8 +141,6 @@ class WebDAVTransport(Transport):
             return TransientError(f"{where}: the file is locked by another client")
         if isinstance(exc, RemoteResourceNotFound | MethodNotSupported):
             return RemoteError(f"{where}: {exc}")
-        if isinstance(exc, requests.exceptions.SSLError):
-            return tls_error(exc, where) or RemoteError(f"TLS with {where} failed: {exc}")
         if isinstance(exc, requests.exceptions.Timeout):
             return timeout_error(where, self.options.timeout)
         translated = network_error(exc, where, self.options.timeout)

@@ -36,8 +36,14 @@ class Endpoint:
     strict_auth: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
     wrong_credentials: dict[str, Any] = field(default_factory=lambda: {"password": "wrong-pw"})
 
-    def url_on_port(self, port: int) -> str:
-        return self.url.replace(f"127.0.0.1:{self.port}", f"127.0.0.1:{port}")
+    def on_port(self, port: int, **overrides: Any) -> tuple[str, dict[str, Any]]:
+        """URL and options pointing at another port (S3 names it in endpoint_url)."""
+        old, new = f"127.0.0.1:{self.port}", f"127.0.0.1:{port}"
+        options = {
+            key: value.replace(old, new) if isinstance(value, str) else value
+            for key, value in self.opts(**overrides).items()
+        }
+        return self.url.replace(old, new), options
 
     def opts(self, **overrides: Any) -> dict[str, Any]:
         return {**self.options, **overrides}

@@ -172,13 +172,14 @@ def start_ftp(root: Path, mode: str, certfile: Path | None) -> tuple[Any, int, F
             attrs["handle"] = _implicit_handle
             attrs["handle_ssl_established"] = _implicit_banner
 
-    def handle_read(self: Any) -> None:
-        dtp_base.handle_read(self)
+    def handle_read_event(self: Any) -> None:
+        dtp_base.handle_read_event(self)
         if state.break_after is not None and self.tot_bytes_received >= state.break_after:
             state.break_after = None
             self.cmd_channel.close()
 
-    attrs["dtp_handler"] = type("BreakableDTP", (dtp_base,), {"handle_read": handle_read})
+    breakable = {"handle_read_event": handle_read_event}
+    attrs["dtp_handler"] = type("BreakableDTP", (dtp_base,), breakable)
     handler = type("Handler", (handler_base,), attrs)
     # Each server gets its own loop: pyftpdlib's default loop is one per process.
     server = FTPServer(("127.0.0.1", 0), handler, ioloop=IOLoop())

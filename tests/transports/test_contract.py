@@ -37,7 +37,8 @@ def test_missing_folders_are_created(endpoint: Endpoint, tmp_path: Path) -> None
     with open_transport(endpoint.url, endpoint.options) as transport:
         transport.put(local, "2024/06/agent.csv")
         transport.put(local, "2024/07/agent.csv")
-    assert endpoint.files() == {"2024/06/agent.csv": b"a,b\n1,2\n", "2024/07/agent.csv": b"a,b\n1,2\n"}
+    expected = {"2024/06/agent.csv": b"a,b\n1,2\n", "2024/07/agent.csv": b"a,b\n1,2\n"}
+    assert endpoint.files() == expected
 
 
 def test_overwrite_replaces_by_default(endpoint: Endpoint, tmp_path: Path) -> None:
