@@ -87,7 +87,7 @@ def error_from_token_response(
     detail = _one_line(f"{error}: {reason}" if reason else str(error))
     return AuthError(
         redact(f"Genesys Cloud login at {login_url} refused client {client_id}: {detail}"),
-        hint="check client_id and client_secret (wfm auth store saves a new secret)",
+        hint="check client_id and client_secret; wfm auth store saves a new secret",
     )
 
 

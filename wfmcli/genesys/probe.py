@@ -49,6 +49,7 @@ class SourceCheck:
     notification_capacity: int = 0
     sets_needed: int | None = None
     problems: list[str] = field(default_factory=list)
+    problems_exit_code: int = int(ExitCode.CONFIG)
     requests: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
@@ -59,7 +60,7 @@ class SourceCheck:
         for check in self.credentials:
             if check.exit_code is not None:
                 return ExitCode(check.exit_code)
-        return ExitCode.CONFIG if self.problems else ExitCode.OK
+        return ExitCode(self.problems_exit_code) if self.problems else ExitCode.OK
 
     def first_failure(self) -> str | None:
         for check in self.credentials:
@@ -168,6 +169,7 @@ async def check_source(spec: SourceSpec, *, retry: RetryPolicy = PROBE_RETRY) ->
                 await _size_scope(working[0], spec, result)
             except WfmError as exc:
                 result.problems.append(exc.one_line())
+                result.problems_exit_code = int(exc.exit_code)
         result.requests = client.counter.by_credential()
     return result
 
