@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from wfmcli import __version__
-from wfmcli.cli import auth_cmd, config_cmd, schedule_cmd, sim_cmd
+from wfmcli.cli import auth_cmd, config_cmd, schedule_cmd, sim_cmd, transports_cmd
 from wfmcli.cli.context import GlobalOptions, global_options
 from wfmcli.cli.output import RESULT_VERSION
 from wfmcli.errors import ExitCode, WfmError
@@ -124,6 +124,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(sim_cmd.app, name="sim")
 app.command("schedule")(schedule_cmd.schedule)
 app.add_typer(auth_cmd.app, name="auth")
+transports_cmd.register(app)
 
 
 def run() -> None:
