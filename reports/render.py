@@ -471,7 +471,7 @@ def _write_files(
 
 def _total(value: Value, low: int, high: int) -> float:
     if isinstance(value, pd.Series):
-        return float(pd.to_numeric(value.iloc[low:high]).sum())
+        return round(float(pd.to_numeric(value.iloc[low:high]).sum()), 3)
     return float(value) * (high - low) if isinstance(value, int | float) else 0.0
 
 

@@ -14,7 +14,15 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from wfmcli import __version__
-from wfmcli.cli import auth_cmd, config_cmd, schedule_cmd, sim_cmd, transports_cmd
+from wfmcli.cli import (
+    auth_cmd,
+    config_cmd,
+    profiles_cmd,
+    report_cmd,
+    schedule_cmd,
+    sim_cmd,
+    transports_cmd,
+)
 from wfmcli.cli.context import GlobalOptions, global_options
 from wfmcli.cli.output import RESULT_VERSION
 from wfmcli.errors import ExitCode, WfmError
@@ -121,6 +129,8 @@ def main_callback(
 
 
 app.add_typer(config_cmd.app, name="config")
+app.command("report")(report_cmd.report)
+app.add_typer(profiles_cmd.app, name="profiles")
 app.add_typer(sim_cmd.app, name="sim")
 app.command("schedule")(schedule_cmd.schedule)
 app.add_typer(auth_cmd.app, name="auth")

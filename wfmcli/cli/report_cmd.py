@@ -1,0 +1,197 @@
+"""wfm report: render canonical frames into a WFM system's import files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from wfmcli.cli.context import JsonFlag, global_options
+from wfmcli.cli.output import print_json, print_table
+from wfmcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from reports.render import Destination, RenderedFile
+
+
+def report(
+    ctx: typer.Context,
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            help="SCOPE/DEST from the configuration (profile, zone, interval, reports)."
+        ),
+    ] = None,
+    frames_from: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--frames",
+            "--from",
+            help="Folder (or .parquet file) of canonical frames, e.g. what 'wfm pull --out' wrote. "
+            "Repeat for several.",
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Vendor profile (overrides the destination's).")
+    ] = None,
+    tz: Annotated[
+        str | None, typer.Option("--tz", help="Time zone of the files, e.g. Europe/Berlin.")
+    ] = None,
+    interval: Annotated[
+        int | None, typer.Option(help="Interval length in minutes: 15, 30 or 60.")
+    ] = None,
+    start: Annotated[
+        str, typer.Option(help="First local day or time, e.g. 2026-03-29 or 2026-03-29T08:00.")
+    ] = "",
+    end: Annotated[
+        str | None, typer.Option(help="End (exclusive), local. Default: one day after --start.")
+    ] = None,
+    reports: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated report names. Default: all of the profile's."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder. Default: the staging folder in the data dir."),
+    ] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Render report files for a range from canonical frames (Parquet)."""
+    from datetime import timedelta
+
+    from reports.profiles import load_profile
+    from reports.render import render_reports
+    from reports.source import load_frames
+    from reports.timegrid import parse_local
+
+    options = global_options(ctx)
+    if not start:
+        raise UsageError("--start is required", hint="e.g. --start 2026-03-29 (a local day)")
+    destination, profile_name, default_out, default_frames = _settings(
+        ctx, target, profile, tz, interval, reports
+    )
+    roots = list(frames_from or []) or default_frames
+    if not roots:
+        raise UsageError(
+            "no frames to render",
+            hint="pass --frames DIR (a folder of canonical-frame Parquet files)",
+        )
+    begin = parse_local(start, destination.zone)
+    finish = parse_local(end, destination.zone) if end else begin + timedelta(days=1)
+    written = render_reports(
+        load_frames(roots),
+        load_profile(profile_name),
+        destination,
+        begin,
+        finish,
+        out or default_out,
+    )
+    _show(written, options.json or json_flag)
+
+
+def _settings(
+    ctx: typer.Context,
+    target: str | None,
+    profile: str | None,
+    tz: str | None,
+    interval: int | None,
+    reports: str | None,
+) -> tuple[Destination, str, Path, list[Path]]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from reports.render import Destination
+    from reports.source import read_agent_map
+    from wfmcli.paths import cache_dir, data_dir
+
+    chosen = [name.strip() for name in reports.split(",") if name.strip()] if reports else None
+    if target is None:
+        if not (profile and tz):
+            raise UsageError(
+                "give SCOPE/DEST, or --profile and --tz",
+                hint="e.g. --profile calabrio --tz Europe/Berlin",
+            )
+        zone_name, minutes, agent_ids = tz, interval or 15, {}
+        out = data_dir() / "staging" / profile
+        roots: list[Path] = []
+    else:
+        from wfmcli.config import load_config
+
+        scope_name, _, dest_name, settings = load_config(
+            global_options(ctx).config_path
+        ).destination(target)
+        profile = profile or settings.profile
+        zone_name = tz or settings.timezone
+        minutes = interval or settings.interval
+        chosen = chosen if chosen is not None else list(settings.reports)
+        agent_ids = read_agent_map(settings.agent_map_file) if settings.agent_map_file else {}
+        out = data_dir() / "staging" / scope_name / dest_name
+        cached = cache_dir() / "frames" / scope_name
+        roots = [cached] if cached.is_dir() else []
+    try:
+        ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(
+            f"unknown time zone {zone_name!r}", hint="use an IANA name such as Europe/Berlin"
+        ) from exc
+    if minutes not in (15, 30, 60):
+        raise UsageError(f"--interval must be 15, 30 or 60, not {minutes}")
+    destination = Destination(
+        timezone=zone_name,
+        interval_minutes=minutes,
+        reports=tuple(chosen or ()),
+        agent_ids=agent_ids,
+    )
+    return destination, profile, out, roots
+
+
+def _show(written: list[RenderedFile], as_json: bool) -> None:
+    if as_json:
+        print_json(
+            "report",
+            {
+                "files": [
+                    {
+                        "path": str(f.path),
+                        "report": f.report,
+                        "rows": f.rows,
+                        "bytes": f.bytes,
+                        "sha256": f.sha256,
+                        "start": f.start,
+                        "end": f.end,
+                        "intervals": f.intervals,
+                        "totals": f.totals,
+                        "warnings": list(f.warnings),
+                    }
+                    for f in written
+                ],
+                "rows": sum(f.rows for f in written),
+            },
+        )
+        return
+    print_table(
+        f"{len(written)} file(s), {sum(f.rows for f in written)} row(s)",
+        ["file", "rows", "intervals", "from (local)", "totals"],
+        (
+            (
+                f.path.name,
+                f.rows,
+                f.intervals,
+                f.start.strftime("%Y-%m-%d %H:%M"),
+                _totals(f.totals),
+            )
+            for f in written
+        ),
+    )
+    if written:
+        sys.stdout.write(f"in {written[0].path.parent}\n")
+    for f in written:
+        for warning in f.warnings:
+            sys.stderr.write(f"wfm: warning: {f.report}: {warning}\n")
+
+
+def _totals(totals: dict[str, float]) -> str:
+    shown = [(k, v) for k, v in totals.items() if k != "interval"][:3]
+    text = ", ".join(f"{k}={v:g}" for k, v in shown)
+    return text + (", ..." if len(totals) > len(shown) else "")
