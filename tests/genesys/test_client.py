@@ -22,6 +22,7 @@ from tests.genesys.fake_server import (
 from wfmcli.errors import AuthError, RemoteError, TransientError
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import GenesysClient
+from wfmcli.genesys.counter import endpoint_template
 from wfmcli.genesys.retry import RetryPolicy
 
 pytestmark = pytest.mark.timeout(30)
@@ -285,3 +286,29 @@ def test_system_proxy_from_the_environment_is_respected(
 
     assert asyncio.run(main())["entities"]
     assert fake.seen[-1].target.startswith("http://api.genesys.invalid/")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("get", "/api/v2/users", "GET /api/v2/users"),
+        ("GET", "/api/v2/users?pageNumber=2", "GET /api/v2/users"),
+        (
+            "POST",
+            "https://api.mypurecloud.ie/api/v2/notifications/channels/streaming-0-abc12/subscriptions",
+            "POST /api/v2/notifications/channels/{id}/subscriptions",
+        ),
+        (
+            "GET",
+            "/api/v2/analytics/users/details/jobs/0123456789abcdef0123/results?cursor=x",
+            "GET /api/v2/analytics/users/details/jobs/{id}/results",
+        ),
+        (
+            "GET",
+            f"/api/v2/routing/queues/{uuid.UUID(int=7)}/members",
+            "GET /api/v2/routing/queues/{id}/members",
+        ),
+    ],
+)
+def test_endpoint_templates_hide_ids(method: str, path: str, expected: str) -> None:
+    assert endpoint_template(method, path) == expected

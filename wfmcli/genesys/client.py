@@ -159,7 +159,10 @@ class CredentialSession:
         if response.status_code == 429:
             self.gate.block(getattr(error, "retry_after", None) or 1.0)
         if isinstance(error, AuthError) and response.status_code == 401:
-            error.hint = f"credential set {self.index + 1} (client {self.client_id}) lost its token"
+            error.hint = (
+                f"credential set {self.index + 1} (client {self.client_id}) was refused with a "
+                "fresh token too; check the OAuth client in Genesys Cloud admin"
+            )
         raise error
 
     async def _once(

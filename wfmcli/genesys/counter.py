@@ -11,6 +11,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 # Genesys object ids are UUIDs; job ids and channel ids are long hex or tagged strings.
 _ID_SEGMENT = re.compile(
@@ -20,8 +21,8 @@ _ID_SEGMENT = re.compile(
 
 
 def endpoint_template(method: str, path: str) -> str:
-    """`GET /api/v2/users/<uuid>?expand=x` -> `GET /api/v2/users/{id}`."""
-    bare = path.split("?", 1)[0]
+    """`GET /api/v2/users/<uuid>?expand=x` -> `GET /api/v2/users/{id}`; absolute URLs too."""
+    bare = urlsplit(path).path
     segments = ["{id}" if _ID_SEGMENT.match(part) else part for part in bare.split("/")]
     return f"{method.upper()} {'/'.join(segments)}"
 
