@@ -227,6 +227,7 @@ def test_wfm_auth_test_against_the_twin(twin: RunningTwin, tmp_path: Path, run_w
     assert scope["licensed_users"] == len(expected_users)
     assert scope["queues"] == len([q for q in twin.org.queues if q.division.id == home.id])
     assert [c["ok"] for c in scope["credentials"]] == [True, True]
+    assert [c["rate_limit_per_minute"] for c in scope["credentials"]] == [300, 300]
     assert scope["notification_capacity"] == 40_000
     assert sorted(scope["credentials"][0]["divisions_visible"]) == sorted(
         d.name for d in twin.org.divisions

@@ -211,6 +211,8 @@ def _rows(check: SourceCheck) -> list[tuple[str, str]]:
                 f"ok: client {cred.client_id}, token lifetime {cred.token_lifetime_s:.0f} s, "
                 f"{len(cred.divisions_visible)} division(s) visible"
             )
+            if cred.rate_limit_per_minute is not None:
+                text += f", {cred.rate_limit_per_minute} requests/min"
         else:
             text = f"FAILED: {cred.error}"
         rows.append((f"credential set {cred.set}", text))

@@ -30,6 +30,7 @@ class CredentialCheck:
     client_id: str
     ok: bool = False
     token_lifetime_s: float | None = None
+    rate_limit_per_minute: int | None = None  # from inin-ratelimit-allowed
     divisions_visible: list[str] = field(default_factory=list)
     error: str | None = None
     exit_code: int | None = None
@@ -92,6 +93,7 @@ async def _check_credential(session: CredentialSession) -> CredentialCheck:
         check.exit_code = int(exc.exit_code)
         return check
     check.divisions_visible = sorted(str(d.get("name") or d.get("id")) for d in divisions)
+    check.rate_limit_per_minute = session.gate.allowed
     check.ok = True
     return check
 

@@ -70,6 +70,7 @@ class RateGate:
         self._policy = policy
         self._clock = clock
         self._blocked_until = 0.0
+        self.allowed: int | None = None  # the budget per window Genesys last announced
 
     @property
     def blocked_for(self) -> float:
@@ -87,6 +88,7 @@ class RateGate:
             reset = float(headers["inin-ratelimit-reset"])
         except (KeyError, ValueError):
             return
+        self.allowed = allowed
         if count >= allowed:
             self.block(reset)
 
