@@ -1,4 +1,4 @@
-"""`wfm sim serve` prints one JSON line with what a client needs, serves it, and stops on SIGTERM."""
+"""`wfm sim serve` prints one JSON line with what a client needs, serves, stops on SIGTERM."""
 
 from __future__ import annotations
 

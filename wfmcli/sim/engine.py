@@ -20,9 +20,13 @@ from dataclasses import dataclass, field
 
 from wfmcli.sim.ledger import (
     ABANDONED,
+    ALERT_ANSWERED,
+    ALERT_CUSTOMER_LEFT,
+    ALERT_NOT_RESPONDING,
     ANSWERED,
     FLOWED_OUT,
     MEDIA,
+    NOT_CONNECTED,
     OFFLINE_RS,
     RS,
     SP,
@@ -35,7 +39,6 @@ from wfmcli.sim.org import Org
 
 DAY_MS = 86_400_000
 SLOT_MS = 900_000  # arrivals are planned per quarter hour
-NOT_CONNECTED = 4  # outbound outcome: the dialer reached nobody
 
 # Event kinds.
 _ARRIVAL, _LEAVE, _ALERT_END, _TALK_END, _ACW_END, _NR_END, _ACTION, _DIAL, _DIAL_END = range(9)
@@ -283,7 +286,7 @@ class ContactCenter:
                 self._alerting[leg] = agent  # the agent is ringing; let the alert decide
                 return
             start = self.states.now[agent].routing_since
-            self.alerts.add(leg, agent, start, t, answered=False)
+            self.alerts.add(leg, agent, start, t, ALERT_CUSTOMER_LEFT)
             self._agents[agent].leg = -1
             self._free(t, agent)
         else:
@@ -296,7 +299,7 @@ class ContactCenter:
         if agent is None or self._agents[agent].leg != leg:
             return  # the customer abandoned while it rang
         start = self.states.now[agent].routing_since
-        self.alerts.add(leg, agent, start, t, answered=bool(answered))
+        self.alerts.add(leg, agent, start, t, ALERT_ANSWERED if answered else ALERT_NOT_RESPONDING)
         legs = self.legs
         if not answered:
             self._agents[agent].leg = -1

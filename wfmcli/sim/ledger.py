@@ -26,7 +26,10 @@ MEDIA = {name: code for code, name in enumerate(MEDIA_TYPES)}
 
 # Leg outcomes.
 WAITING, ANSWERED, ABANDONED, FLOWED_OUT = 0, 1, 2, 3
+NOT_CONNECTED = 4  # outbound: the dialer reached nobody
 DIRECTIONS = ("inbound", "outbound")
+# How an alert ended.
+ALERT_NOT_RESPONDING, ALERT_ANSWERED, ALERT_CUSTOMER_LEFT = 0, 1, 2
 
 
 @dataclass
@@ -50,7 +53,7 @@ class StateLog:
             for _ in range(users)
         ]
         self.t = array("q")
-        self.user = array("l")
+        self.user = array("i")
         self.rs = array("b")
         self.sp = array("b")
         self.pd = array("h")
@@ -106,7 +109,7 @@ class LegLog:
 
     def __init__(self) -> None:
         self.conv = array("q")
-        self.queue = array("l")
+        self.queue = array("i")
         self.media = array("b")
         self.direction = array("b")
         self.campaign = array("b")  # index into org.campaigns, -1 for none
@@ -114,7 +117,7 @@ class LegLog:
         self.enter = array("q")
         self.end_queue = array("q")
         self.outcome = array("b")
-        self.user = array("l")
+        self.user = array("i")
         self.answer = array("q")
         self.talk_end = array("q")
         self.held = array("q")  # ms on hold within the talk
@@ -158,21 +161,21 @@ class LegLog:
 
 
 class AlertLog:
-    """One row per alert offered to an agent; `answered` 0 means it ended NOT_RESPONDING."""
+    """One row per alert offered to an agent, with how it ended (ALERT_* codes)."""
 
     def __init__(self) -> None:
-        self.leg = array("l")
-        self.user = array("l")
+        self.leg = array("i")
+        self.user = array("i")
         self.start = array("q")
         self.end = array("q")
-        self.answered = array("b")
+        self.outcome = array("b")
 
-    def add(self, leg: int, user: int, start: int, end: int, answered: bool) -> None:
+    def add(self, leg: int, user: int, start: int, end: int, outcome: int) -> None:
         self.leg.append(leg)
         self.user.append(user)
         self.start.append(start)
         self.end.append(end)
-        self.answered.append(1 if answered else 0)
+        self.outcome.append(outcome)
 
     def __len__(self) -> int:
         return len(self.leg)

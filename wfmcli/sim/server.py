@@ -32,10 +32,11 @@ class TwinServer:
         self._routes()
 
     def _routes(self) -> None:
-        from wfmcli.sim import directory, notify_routes
+        from wfmcli.sim import analytics_routes, directory, notify_routes
 
         self.app.router.add_post("/oauth/token", self._token)
         directory.add_routes(self.app, self.runtime)
+        analytics_routes.add_routes(self.app, self.runtime)
         notify_routes.add_routes(self.app, self.runtime)
 
     async def _token(self, request: web.Request) -> web.Response:

@@ -1,0 +1,447 @@
+"""Conversation aggregates, user aggregates and user details, computed from the event log.
+
+Pure functions from (org, contact center, query body) to the response body; they raise
+`QueryError` where Genesys answers 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from wfmcli.sim.buckets import Grid, QueryError, build_grid, parse_interval
+from wfmcli.sim.engine import ContactCenter
+from wfmcli.sim.ledger import DIRECTIONS, OFFLINE_RS
+from wfmcli.sim.metrics import KNOWN_METRICS, Emits, Ints, Legs, col, emits
+from wfmcli.sim.org import MEDIA_TYPES, ROUTING_STATUSES, SYSTEM_PRESENCES, Org
+from wfmcli.sim.wire import iso
+
+JSON = dict[str, Any]
+Mask = npt.NDArray[np.bool_]
+
+# Conversation dimensions (reference §3.5); the twin models the first group, the rest are
+# accepted and simply have no value.
+MODELED_DIMENSIONS = ("queueId", "mediaType", "direction", "originatingDirection", "userId",
+                      "outboundCampaignId", "divisionId")
+OTHER_DIMENSIONS = frozenset(
+    [
+        "activeRouting", "activeSkillId", "addressFrom", "addressTo", "agentAssistantId",
+        "agentBullseyeRing", "agentOwned", "agentRank", "agentScore", "ani", "assignerId",
+        "authenticated", "canonicalExternalContactId", "conversationId",
+        "conversationInitiator", "convertedFrom", "convertedTo", "customerParticipation",
+        "deliveryStatus", "destinationAddress", "disconnectType", "dnis", "edgeId",
+        "eligibleAgentCount", "errorCode", "extendedDeliveryStatus", "externalContactId",
+        "externalMediaCount", "externalOrganizationId", "externalTag", "firstQueue",
+        "flaggedReason", "flowInType", "flowOutType", "groupId", "interactionType",
+        "journeyActionId", "journeyActionMapId", "journeyActionMapVersion", "journeyCustomerId",
+        "journeyCustomerIdType", "journeyCustomerSessionId", "journeyCustomerSessionIdType",
+        "knowledgeBaseId", "mediaCount", "messageType", "originatingSocialMediaPublic",
+        "outboundContactId", "outboundContactListId", "participantName", "peerId",
+        "proposedAgentId", "provider", "purpose", "remote", "removedSkillId",
+        "requestedLanguageId", "requestedRouting", "requestedRoutingSkillId", "roomId",
+        "routingPriority", "routingRing", "routingRule", "routingRuleType", "scoredAgentId",
+        "selectedAgentId", "selectedAgentRank", "selfServed", "sessionDnis", "sessionId",
+        "skillExpressionId", "stationId", "teamId", "usedRouting", "videoPresent",
+        "waitingInteractionCount", "wrapUpCode"
+    ]
+)
+USER_METRICS = ("tAgentRoutingStatus", "tSystemPresence", "tOrganizationPresence")
+MAX_USER_PREDICATES = 100
+
+
+@dataclass
+class Dim:
+    codes: Ints  # -1 where the row has no value
+    labels: Sequence[str]
+
+
+def _require_list(body: JSON, key: str, *, required: bool = False) -> list[Any]:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise QueryError(f"{key} is required")
+        return []
+    if not isinstance(value, list):
+        raise QueryError(f"{key} must be a list")
+    return value
+
+
+# -- filters ------------------------------------------------------------------------------
+
+
+def _predicates(node: JSON) -> list[JSON]:
+    found = [p for p in _require_list(node, "predicates") if isinstance(p, dict)]
+    for clause in _require_list(node, "clauses"):
+        if isinstance(clause, dict):
+            found.extend(_predicates(clause))
+    return found
+
+
+def _evaluate(node: JSON, dimension: Callable[[str], Dim], rows: int) -> Mask:
+    kind = str(node.get("type", "and")).lower()
+    if kind not in ("and", "or"):
+        raise QueryError(f"Invalid filter type [{node.get('type')}]", "invalid.value")
+    parts: list[Mask] = []
+    for predicate in _require_list(node, "predicates"):
+        parts.append(_predicate(predicate, dimension, rows))
+    for clause in _require_list(node, "clauses"):
+        if not isinstance(clause, dict):
+            raise QueryError("a filter clause must be an object")
+        parts.append(_evaluate(clause, dimension, rows))
+    if not parts:
+        return np.ones(rows, dtype=bool)
+    stacked = np.vstack(parts)
+    counts = stacked.sum(axis=0)
+    return np.asarray(counts == len(parts) if kind == "and" else counts > 0, dtype=bool)
+
+
+def _predicate(predicate: Any, dimension: Callable[[str], Dim], rows: int) -> Mask:
+    if not isinstance(predicate, dict):
+        raise QueryError("a filter predicate must be an object")
+    if predicate.get("type", "dimension") != "dimension":
+        raise QueryError(f"Predicate type [{predicate.get('type')}] is not supported here")
+    dim = dimension(str(predicate.get("dimension")))
+    operator = predicate.get("operator", "matches")
+    if operator == "exists":
+        return dim.codes >= 0
+    if operator == "notExists":
+        return dim.codes < 0
+    if operator != "matches":
+        raise QueryError(f"Invalid operator [{operator}]", "invalid.value")
+    value = predicate.get("value")
+    try:
+        code = list(dim.labels).index(str(value))
+    except ValueError:
+        return np.zeros(rows, dtype=bool)
+    return np.asarray(dim.codes == code, dtype=bool)
+
+
+# -- grouping -----------------------------------------------------------------------------
+
+
+def _bucket_of(grid: Grid, t: Ints) -> Ints:
+    edges = np.asarray(grid.edges, dtype=np.int64)
+    return (np.searchsorted(edges, t, side="right") - 1).astype(np.int64)
+
+
+def _group_keys(dims: list[Dim], bucket: Ints) -> tuple[Ints, Ints]:
+    """One int64 key per row from the dimension codes (mixed radix), then unique + inverse."""
+    key = np.zeros(len(bucket), dtype=np.int64)
+    for dim in dims:
+        key = key * (len(dim.labels) + 1) + (dim.codes + 1)
+    key = key * (int(bucket.max()) + 1 if len(bucket) else 1) + bucket
+    unique, inverse = np.unique(key, return_inverse=True)
+    return unique, inverse.astype(np.int64)
+
+
+def _stats(kind: str, value: Ints, inverse: Ints, groups: int,
+           numerator: Ints | None, target: Sequence[float | None]) -> list[JSON]:
+    count = np.bincount(inverse, minlength=groups)
+    if kind == "counter":
+        return [{"count": int(c)} for c in count]
+    if kind == "sl":
+        assert numerator is not None
+        num = np.bincount(inverse, weights=numerator, minlength=groups)
+        out = []
+        for g in range(groups):
+            stats: JSON = {"ratio": float(num[g] / count[g]) if count[g] else 0.0,
+                           "numerator": int(num[g]), "denominator": int(count[g])}
+            if target[g] is not None:
+                stats["target"] = target[g]
+            out.append(stats)
+        return out
+    total = np.bincount(inverse, weights=value, minlength=groups)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.searchsorted(inverse[order], np.arange(groups))
+    sorted_values = value[order]
+    low = np.minimum.reduceat(sorted_values, starts)
+    high = np.maximum.reduceat(sorted_values, starts)
+    return [
+        {"max": int(high[g]), "min": int(low[g]), "count": int(count[g]), "sum": int(total[g])}
+        for g in range(groups)
+    ]
+
+
+class ConversationQuery:
+    def __init__(self, org: Org, center: ContactCenter, body: JSON) -> None:
+        self.org = org
+        self.center = center
+        self.grid = build_grid(body.get("interval"), body.get("granularity"),
+                               body.get("timeZone"))
+        self.metrics = [str(m) for m in _require_list(body, "metrics", required=True)]
+        unknown = [m for m in self.metrics if m not in KNOWN_METRICS]
+        if unknown or not self.metrics:
+            raise QueryError(f"Unknown metric(s): {', '.join(unknown) or '(none)'}",
+                             "invalid.value")
+        self.group_by = [str(d) for d in _require_list(body, "groupBy")]
+        for name in self.group_by:
+            self._check_dimension(name)
+        self.filter = body.get("filter")
+        if self.filter is not None and not isinstance(self.filter, dict):
+            raise QueryError("filter must be an object")
+        for predicate in _predicates(self.filter or {}):
+            self._check_dimension(str(predicate.get("dimension")))
+        self.legs = Legs.snapshot(org, center.legs)
+        self.queue_targets = [q.sl_target for q in org.queues]
+
+    @staticmethod
+    def _check_dimension(name: str) -> None:
+        if name not in MODELED_DIMENSIONS and name not in OTHER_DIMENSIONS:
+            raise QueryError(f"Invalid dimension [{name}]", "invalid.value")
+
+    def _dimension(self, name: str, found: Emits) -> Dim:
+        legs, org = self.legs, self.org
+        if name == "queueId":
+            return Dim(legs.queue[found.leg], [q.id for q in org.queues])
+        if name == "mediaType":
+            return Dim(legs.media[found.leg], MEDIA_TYPES)
+        if name in ("direction", "originatingDirection"):
+            return Dim(legs.direction[found.leg], DIRECTIONS)
+        if name == "userId":
+            return Dim(found.user, [u.id for u in org.users])
+        if name == "outboundCampaignId":
+            return Dim(legs.campaign[found.leg], [c.id for c in org.campaigns])
+        if name == "divisionId":
+            divisions = [d.id for d in org.divisions]
+            of_queue = np.array([divisions.index(q.division.id) for q in org.queues],
+                                dtype=np.int64)
+            return Dim(of_queue[legs.queue[found.leg]], divisions)
+        return Dim(np.full(len(found.t), -1, dtype=np.int64), [])
+
+    def _dimensions_of(self, found: Emits) -> Callable[[str], Dim]:
+        return lambda name: self._dimension(name, found)
+
+    def run(self) -> JSON:
+        dims_order = list(self.group_by)
+        if "mediaType" not in dims_order:
+            dims_order.append("mediaType")  # Genesys adds mediaType to every group
+        labels = self.grid.labels()
+        results: dict[tuple[tuple[str, str], ...], dict[int, list[JSON]]] = {}
+        for metric in self.metrics:
+            found = emits(metric, self.legs, self.center.alerts)
+            if found is None or not len(found.t):
+                continue
+            inside = (found.t >= self.grid.start_ms) & (found.t < self.grid.end_ms)
+            if self.filter:
+                inside &= _evaluate(self.filter, self._dimensions_of(found), len(found.t))
+            found = _subset(found, np.nonzero(inside)[0])
+            if not len(found.t):
+                continue
+            dims = [self._dimension(name, found) for name in dims_order]
+            bucket = _bucket_of(self.grid, found.t)
+            unique, inverse = _group_keys(dims, bucket)
+            first_row = np.zeros(len(unique), dtype=np.int64)
+            first_row[inverse[::-1]] = np.arange(len(inverse))[::-1]
+            targets = self._targets(found, inverse, len(unique)) if found.kind == "sl" else []
+            stats = _stats(found.kind, found.value, inverse, len(unique), found.numerator,
+                           targets)
+            for g, row in enumerate(first_row):
+                group = tuple(
+                    (name, dim.labels[dim.codes[row]])
+                    for name, dim in zip(dims_order, dims, strict=True)
+                    if dim.codes[row] >= 0
+                )
+                entry = {"metric": metric, "stats": stats[g]}
+                results.setdefault(group, {}).setdefault(int(bucket[row]), []).append(entry)
+        return {"results": [
+            {"group": dict(group),
+             "data": [{"interval": labels[b], "metrics": entries}
+                      for b, entries in sorted(buckets.items())]}
+            for group, buckets in sorted(results.items())
+        ]}
+
+    def _targets(self, found: Emits, inverse: Ints, groups: int) -> list[float | None]:
+        queue = self.legs.queue[found.leg]
+        targets: list[float | None] = []
+        for g in range(groups):
+            distinct = {self.queue_targets[q] for q in np.unique(queue[inverse == g])}
+            targets.append(distinct.pop() if len(distinct) == 1 else None)
+        return targets
+
+
+def _subset(found: Emits, index: npt.NDArray[np.intp]) -> Emits:
+    return Emits(found.kind, found.t[index], found.value[index], found.leg[index],
+                 found.user[index],
+                 None if found.numerator is None else found.numerator[index])
+
+
+def conversation_aggregates(org: Org, center: ContactCenter, body: JSON) -> JSON:
+    return ConversationQuery(org, center, body).run()
+
+
+# -- agent state --------------------------------------------------------------------------
+
+
+@dataclass
+class Segments:
+    user: Ints
+    start: Ints
+    end: Ints
+    rs: Ints
+    sp: Ints
+    pd: Ints
+
+
+def state_segments(center: ContactCenter, now_ms: int) -> Segments:
+    """Every agent state as `[start, end)`; the current one ends at `now_ms`."""
+    log = center.states
+    t, user = col(log.t), col(log.user)
+    order = np.lexsort((np.arange(len(t)), t, user))
+    t, user = t[order], user[order]
+    end = np.empty_like(t)
+    end[:-1] = t[1:]
+    last = np.ones(len(t), dtype=bool)
+    last[:-1] = user[1:] != user[:-1]
+    end[last] = np.maximum(now_ms, t[last])
+    return Segments(user, t, end, col(log.rs)[order], col(log.sp)[order], col(log.pd)[order])
+
+
+def _user_filter(org: Org, body: JSON) -> list[int] | None:
+    node = body.get("filter")
+    if node is None:
+        return None
+    if not isinstance(node, dict):
+        raise QueryError("filter must be an object")
+    predicates = _predicates(node)
+    if len(predicates) > MAX_USER_PREDICATES:
+        raise QueryError(
+            f"A user aggregate query may hold at most {MAX_USER_PREDICATES} userId predicates "
+            f"({len(predicates)} given)", "invalid.value")
+    wanted = []
+    for predicate in predicates:
+        if predicate.get("dimension") != "userId":
+            raise QueryError("User aggregate filters support only the userId dimension",
+                             "invalid.value")
+        user = org.user_by_id.get(str(predicate.get("value")))
+        if user is not None:
+            wanted.append(user.index)
+    return wanted
+
+
+def system_to_org_mappings(org: Org) -> dict[str, list[str]]:
+    mapping: dict[str, list[str]] = {}
+    for definition in org.presences:
+        mapping.setdefault(definition.system_presence, []).append(definition.id)
+    return mapping
+
+
+def user_aggregates(org: Org, center: ContactCenter, body: JSON, now_ms: int) -> JSON:
+    grid = build_grid(body.get("interval"), body.get("granularity"), body.get("timeZone"))
+    metrics = [str(m) for m in _require_list(body, "metrics", required=True)]
+    bad = [m for m in metrics if m not in USER_METRICS]
+    if bad or not metrics:
+        raise QueryError(f"Invalid user aggregate metric(s): {', '.join(bad) or '(none)'}",
+                         "invalid.value")
+    group_by = [str(g) for g in _require_list(body, "groupBy")]
+    if any(g != "userId" for g in group_by):
+        raise QueryError("User aggregates can only be grouped by userId", "invalid.value")
+    users = _user_filter(org, body)
+    seg = state_segments(center, now_ms)
+    keep = (seg.end > grid.start_ms) & (seg.start < grid.end_ms) & (seg.end > seg.start)
+    if users is not None:
+        keep &= np.isin(seg.user, np.asarray(users, dtype=np.int64))
+    index = np.nonzero(keep)[0]
+    user, start, end = seg.user[index], seg.start[index], seg.end[index]
+    # Split every segment at bucket edges: status time counts in the bucket it was spent in.
+    edges = np.asarray(grid.edges, dtype=np.int64)
+    first = np.clip(np.searchsorted(edges, start, side="right") - 1, 0, len(edges) - 2)
+    final = np.clip(np.searchsorted(edges, end, side="left") - 1, 0, len(edges) - 2)
+    spans = final - first + 1
+    rep = np.repeat(np.arange(len(index)), spans)
+    offset = np.arange(len(rep)) - np.repeat(np.cumsum(spans) - spans, spans)
+    bucket = first[rep] + offset
+    duration = np.minimum(end[rep], edges[bucket + 1]) - np.maximum(start[rep], edges[bucket])
+    user, rows = user[rep], index[rep]
+    qualifiers = {
+        "tAgentRoutingStatus": (seg.rs[rows], list(ROUTING_STATUSES)),
+        "tSystemPresence": (seg.sp[rows], list(SYSTEM_PRESENCES)),
+        "tOrganizationPresence": (seg.pd[rows], [p.id for p in org.presences]),
+    }
+    labels = grid.labels()
+    table: dict[int, dict[int, list[JSON]]] = {}
+    for metric in metrics:
+        codes, names = qualifiers[metric]
+        valid = (duration > 0) & (codes != OFFLINE_RS if metric == "tAgentRoutingStatus"
+                                  else codes >= 0)
+        idx = np.nonzero(valid)[0]
+        key = (user[idx] * (len(names) + 1) + codes[idx]) * len(labels) + bucket[idx]
+        unique, inverse = np.unique(key, return_inverse=True)
+        sums = np.bincount(inverse, weights=duration[idx], minlength=len(unique))
+        for k, total in zip(unique.tolist(), sums.tolist(), strict=True):
+            b = k % len(labels)
+            code = (k // len(labels)) % (len(names) + 1)
+            u = k // len(labels) // (len(names) + 1)
+            table.setdefault(u, {}).setdefault(b, []).append(
+                {"metric": metric, "qualifier": names[code], "stats": {"sum": int(total)}})
+    results = [
+        {"group": {"userId": org.users[u].id},
+         "data": [{"interval": labels[b], "metrics": entries}
+                  for b, entries in sorted(buckets.items())]}
+        for u, buckets in sorted(table.items())
+    ]
+    return {"systemToOrganizationMappings": system_to_org_mappings(org), "results": results}
+
+
+def user_details(org: Org, center: ContactCenter, body: JSON, now_ms: int) -> JSON:
+    start, end = parse_interval(body.get("interval"))
+    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    filters = [f for key in ("userFilters", "presenceFilters", "routingStatusFilters")
+               for f in _require_list(body, key)]
+    limit_days = 31 if filters else 7
+    if end_ms - start_ms > limit_days * 86_400_000:
+        raise QueryError(f"The interval may span at most {limit_days} days"
+                         + (" with filters" if filters else " without filters"), "invalid.value")
+    wanted = None
+    for node in _require_list(body, "userFilters"):
+        for predicate in _predicates(node):
+            user = org.user_by_id.get(str(predicate.get("value")))
+            wanted = (wanted or set()) | ({user.index} if user else set())
+    paging = body.get("paging") or {}
+    size = int(paging.get("pageSize", 25))
+    number = int(paging.get("pageNumber", 1))
+    if not 1 <= size <= 100 or number < 1:
+        raise QueryError("paging.pageSize must be 1..100 and pageNumber at least 1",
+                         "invalid.value")
+    seg = state_segments(center, now_ms)
+    keep = (seg.end > start_ms) & (seg.start < end_ms)
+    if wanted is not None:
+        keep &= np.isin(seg.user, np.asarray(sorted(wanted), dtype=np.int64))
+    index = np.nonzero(keep)[0]
+    users = sorted(set(seg.user[index].tolist()))
+    if str(body.get("order", "asc")).lower() == "desc":
+        users.reverse()
+    chosen = users[(number - 1) * size : number * size]
+    details = [_user_detail(org, seg, index[seg.user[index] == u], u, now_ms) for u in chosen]
+    return {"userDetails": details, "totalHits": len(users)}
+
+
+def _user_detail(org: Org, seg: Segments, rows: Ints, user: int, now_ms: int) -> JSON:
+    presence: list[JSON] = []
+    routing: list[JSON] = []
+    for row in rows.tolist():
+        start, end = int(seg.start[row]), int(seg.end[row])
+        definition = org.presences[int(seg.pd[row])]
+        sp = SYSTEM_PRESENCES[int(seg.sp[row])]
+        if presence and presence[-1]["organizationPresenceId"] == definition.id:
+            presence[-1]["_end"] = end
+        else:
+            presence.append({"startTime": iso(start), "_end": end, "systemPresence": sp,
+                             "organizationPresenceId": definition.id})
+        rs = int(seg.rs[row])
+        if rs == OFFLINE_RS:
+            continue
+        if routing and routing[-1]["routingStatus"] == ROUTING_STATUSES[rs] and \
+                routing[-1]["_end"] == start:
+            routing[-1]["_end"] = end
+        else:
+            routing.append({"startTime": iso(start), "_end": end,
+                            "routingStatus": ROUTING_STATUSES[rs]})
+    for record in presence + routing:
+        stop = record.pop("_end")
+        if stop < now_ms:
+            record["endTime"] = iso(stop)
+    return {"userId": org.users[user].id, "primaryPresence": presence, "routingStatus": routing}
