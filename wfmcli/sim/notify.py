@@ -43,7 +43,7 @@ class Channel:
     id: str
     client_id: str
     created: float
-    expires: float
+    renewed: float  # creation or the last subscription; the channel lives `lifetime_s` from it
     topics: OrderedDict[str, None] = field(default_factory=OrderedDict)
     outbox: deque[str] = field(default_factory=deque)
     connected: bool = False
@@ -109,7 +109,7 @@ class Hub:
             idle = [c for c in mine if not c.connected] or mine
             self.remove(min(idle, key=lambda c: c.created).id)
         now = self.clock()
-        channel = Channel(str(uuid.uuid4()), client_id, now, now + self.lifetime_s)
+        channel = Channel(str(uuid.uuid4()), client_id, now, now)
         self.channels[channel.id] = channel
         return channel
 
@@ -130,9 +130,12 @@ class Hub:
         if channel.waker is not None:
             channel.waker()
 
+    def expires_at(self, channel: Channel) -> float:
+        return channel.renewed + self.lifetime_s
+
     def expire(self) -> None:
         now = self.clock()
-        for channel in [c for c in self.channels.values() if c.expires <= now]:
+        for channel in [c for c in self.channels.values() if self.expires_at(c) <= now]:
             self.remove(channel.id)
 
     def subscribe(self, channel: Channel, topics: list[str], *, replace: bool) -> None:
@@ -154,7 +157,7 @@ class Hub:
         for topic in wanted:
             self._by_topic.setdefault(topic, set()).add(channel.id)
         channel.topics = wanted
-        channel.expires = self.clock() + self.lifetime_s  # resubscribing keeps a channel alive
+        channel.renewed = self.clock()  # resubscribing keeps a channel alive
 
     def unsubscribe_all(self, channel: Channel) -> None:
         for topic in channel.topics:

@@ -19,12 +19,11 @@ def _client_id(request: web.Request) -> str:
     return request[TOKEN_KEY].client_id
 
 
-def channel_json(request: web.Request, channel: Channel) -> dict[str, Any]:
-    host = request.host
+def channel_json(request: web.Request, hub: Hub, channel: Channel) -> dict[str, Any]:
     return {
-        "connectUri": f"ws://{host}/channels/{channel.id}",
+        "connectUri": f"ws://{request.host}/channels/{channel.id}",
         "id": channel.id,
-        "expires": iso(int(channel.expires * 1000)),
+        "expires": iso(int(hub.expires_at(channel) * 1000)),
     }
 
 
@@ -54,12 +53,12 @@ class Sockets:
 
     async def create(self, request: web.Request) -> web.Response:
         channel = self.hub.create_channel(_client_id(request))
-        return json_response(channel_json(request, channel))
+        return json_response(channel_json(request, self.hub, channel))
 
     async def list_channels(self, request: web.Request) -> web.Response:
         self.hub.expire()
         client = _client_id(request)
-        entities = [channel_json(request, c) for c in self.hub.channels.values()
+        entities = [channel_json(request, self.hub, c) for c in self.hub.channels.values()
                     if c.client_id == client]
         return json_response({"entities": entities})
 
