@@ -29,6 +29,7 @@ class ExitCode(enum.IntEnum):
     REMOTE = 5
     PARTIAL = 6
     LOCKED = 7
+    NOTHING_TO_DO = 8  # a batch run found no closed interval to deliver
     INTERRUPTED = 130  # 128 + SIGINT
 
 

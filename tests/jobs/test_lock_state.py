@@ -61,11 +61,14 @@ def test_lock_is_reentrant_after_release(tmp_path: Path) -> None:
 
 def _state() -> DeliveryState:
     state = DeliveryState("prod/nice")
-    state.files["Q_0600.txt"] = Delivered(
+    state.files["queue@2026-03-01T06:00:00+00:00"] = Delivered(
+        "Q_0600.txt",
         "ab" * 32, 120, "queue", "2026-03-01T06:00:00+00:00", "2026-03-01T06:15:00+00:00",
         "2026-03-01T06:30:01+00:00",
     )  # fmt: skip
-    state.in_flight["Q_0615.txt"] = InFlight("cd" * 32, 99, "2026-03-01T06:45:00+00:00")
+    state.in_flight["queue@2026-03-01T06:15:00+00:00"] = InFlight(
+        "Q_0615.txt", "cd" * 32, 99, "2026-03-01T06:45:00+00:00"
+    )
     state.add_run(RunRecord("a", "b", "delivered", 1, 0, 0))
     return state
 

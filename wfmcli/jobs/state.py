@@ -20,8 +20,14 @@ VERSION = 1
 KEEP_RUNS = 50
 
 
+def period_key(report: str, period_start: str) -> str:
+    """Files are tracked by what they cover, since some vendors' names carry the render time."""
+    return f"{report}@{period_start}"
+
+
 @dataclass
 class Delivered:
+    name: str
     sha256: str
     bytes: int
     report: str
@@ -32,6 +38,7 @@ class Delivered:
 
 @dataclass
 class InFlight:
+    name: str
     sha256: str
     bytes: int
     started_at: str
@@ -51,12 +58,12 @@ class RunRecord:
 @dataclass
 class DeliveryState:
     target: str
-    files: dict[str, Delivered] = field(default_factory=dict)
-    in_flight: dict[str, InFlight] = field(default_factory=dict)
+    files: dict[str, Delivered] = field(default_factory=dict)  # by period_key
+    in_flight: dict[str, InFlight] = field(default_factory=dict)  # by period_key
     runs: list[RunRecord] = field(default_factory=list)
 
     def delivered_periods(self) -> set[tuple[str, str]]:
-        """(report, period start) pairs already delivered."""
+        """(report, period start ISO) pairs already delivered."""
         return {(d.report, d.period_start) for d in self.files.values()}
 
     def add_run(self, record: RunRecord) -> None:

@@ -1,0 +1,58 @@
+"""A job that SIGKILLs itself at a stage: python -m tests.jobs.killer FOLDER STAGE NOW."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tests.jobs.pipeline import kill_self, make_job
+
+
+def main(folder: Path, stage: str, now: datetime) -> None:
+    job = make_job(folder, "calabrio")
+    source_frames, render, opener = job.source.frames, job.renderer.render, job.open_transport
+    puts = 0
+
+    def frames(start: datetime, end: datetime) -> Any:
+        result = source_frames(start, end)
+        if stage == "after_pull":
+            kill_self()
+        return result
+
+    def rendered(*args: Any) -> Any:
+        result = render(*args)
+        if stage == "after_render":
+            kill_self()
+        return result
+
+    def open_transport() -> Any:
+        transport = opener()
+        upload, put = transport._upload, transport.put
+
+        def half_upload(local: Path, remote: str) -> None:
+            if stage == "mid_upload" and puts == 1:
+                Path(remote).write_bytes(local.read_bytes()[: local.stat().st_size // 2])
+                kill_self()
+            upload(local, remote)
+
+        def put_then_die(local: Path, name: str) -> Any:
+            nonlocal puts
+            result = put(local, name)
+            puts += 1
+            if stage == "before_state" and puts == 2:
+                kill_self()
+            return result
+
+        transport._upload, transport.put = half_upload, put_then_die  # type: ignore[method-assign]
+        return transport
+
+    job.source.frames = frames  # type: ignore[method-assign]
+    job.renderer.render = rendered  # type: ignore[method-assign]
+    job.open_transport = open_transport
+    job.run(now)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2], datetime.fromisoformat(sys.argv[3]))

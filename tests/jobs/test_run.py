@@ -1,0 +1,120 @@
+"""wfm run's core: every closed period delivered exactly once, late data re-sent, kills survived."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.jobs.pipeline import SyntheticSource, make_job
+from wfmcli.errors import ExitCode
+
+NOW = datetime(2026, 6, 3, 14, 24, tzinfo=UTC)  # 10:24 in New York
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _outbox(folder: Path) -> list[str]:
+    outbox = folder / "outbox"
+    return sorted(p.relative_to(outbox).as_posix() for p in outbox.rglob("*") if p.is_file())
+
+
+def test_second_run_delivers_nothing(tmp_path: Path) -> None:
+    job = make_job(tmp_path, "nice-iex")
+    first = job.run(NOW)
+    assert first.outcome == "delivered"
+    assert first.exit_code == ExitCode.OK
+    sent = first.count("sent")
+    assert sent == len(_outbox(tmp_path)) > 0
+    second = job.run(NOW + timedelta(seconds=30))
+    assert second.outcome == "nothing"
+    assert second.exit_code == ExitCode.NOTHING_TO_DO
+    assert second.count("sent") == 0
+    assert second.count("unchanged") == second.rechecked_periods > 0
+    assert len(_outbox(tmp_path)) == sent
+
+
+def test_next_interval_is_delivered_when_it_closes(tmp_path: Path) -> None:
+    job = make_job(tmp_path, "nice-iex")
+    job.run(NOW)
+    later = job.run(NOW + timedelta(minutes=15))
+    assert later.new_periods == len({r for r, _ in job.renderer.reports()})
+    assert {f.period_start for f in later.files if f.action == "sent"} == {
+        datetime(2026, 6, 3, 14, 0, tzinfo=UTC)
+    }
+
+
+def test_late_data_resends_exactly_the_changed_intervals(tmp_path: Path) -> None:
+    source = SyntheticSource()
+    job = make_job(tmp_path, "nice-iex", source)
+    job.run(NOW)
+    changed = pd.Timestamp("2026-06-03T13:15:00Z")  # inside the 2 h re-send window
+    source.extra_offered[changed] = 5
+    result = job.run(NOW + timedelta(seconds=30))
+    resent = [f for f in result.files if f.action == "sent"]
+    assert {f.period_start for f in resent} == {changed.to_pydatetime()}
+    assert {f.report for f in resent} == {"queue"}
+    assert result.outcome == "delivered"
+
+
+def test_unreachable_destination_fails_and_keeps_work_pending(tmp_path: Path) -> None:
+    job = make_job(tmp_path, "nice-iex")
+    blocker = tmp_path / "blocked"
+    blocker.write_text("a file where a folder should be")
+
+    from transports.registry import open_transport
+
+    job.open_transport = lambda: open_transport((blocker / "sub").as_uri())
+    result = job.run(NOW)
+    assert result.outcome == "failed"
+    assert result.exit_code != ExitCode.OK
+    assert job.store.load().files == {}
+    retry = make_job(tmp_path, "nice-iex").run(NOW)
+    assert retry.count("sent") == result.new_periods
+
+
+def test_stop_event_stops_between_files(tmp_path: Path) -> None:
+    job = make_job(tmp_path, "nice-iex")
+    job.stop.set()
+    result = job.run(NOW)
+    assert result.count("sent") == 0
+    assert "stopped by a signal" in result.error
+
+
+@pytest.mark.parametrize("stage", ["after_pull", "after_render", "mid_upload", "before_state"])
+def test_sigkill_at_any_stage_loses_and_doubles_nothing(tmp_path: Path, stage: str) -> None:
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.jobs.killer", str(tmp_path), stage, NOW.isoformat()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    job = make_job(tmp_path, "calabrio")
+    result = job.run(NOW)
+    assert result.outcome == "delivered"
+    everything = _outbox(tmp_path)
+    # a killed upload may leave its hidden temp file behind, never a part file under a final name
+    files = [name for name in everything if not name.endswith(".wfm-part")]
+    assert len(everything) - len(files) <= (1 if stage == "mid_upload" else 0)
+    # calabrio names carry the render time, so a doubled delivery would show as a second file
+    periods = [name.rsplit("_", 1)[0] for name in files]
+    assert len(periods) == len(set(periods))
+    state = job.store.load()
+    assert sorted(d.name for d in state.files.values()) == files
+    outbox = tmp_path / "outbox"
+    assert all((outbox / d.name).stat().st_size == d.bytes for d in state.files.values())
+    assert not state.in_flight
+    expected = {(r, p.start.isoformat()) for r, p in _periods(job)}
+    assert state.delivered_periods() == expected
+
+
+def _periods(job):  # type: ignore[no-untyped-def]
+    from wfmcli.jobs.plan import plan_run
+
+    plan = plan_run(job.renderer.reports(), job.timing, NOW, set())
+    return [(p.report, p) for p in plan.new]

@@ -1,0 +1,37 @@
+"""The Renderer a job uses: a vendor profile applied to the canonical frames."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wfmcli.jobs.plan import Per
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from reports.render import Destination, RenderedFile
+    from reports.spec import Profile
+
+
+@dataclass
+class ProfileRenderer:
+    profile: Profile
+    destination: Destination
+    clock: Callable[[], datetime] | None = None
+
+    def reports(self) -> Sequence[tuple[str, Per]]:
+        names = list(self.destination.reports) or list(self.profile.reports)
+        return [(name, self.profile.reports[name].per) for name in names]
+
+    def render(
+        self, frames: Mapping[str, pd.DataFrame], start: datetime, end: datetime, out_dir: Path
+    ) -> list[RenderedFile]:
+        from reports.render import render_reports
+
+        return render_reports(
+            frames, self.profile, self.destination, start, end, out_dir, clock=self.clock
+        )

@@ -1,0 +1,233 @@
+"""One run of one destination: plan, pull, render, deliver, and record only what was confirmed.
+
+Crash safety comes from the order of writes: a file is journalled as in flight before it is sent
+and recorded as delivered only after the transport confirmed it. A run killed at any point leaves
+either nothing, an in-flight entry (checked against the remote size next time, so it is neither
+lost nor sent twice), or a complete record.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from wfmcli.errors import ExitCode, WfmError
+from wfmcli.jobs.lock import DestinationLock
+from wfmcli.jobs.plan import Per, Period, Plan, Timing, plan_run
+from wfmcli.jobs.state import (
+    Delivered,
+    DeliveryState,
+    InFlight,
+    RunRecord,
+    StateStore,
+    period_key,
+)
+from wfmcli.secrets import redact
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from reports.render import RenderedFile
+    from transports.base import Transport
+
+log = logging.getLogger("wfm.jobs")
+Outcome = Literal["nothing", "delivered", "partial", "failed"]
+
+
+class FrameSource(Protocol):
+    def frames(self, start: datetime, end: datetime) -> Mapping[str, pd.DataFrame]: ...
+
+
+class Renderer(Protocol):
+    def reports(self) -> Sequence[tuple[str, Per]]: ...
+
+    def render(
+        self, frames: Mapping[str, pd.DataFrame], start: datetime, end: datetime, out_dir: Path
+    ) -> list[RenderedFile]: ...
+
+
+@dataclass
+class FileOutcome:
+    name: str
+    report: str
+    period_start: datetime
+    bytes: int
+    action: Literal["sent", "confirmed", "unchanged", "failed"]
+    error: str = ""
+
+
+@dataclass
+class RunResult:
+    target: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: Outcome
+    new_periods: int
+    rechecked_periods: int
+    files: list[FileOutcome] = field(default_factory=list)
+    error: str = ""
+    exit_code: int = ExitCode.OK
+
+    def count(self, action: str) -> int:
+        return sum(1 for f in self.files if f.action == action)
+
+    def summary(self) -> str:
+        return (
+            f"{self.target}: {self.outcome}; {self.count('sent')} sent, "
+            f"{self.count('confirmed')} confirmed after an interrupted run, "
+            f"{self.count('unchanged')} unchanged, {self.count('failed')} failed; "
+            f"{self.new_periods} new and {self.rechecked_periods} re-checked periods"
+            + (f"; {self.error}" if self.error else "")
+        )
+
+
+@dataclass
+class Job:
+    target: str
+    timing: Timing
+    source: FrameSource
+    renderer: Renderer
+    open_transport: Callable[[], Transport]
+    store: StateStore
+    lock_path: Path
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, now: datetime) -> RunResult:
+        with DestinationLock(self.lock_path, self.target):
+            return self._run_locked(now)
+
+    def _run_locked(self, now: datetime) -> RunResult:
+        started = datetime.now(UTC)
+        state = self.store.load()
+        plan = plan_run(self.renderer.reports(), self.timing, now, state.delivered_periods())
+        result = RunResult(
+            self.target, started, started, "nothing", len(plan.new), len(plan.recheck)
+        )
+        if plan.periods:
+            try:
+                self._deliver(plan, state, result)
+            except WfmError as exc:
+                result.error = exc.one_line()
+                result.exit_code = exc.exit_code
+        state.forget_before(now - self.timing.max_backfill - self.timing.resend)
+        result.finished_at = datetime.now(UTC)
+        result.outcome = _outcome(result)
+        if result.outcome == "nothing":
+            result.exit_code = ExitCode.NOTHING_TO_DO
+        elif result.outcome == "partial":
+            result.exit_code = ExitCode.PARTIAL
+        state.add_run(_record(result))
+        self.store.save(state)
+        log.info("%s", redact(result.summary()))
+        return result
+
+    def _deliver(self, plan: Plan, state: DeliveryState, result: RunResult) -> None:
+        wanted = {(p.report, p.start) for p in plan.periods}
+        with tempfile.TemporaryDirectory(prefix="wfm-run-") as folder:
+            transport: Transport | None = None
+            try:
+                for day_periods in _by_local_day(plan, self.timing):
+                    if self.stop.is_set():
+                        result.error = "stopped by a signal; the next run continues"
+                        return
+                    start = min(p.start for p in day_periods)
+                    end = max(p.end for p in day_periods)
+                    frames = self.source.frames(start, end)
+                    out_dir = Path(folder) / start.strftime("%Y%m%dT%H%M")
+                    rendered = self.renderer.render(frames, start, end, out_dir)
+                    due = [f for f in rendered if (f.report, _utc(f.start)) in wanted]
+                    for file in sorted(due, key=lambda f: (_utc(f.start), f.report)):
+                        if self.stop.is_set():
+                            result.error = "stopped by a signal; the next run continues"
+                            return
+                        if transport is None:
+                            transport = self.open_transport()
+                            transport.connect()
+                        name = file.path.relative_to(out_dir).as_posix()
+                        result.files.append(self._deliver_file(file, name, state, transport))
+            finally:
+                if transport is not None:
+                    transport.close()
+
+    def _deliver_file(
+        self, file: RenderedFile, name: str, state: DeliveryState, transport: Transport
+    ) -> FileOutcome:
+        key = period_key(file.report, _utc(file.start).isoformat())
+        outcome = FileOutcome(name, file.report, _utc(file.start), file.bytes, "unchanged")
+        known = state.files.get(key)
+        if known is not None and known.sha256 == file.sha256:
+            return outcome
+        flying = state.in_flight.get(key)
+        # killed after the upload but before the record: the remote copy tells which
+        if (
+            flying is not None
+            and flying.sha256 == file.sha256
+            and transport.size(flying.name) == flying.bytes
+        ):
+            self._record(state, key, file, flying.name)
+            outcome.name, outcome.action = flying.name, "confirmed"
+            return outcome
+        state.in_flight[key] = InFlight(name, file.sha256, file.bytes, _now_iso())
+        self.store.save(state)
+        try:
+            transport.put(file.path, name)
+        except WfmError as exc:
+            outcome.action, outcome.error = "failed", exc.one_line()
+            raise
+        self._record(state, key, file, name)
+        outcome.action = "sent"
+        return outcome
+
+    def _record(self, state: DeliveryState, key: str, file: RenderedFile, name: str) -> None:
+        state.files[key] = Delivered(
+            name=name,
+            sha256=file.sha256,
+            bytes=file.bytes,
+            report=file.report,
+            period_start=_utc(file.start).isoformat(),
+            period_end=_utc(file.end).isoformat(),
+            delivered_at=_now_iso(),
+        )
+        state.in_flight.pop(key, None)
+        self.store.save(state)
+
+
+def _by_local_day(plan: Plan, timing: Timing) -> list[list[Period]]:
+    """Pull and deliver one local day at a time, oldest first, so progress is saved as it goes."""
+    days: dict[date, list[Period]] = {}
+    for period in plan.periods:
+        days.setdefault(period.start.astimezone(timing.zone).date(), []).append(period)
+    return [days[day] for day in sorted(days)]
+
+
+def _outcome(result: RunResult) -> Outcome:
+    sent = result.count("sent") + result.count("confirmed")
+    if result.error:
+        return "partial" if sent else "failed"
+    return "delivered" if sent else "nothing"
+
+
+def _record(result: RunResult) -> RunRecord:
+    return RunRecord(
+        started_at=result.started_at.isoformat(),
+        finished_at=result.finished_at.isoformat(),
+        outcome=result.outcome,
+        delivered=result.count("sent") + result.count("confirmed"),
+        unchanged=result.count("unchanged"),
+        failed=result.count("failed"),
+        message=redact(result.error),
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat()
