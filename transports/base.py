@@ -22,7 +22,7 @@ import tenacity
 
 from transports.options import COMMON_OPTIONS, TransportOptions
 from transports.url import TransportURL, check_remote_name
-from wfmcli.errors import ExitCode, RemoteError, TransientError, UsageError, WfmError
+from wfmcli.errors import RemoteError, TransientError, UsageError, WfmError
 
 log = logging.getLogger("wfm.transports")
 T = TypeVar("T")
@@ -335,7 +335,3 @@ def _temp_name(final: str) -> str:
     # Same folder (rename stays on one file system), hidden, and never matching *.csv or *.txt.
     head, slash, name = final.rpartition("/")
     return f"{head}{slash}.{name}.{secrets.token_hex(4)}.wfm-part"
-
-
-def exit_code_of(exc: BaseException) -> ExitCode:
-    return exc.exit_code if isinstance(exc, WfmError) else ExitCode.INTERNAL
