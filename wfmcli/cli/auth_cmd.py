@@ -246,7 +246,8 @@ def test_command(
     ] = None,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Authenticate every credential set and report what it reaches."""
+    """Authenticate every credential set; report region, token lifetime, divisions, licensed
+    users, queues and notification capacity. Exit 4 on refused credentials, 5 if unreachable."""
     from wfmcli.config import load_config
     from wfmcli.genesys.probe import check_source
 
