@@ -71,8 +71,7 @@ def closed_periods(
             starts = [s.to_pydatetime() for s in day_grid(day, timing.zone, timing.minutes)]
             step = timedelta(minutes=timing.minutes)
         for start in starts:
-            # a day that a 30-minute DST shift makes 24.5 h long ends on a short interval
-            end = min(start + step, next_midnight)
+            end = start + step
             if start >= since and end + timing.lag <= now:
                 periods.append(Period(start.astimezone(UTC), end.astimezone(UTC), report))
     return periods
