@@ -1,0 +1,80 @@
+"""Fixtures for the pull: a frozen twin with a day of history, fronted for analytics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reports.timegrid import local_midnight
+from tests.pull.fakes import AnalyticsFront
+from wfmcli.genesys.auth import Credential
+from wfmcli.genesys.retry import RetryPolicy
+from wfmcli.pull import PullSource
+from wfmcli.sim import RunningTwin, start_twin
+
+FAST = RetryPolicy(time_scale=0.001)
+SCOPED_DIVISIONS = ("Customer Service", "Sales", "Back Office")  # "Home" is left out
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@dataclass
+class Org:
+    twin: RunningTwin
+    front: AnalyticsFront
+    zone: ZoneInfo
+    day: date
+
+    @property
+    def start(self) -> datetime:
+        return local_midnight(self.day, self.zone).to_pydatetime().astimezone(self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return local_midnight(self.day + timedelta(days=1), self.zone).to_pydatetime()
+
+    def source(self, sets: int | None = None, divisions: tuple[str, ...] = SCOPED_DIVISIONS
+               ) -> PullSource:
+        creds = self.twin.credentials[: sets or len(self.twin.credentials)]
+        return PullSource(
+            self.front.base_url,
+            self.front.base_url,
+            [Credential(c.client_id, c.client_secret) for c in creds],
+            licensed_role="Contact Center Agent",
+            divisions=divisions,
+        )
+
+
+def start_org(
+    seed: int, zone: str, day: date, *, agents: int = 40, queues: int = 6, credentials: int = 1
+) -> Org:
+    tz = ZoneInfo(zone)
+    day_end = local_midnight(day + timedelta(days=1), tz).to_pydatetime()
+    now = day_end.astimezone(UTC) + timedelta(hours=2)
+    twin = start_twin(seed=seed, agents=agents, queues=queues, days=2, live=False,
+                      now_ms=int(now.timestamp() * 1000), credentials=credentials)
+    return Org(twin, AnalyticsFront(twin), tz, day)
+
+
+@pytest.fixture
+def org_factory() -> Iterator[type[Org]]:
+    started: list[Org] = []
+
+    def make(*args: object, **kwargs: object) -> Org:
+        org = start_org(*args, **kwargs)  # type: ignore[arg-type]
+        started.append(org)
+        return org
+
+    yield make  # type: ignore[misc]
+    for org in started:
+        org.front.stop()
+        org.twin.stop()

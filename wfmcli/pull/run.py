@@ -1,0 +1,358 @@
+"""`pull(...)`: Genesys analytics for a scope and a time range -> the four canonical frames.
+
+The directory is read once (credential set 1). Then, per local day, the work is sharded: agents
+are split into one contiguous shard per credential set and asked for in batches of 100 userIds
+(user aggregates, agent conversation aggregates, user details); queue queries go round-robin over
+the sets. Each set runs a few requests at once behind its own token and rate gate, so N sets pull
+about N times faster. Each day is assembled, written to the cache and released before the next,
+which bounds memory on long ranges. Every request is counted, token requests included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from reports.timegrid import grid
+from wfmcli import frames
+from wfmcli.errors import RemoteError, UsageError
+from wfmcli.genesys.auth import Credential
+from wfmcli.genesys.client import CredentialSession, GenesysClient
+from wfmcli.genesys.counter import RequestCounter
+from wfmcli.genesys.retry import RetryPolicy
+from wfmcli.pull.assemble import DayAssembler
+from wfmcli.pull.cache import FrameCache, Partition
+from wfmcli.pull.directory import AgentIdMode, Directory, load_directory
+from wfmcli.pull.queries import (
+    DETAILS_PAGE_SIZE,
+    USER_BATCH,
+    Window,
+    agent_conversation_body,
+    chunks,
+    day_windows,
+    queue_queries,
+    user_aggregate_body,
+    user_details_body,
+)
+
+CONVERSATION_AGGREGATES = "/api/v2/analytics/conversations/aggregates/query"
+USER_AGGREGATES = "/api/v2/analytics/users/aggregates/query"
+USER_DETAILS = "/api/v2/analytics/users/details/query"
+
+FRAME_NAMES = {
+    "queue": "queue_interval",
+    "agent": "agent_interval",
+    "agent_queue": "agent_queue_interval",
+    "agent_status": "agent_status",
+}
+ALL_MEDIA = ("voice", "chat", "email", "message", "callback", "outbound_voice",
+             "outbound_message")  # fmt: skip
+INTERVALS = (15, 30, 60)
+IN_FLIGHT_PER_SET = 4
+MAX_DETAIL_PAGES = 1000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PullSource:
+    api_url: str
+    login_url: str
+    credentials: Sequence[Credential]
+    licensed_role: str
+    divisions: Sequence[str] = ()
+    proxy: str | None = None
+
+
+@dataclass(frozen=True)
+class PullSpec:
+    scope: str
+    start: datetime
+    end: datetime
+    zone: ZoneInfo
+    interval: int = 15
+    frames: tuple[str, ...] = tuple(frames.FRAMES)
+    media: tuple[str, ...] = ALL_MEDIA
+    agent_id: AgentIdMode = "username"
+    agent_map: Mapping[str, str] | None = None
+
+
+@dataclass
+class FrameSummary:
+    frame: str
+    rows: int
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PullResult:
+    scope: str
+    start: datetime
+    end: datetime
+    timezone: str
+    interval_minutes: int
+    days: list[date]
+    credential_sets: int
+    agents: int
+    queues: int
+    unlicensed_users: int
+    out_of_division_users: int
+    out_of_division_queues: int
+    unmapped_agents: int
+    frames: list[FrameSummary]
+    requests: int
+    requests_by_endpoint: dict[str, int]
+    requests_by_credential: dict[str, int]
+    requests_per_agent_day: float
+    seconds: float
+    data: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the frames themselves, for --json."""
+        return {k: v for k, v in self.__dict__.items() if k != "data"}
+
+
+def frame_names(selection: Sequence[str]) -> tuple[str, ...]:
+    """`queue,agent` (the CLI's short names) or canonical names -> canonical names."""
+    names = []
+    for item in selection:
+        name = FRAME_NAMES.get(item, item)
+        if name not in frames.FRAMES:
+            raise UsageError(f"unknown frame {item!r}", hint=f"frames: {', '.join(FRAME_NAMES)}")
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def check_spec(spec: PullSpec) -> list[Window]:
+    """The spec's day windows; raises UsageError for a range the grid cannot cut cleanly."""
+    if spec.interval not in INTERVALS:
+        raise UsageError(f"interval {spec.interval} minutes is not 15, 30 or 60")
+    unknown = [m for m in spec.media if m not in ALL_MEDIA]
+    if unknown:
+        raise UsageError(f"unknown media {unknown[0]!r}", hint=f"media: {', '.join(ALL_MEDIA)}")
+    frame_names(spec.frames)
+    starts = grid(spec.start, spec.end, spec.zone, spec.interval)
+    if starts[-1] + pd.Timedelta(minutes=spec.interval) != pd.Timestamp(spec.end):
+        raise UsageError(
+            f"end {spec.end.isoformat()} is not on the {spec.interval}-minute grid of "
+            f"{spec.zone.key}",
+            hint="end at a local interval boundary, e.g. the next local midnight",
+        )
+    return day_windows(spec.start, spec.end, spec.zone)
+
+
+class _Runner:
+    """One window's requests, spread over the credential sets."""
+
+    def __init__(self, client: GenesysClient, progress: Callable[[], None]) -> None:
+        self.sessions = client.sessions
+        self.gates = [asyncio.Semaphore(IN_FLIGHT_PER_SET) for _ in self.sessions]
+        self.progress = progress
+
+    async def on(
+        self, set_index: int, work: Callable[[CredentialSession], Awaitable[None]]
+    ) -> None:
+        async with self.gates[set_index]:
+            await work(self.sessions[set_index])
+        self.progress()
+
+
+def _shards(user_ids: list[str], sets: int) -> list[list[list[str]]]:
+    """Contiguous shards, one per credential set, each cut into batches of USER_BATCH."""
+    size = max(math.ceil(len(user_ids) / sets), 1)
+    return [list(chunks(user_ids[i * size : (i + 1) * size], USER_BATCH)) for i in range(sets)]
+
+
+async def _details(
+    session: CredentialSession, window: Window, user_ids: list[str], assembler: DayAssembler
+) -> None:
+    merged: dict[str, dict[str, list[Any]]] = {}
+    seen = 0
+    for page in range(1, MAX_DETAIL_PAGES + 1):
+        body = await session.post(USER_DETAILS, json=user_details_body(window, user_ids, page))
+        details = (body or {}).get("userDetails") or []
+        for detail in details:
+            entry = merged.setdefault(
+                str(detail.get("userId")), {"primaryPresence": [], "routingStatus": []}
+            )
+            for key in ("primaryPresence", "routingStatus"):
+                entry[key].extend(detail.get(key) or [])
+        seen += len(details)
+        total = (body or {}).get("totalHits")
+        if not details or (total is not None and seen >= int(total)):
+            break
+        if total is None and len(details) < DETAILS_PAGE_SIZE:
+            break
+    else:
+        raise RemoteError(f"Genesys Cloud {USER_DETAILS} has more than {MAX_DETAIL_PAGES} pages")
+    # A status spanning days can come back once per day; keep one copy of each record.
+    assembler.add_user_details(
+        {"userId": user_id, **{key: _unique(records) for key, records in entry.items()}}
+        for user_id, entry in merged.items()
+    )
+
+
+def _unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for record in records:
+        seen.setdefault(tuple(sorted((k, str(v)) for k, v in record.items())), record)
+    return list(seen.values())
+
+
+def _window_jobs(
+    window: Window,
+    spec: PullSpec,
+    directory: Directory,
+    assembler: DayAssembler,
+    wanted: tuple[str, ...],
+    sets: int,
+) -> list[tuple[int, Callable[[CredentialSession], Awaitable[None]]]]:
+    jobs: list[tuple[int, Callable[[CredentialSession], Awaitable[None]]]] = []
+    minutes = spec.interval
+    if "queue_interval" in wanted:
+        for number, query in enumerate(queue_queries(directory.queues)):
+
+            async def queue_job(s: CredentialSession, q: Any = query) -> None:
+                body = await s.post(CONVERSATION_AGGREGATES, json=q.body(window, minutes))
+                assembler.add_queue_answer(q, body)
+
+            jobs.append((number % sets, queue_job))
+    user_ids = [agent.user_id for agent in directory.agents]
+    for set_index, batches in enumerate(_shards(user_ids, sets)):
+        for batch in batches:
+            if {"agent_interval", "agent_queue_interval"} & set(wanted):
+
+                async def conversations(s: CredentialSession, ids: list[str] = batch) -> None:
+                    body = agent_conversation_body(window, minutes, ids)
+                    assembler.add_agent_conversations(
+                        await s.post(CONVERSATION_AGGREGATES, json=body)
+                    )
+
+                jobs.append((set_index, conversations))
+            if "agent_interval" in wanted:
+
+                async def users(s: CredentialSession, ids: list[str] = batch) -> None:
+                    body = user_aggregate_body(window, minutes, ids)
+                    assembler.add_user_aggregates(await s.post(USER_AGGREGATES, json=body))
+
+                jobs.append((set_index, users))
+            if "agent_status" in wanted:
+
+                async def details(s: CredentialSession, ids: list[str] = batch) -> None:
+                    await _details(s, window, ids, assembler)
+
+                jobs.append((set_index, details))
+    return jobs
+
+
+async def pull_async(
+    source: PullSource,
+    spec: PullSpec,
+    *,
+    cache: FrameCache | None = None,
+    keep_frames: bool = True,
+    progress: Progress | None = None,
+    retry: RetryPolicy | None = None,
+    counter: RequestCounter | None = None,
+) -> PullResult:
+    windows = check_spec(spec)
+    wanted = frame_names(spec.frames)
+    began = time.monotonic()
+    counter = counter or RequestCounter()
+    summaries = {name: FrameSummary(name, 0) for name in wanted}
+    kept: dict[str, list[pd.DataFrame]] = {name: [] for name in wanted}
+    async with GenesysClient(
+        source.api_url,
+        source.login_url,
+        source.credentials,
+        proxy=source.proxy,
+        retry=retry,
+        counter=counter,
+    ) as client:
+        directory = await load_directory(
+            client.session(0),
+            divisions=source.divisions,
+            licensed_role=source.licensed_role,
+            agent_id=spec.agent_id,
+            agent_map=spec.agent_map,
+        )
+        sets = len(client.sessions)
+        done = [0]
+        plans = []
+        for window in windows:
+            assembler = DayAssembler(window, spec.interval, directory, frozenset(spec.media))
+            plans.append(
+                (window, assembler, _window_jobs(window, spec, directory, assembler, wanted, sets))
+            )
+        total = sum(len(jobs) for _, _, jobs in plans)
+
+        def tick() -> None:
+            done[0] += 1
+            if progress is not None:
+                progress(done[0], total)
+
+        runner = _Runner(client, tick)
+        for window, assembler, jobs in plans:
+            async with asyncio.TaskGroup() as group:
+                for set_index, job in jobs:
+                    group.create_task(runner.on(set_index, job))
+            day_frames = assembler.frames(wanted)
+            for name, df in day_frames.items():
+                summaries[name].rows += len(df)
+                if cache is not None:
+                    partition = Partition(spec.scope, name, spec.zone, spec.interval, window.day)
+                    path = cache.write(partition, window.start, window.end, df)
+                    summaries[name].files.append(str(path))
+                if keep_frames:
+                    kept[name].append(df)
+    requests = counter.count()
+    days = (spec.end - spec.start).total_seconds() / 86_400
+    by_endpoint: dict[str, int] = {}
+    for row in counter.rows():
+        by_endpoint[row.endpoint] = by_endpoint.get(row.endpoint, 0) + row.count
+    return PullResult(
+        scope=spec.scope,
+        start=spec.start,
+        end=spec.end,
+        timezone=spec.zone.key,
+        interval_minutes=spec.interval,
+        days=[w.day for w in windows],
+        credential_sets=len(source.credentials),
+        agents=len(directory.agents),
+        queues=len(directory.queues),
+        unlicensed_users=directory.unlicensed_users,
+        out_of_division_users=directory.out_of_division_users,
+        out_of_division_queues=directory.out_of_division_queues,
+        unmapped_agents=len(directory.unmapped_agents),
+        frames=list(summaries.values()),
+        requests=requests,
+        requests_by_endpoint=dict(sorted(by_endpoint.items())),
+        requests_by_credential={k: sum(v.values()) for k, v in counter.by_credential().items()},
+        requests_per_agent_day=round(requests / max(len(directory.agents), 1) / days, 4),
+        seconds=round(time.monotonic() - began, 3),
+        data={name: _concat(name, parts) for name, parts in kept.items()} if keep_frames else {},
+    )
+
+
+def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return frames.empty_frame(name)
+    df = pd.concat(parts, ignore_index=True)
+    extra = [c for c in df.columns if str(c).startswith("secondary_")]
+    df[extra] = df[extra].fillna(0.0)
+    return df
+
+
+def pull(source: PullSource, spec: PullSpec, **options: Any) -> PullResult:
+    """Blocking form of `pull_async` for commands and jobs."""
+    return asyncio.run(pull_async(source, spec, **options))
