@@ -182,9 +182,9 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 
 
 def _build(source: ProfileSource, known: Mapping[str, ProfileSource]) -> Profile:
-    _, lines = _parse(source)
+    own, lines = _parse(source)
     data = _merged(source, known, ())
-    data.setdefault("name", source.name)
+    data["name"] = own.get("name", source.name)  # never the name of the profile it extends
     problems: list[str] = []
     profile: Profile | None = None
     try:

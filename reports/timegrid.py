@@ -23,6 +23,13 @@ def day_grid(day: date, zone: ZoneInfo, minutes: int) -> pd.DatetimeIndex:
     """The UTC starts of every interval of one local day."""
     start = local_midnight(day, zone)
     end = local_midnight(day + timedelta(days=1), zone)
+    if (end - start) % pd.Timedelta(minutes=minutes):
+        # e.g. Lord Howe's 23.5-hour day at 60 minutes: the last interval would overlap the next day
+        raise UsageError(
+            f"{day} in {zone.key} is {(end - start) / pd.Timedelta(hours=1):g} hours long, "
+            f"which {minutes}-minute intervals cannot tile",
+            hint="use 15- or 30-minute intervals for this zone",
+        )
     return pd.date_range(start, end, freq=f"{minutes}min", inclusive="left", unit="ns")
 
 

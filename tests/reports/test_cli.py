@@ -1,0 +1,154 @@
+"""wfm report and wfm profiles, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunWfm
+from tests.reports.fixtures import day_frames
+from wfmcli.errors import ExitCode
+
+CONFIG = """\
+version: 1
+scopes:
+  prod:
+    source:
+      base_url: http://127.0.0.1:9
+      credentials:
+        - client_id: abc
+          client_secret: not-a-real-secret
+      licensed_role: WFM Agent
+    destinations:
+      cal:
+        profile: calabrio
+        timezone: Europe/Berlin
+        interval: 30
+        reports: [agent_queue]
+        agent_id: mapping
+        agent_map_file: {map}
+"""
+
+
+@pytest.fixture
+def frames_dir(tmp_path: Path) -> Path:
+    """Frames as the pull writes them: partitioned by scope and day, plus one flat file."""
+    root = tmp_path / "frames"
+    data = day_frames(date(2026, 3, 29), "Europe/Berlin")
+    for name in ("queue_interval", "agent_queue_interval"):
+        part = root / name / "scope=prod" / "day=2026-03-29"
+        part.mkdir(parents=True)
+        data[name].to_parquet(part / "part-0.parquet")
+    data["agent_interval"].to_parquet(root / "agent_interval.parquet")
+    return root
+
+
+def test_report_from_explicit_options_as_json(
+    run_wfm: RunWfm, frames_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = run_wfm(
+        "report",
+        "--frames",
+        str(frames_dir),
+        "--profile",
+        "calabrio",
+        "--tz",
+        "Europe/Berlin",
+        "--interval",
+        "15",
+        "--start",
+        "2026-03-29",
+        "--reports",
+        "queue",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)["data"]
+    [written] = data["files"]
+    assert written["rows"] == 92 * 2 and written["intervals"] == 92
+    assert (
+        written["start"] == "2026-03-29T00:00:00+01:00"
+        and written["end"] == "2026-03-30T00:00:00+02:00"
+    )
+    assert written["totals"]["offd_direct_call_cnt"] == 26
+    assert Path(written["path"]).parent == out
+    assert "02:00" not in {
+        line.split(";")[2] for line in Path(written["path"]).read_text().splitlines()
+    }
+
+
+def test_report_for_a_configured_destination_uses_its_settings(
+    run_wfm: RunWfm, frames_dir: Path, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "agents.csv"
+    mapping.write_text("user_id,wfm_id\nu-2,2002\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.format(map=mapping), encoding="utf-8")
+    result = run_wfm(
+        "--config",
+        str(config),
+        "report",
+        "prod/cal",
+        "--from",
+        str(frames_dir),
+        "--start",
+        "2026-03-29",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "1 file(s), 3 row(s)" in result.stdout
+    [path] = (tmp_path / "o").iterdir()
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("30;20260329;10:00;ann@example.com;")  # 30-minute destination
+    assert ";2002;Bob Ng;" in text
+
+
+def test_report_without_target_or_profile_is_a_usage_error(
+    run_wfm: RunWfm, frames_dir: Path
+) -> None:
+    result = run_wfm("report", "--frames", str(frames_dir), "--start", "2026-03-29")
+    assert result.exit_code == ExitCode.USAGE
+    assert "give SCOPE/DEST, or --profile and --tz" in result.stderr
+
+
+def test_report_with_missing_frames_folder(run_wfm: RunWfm, tmp_path: Path) -> None:
+    result = run_wfm(
+        "report",
+        "--frames",
+        str(tmp_path / "none"),
+        "--profile",
+        "verint",
+        "--tz",
+        "UTC",
+        "--start",
+        "2026-03-29",
+    )
+    assert result.exit_code == ExitCode.USAGE
+    assert "does not exist" in result.stderr
+
+
+def test_profiles_list_show_validate(run_wfm: RunWfm, tmp_path: Path) -> None:
+    listed = run_wfm("profiles", "list", "--json")
+    assert listed.exit_code == 0
+    names = {p["name"] for p in json.loads(listed.stdout)["data"]["profiles"]}
+    assert names == {"calabrio", "nice-iex", "nice-cxone", "verint", "alvaria", "alvaria-via"}
+    shown = run_wfm("profiles", "show", "nice-cxone")
+    assert shown.exit_code == 0 and "History-{start:%y%m%d%H%M}{fold}.txt" in shown.stdout
+
+    good = tmp_path / "mine.yaml"
+    good.write_text("extends: verint\nproduct: My Verint\n", encoding="utf-8")
+    result = run_wfm("profiles", "validate", str(good))
+    assert result.exit_code == 0 and "valid profile 'mine' (4 report(s))" in result.stdout
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: verint\nreports:\n  call_stats:\n    per: week\n", encoding="utf-8")
+    result = run_wfm("profiles", "validate", str(bad))
+    assert result.exit_code == ExitCode.CONFIG
+    assert f"{bad}:4: reports.call_stats.per: Input should be 'interval' or 'day'" in result.stderr

@@ -1,0 +1,294 @@
+"""Property tests: interval grids in any zone (DST, 30/45-minute offsets) and format round trips."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import profiles as builtin
+from reports.formats import from_text
+from reports.profiles import load_profile
+from reports.reader import read_values
+from reports.render import Destination, build_table, render_reports
+from reports.timegrid import day_grid, grid, local_midnight
+from wfmcli import frames
+from wfmcli.errors import UsageError
+
+ZONES = [
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/St_Johns",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Adelaide",
+    "Pacific/Chatham",
+    "Australia/Lord_Howe",
+]
+days = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    day=days,
+    zone_name=st.sampled_from(ZONES),
+    minutes=st.sampled_from([15, 30, 60]),
+    length=st.integers(1, 3),
+)
+def test_grid_tiles_local_days_without_gap_or_overlap(
+    day: date, zone_name: str, minutes: int, length: int
+) -> None:
+    zone = ZoneInfo(zone_name)
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    end_day = day + timedelta(days=length)
+    end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=zone)
+    step = pd.Timedelta(minutes=minutes)
+    try:
+        starts = grid(start, end, zone, minutes)
+    except UsageError as exc:
+        assert "cannot tile" in exc.message and zone_name == "Australia/Lord_Howe" and minutes == 60
+        return
+    first, last = local_midnight(day, zone), local_midnight(end_day, zone)
+    assert starts[0] == first
+    assert starts[-1] + step == last
+    assert (starts[1:] - starts[:-1] == step).all()
+    assert len(starts) == (last - first) / step
+    for offset in range(length):
+        one = day + timedelta(days=offset)
+        hours = (
+            local_midnight(one + timedelta(days=1), zone) - local_midnight(one, zone)
+        ) / pd.Timedelta(hours=1)
+        assert hours in (23, 23.5, 24, 24.5, 25)
+        assert len(day_grid(one, zone, minutes)) == hours * 60 / minutes
+    local = starts.tz_convert(zone)
+    assert ((local.hour * 60 + local.minute) % 15 == 0).all()
+
+
+def test_known_dst_days_have_92_and_100_quarter_hours() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    assert len(day_grid(date(2026, 3, 29), berlin, 15)) == 92
+    assert len(day_grid(date(2026, 10, 25), berlin, 15)) == 100
+    fall = day_grid(date(2026, 10, 25), berlin, 15).tz_convert(berlin)
+    assert list(fall.strftime("%H:%M")).count("02:00") == 2
+    assert "02:00" not in set(
+        day_grid(date(2026, 3, 29), berlin, 15).tz_convert(berlin).strftime("%H:%M")
+    )
+    kathmandu = day_grid(date(2026, 6, 1), ZoneInfo("Asia/Kathmandu"), 60)
+    assert kathmandu[0].isoformat() == "2026-05-31T18:15:00+00:00" and len(kathmandu) == 24
+
+
+@settings(max_examples=20, deadline=None)
+@given(day=days, zone_name=st.sampled_from(ZONES[:8]))
+def test_full_day_fill_writes_one_row_per_interval_and_queue(day: date, zone_name: str) -> None:
+    zone = ZoneInfo(zone_name)
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    starts = day_grid(day, zone, 15)
+    queue = _queue_frame(
+        starts[:1], [(0, "q1", "voice", 0), (0, "q2", "voice", 0)], [[1, 1, 0, 0, 0, 0, 0.0]] * 2
+    )
+    profile = PROFILES["calabrio"]
+    table = build_table(profile.reports["queue"], queue, profile, Destination(zone_name), starts)
+    assert len(table.index) == len(starts) * 2
+    assert table.values["time"].nunique() <= len(starts)
+    assert start.date() == starts[0].tz_convert(zone).date()
+
+
+# ---------------------------------------------------------------- round trips
+
+DAY = date(2026, 10, 25)
+ZONE = "Europe/Berlin"
+QUEUE_KEYS = [
+    (slot, q, m) for slot in range(4) for q in ("q1", "q2") for m in ("voice", "chat", "email")
+]
+
+
+def _queue_frame(starts, keys, numbers) -> pd.DataFrame:
+    rows = []
+    for (slot, queue_id, media, *_), (
+        answered,
+        abandoned,
+        flow_out,
+        sl_part,
+        short,
+        ab_sl,
+        seconds,
+    ) in zip(keys, numbers, strict=True):
+        rows.append(
+            {
+                "interval_start": starts[slot],
+                "interval_minutes": 15,
+                "queue_id": queue_id,
+                "queue_name": f"Queue {queue_id}",
+                "media": media,
+                "direction": "inbound",
+                "campaign_id": "",
+                "offered": answered + abandoned + flow_out,
+                "answered": answered,
+                "abandoned": abandoned,
+                "short_abandoned": min(short, abandoned),
+                "answered_in_sl": min(sl_part, answered),
+                "abandoned_in_sl": min(ab_sl, abandoned - min(short, abandoned)),
+                "flow_out": flow_out,
+                "transferred": 0,
+                **{name: seconds * (i + 1) for i, name in enumerate(_SECONDS)},
+                **dict.fromkeys(
+                    ("talk_count", "hold_count", "acw_count", "handle_count"), answered
+                ),
+                "sl_threshold_s": 20.0,
+                "sl_target": 0.8,
+            }
+        )
+    return (
+        frames.coerce("queue_interval", pd.DataFrame(rows))
+        if rows
+        else frames.empty_frame("queue_interval")
+    )
+
+
+_SECONDS = [
+    "answer_wait_s",
+    "answer_wait_max_s",
+    "abandon_wait_s",
+    "abandon_wait_max_s",
+    "talk_s",
+    "hold_s",
+    "acw_s",
+    "handle_s",
+]
+
+counts = st.integers(0, 400)
+queue_numbers = st.tuples(
+    counts,
+    counts,
+    st.integers(0, 20),
+    counts,
+    counts,
+    counts,
+    st.floats(0, 5e4, allow_nan=False).map(lambda x: round(x, 3)),
+)
+agent_numbers = st.lists(
+    st.floats(0, 900, allow_nan=False).map(lambda x: round(x, 2)), min_size=4, max_size=4
+)
+
+
+def _agent_frame(starts, values) -> pd.DataFrame:
+    rows = []
+    for index, (logged, talk, acw, idle) in enumerate(values):
+        rows.append(
+            {
+                "interval_start": starts[index % 4],
+                "interval_minutes": 15,
+                "user_id": f"u{index}",
+                "agent_id": f"agent{index}@example.com",
+                "agent_name": f"Agent {index}",
+                **{
+                    c.name: 0.0
+                    for c in frames.FRAMES["agent_interval"].columns
+                    if c.kind == "seconds"
+                },
+                "logged_in_s": logged,
+                "talk_s": talk,
+                "acw_s": acw,
+                "idle_s": idle,
+                "handled": index,
+                "transferred": 0,
+                "outbound_count": 0,
+            }
+        )
+    return (
+        frames.coerce("agent_interval", pd.DataFrame(rows))
+        if rows
+        else frames.empty_frame("agent_interval")
+    )
+
+
+PROFILES = {
+    name: load_profile(name)
+    for name in builtin.builtin_files()
+    if name != "alvaria-via"  # the same reports as alvaria
+}
+REPORTS = sorted((name, report) for name, profile in PROFILES.items() for report in profile.reports)
+
+
+@pytest.mark.parametrize(("profile_name", "report_name"), REPORTS)
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    keys=st.lists(st.sampled_from(QUEUE_KEYS), unique=True, max_size=8).flatmap(
+        lambda ks: st.tuples(
+            st.just(ks), st.lists(queue_numbers, min_size=len(ks), max_size=len(ks))
+        )
+    ),
+    agents=st.lists(agent_numbers, max_size=6),
+)
+def test_rendered_numbers_read_back_the_same(
+    profile_name: str, report_name: str, keys, agents
+) -> None:
+    zone = ZoneInfo(ZONE)
+    starts = day_grid(DAY, zone, 15)[8:12]  # 02:00-03:00 CEST then the repeated 02:00 CET
+    data = {
+        "queue_interval": _queue_frame(starts, keys[0], keys[1]),
+        "agent_interval": _agent_frame(starts, agents),
+    }
+    profile = PROFILES[profile_name]
+    report = profile.reports[report_name]
+    destination = Destination(ZONE, reports=[report_name])
+    table = build_table(
+        report,
+        data.get(report.frame, frames.empty_frame(report.frame)),
+        profile,
+        destination,
+        starts,
+    )
+    with TemporaryDirectory() as folder:
+        written = render_reports(
+            data,
+            profile,
+            destination,
+            starts[0].to_pydatetime(),
+            (starts[-1] + pd.Timedelta(minutes=15)).to_pydatetime(),
+            Path(folder),
+        )
+        parsed = [row for f in written for row in read_values(report, f.path.read_bytes())]
+    assert len(parsed) == len(table.index)
+    for column in report.columns:
+        if column.format == "text" or column.format.startswith("datetime"):
+            continue
+        expected = (
+            pd.Series(table.values[column.name], index=table.index)
+            if not isinstance(table.values[column.name], pd.Series)
+            else table.values[column.name]
+        )
+        for position, row in enumerate(parsed):
+            want = float(expected.iloc[position])
+            got = row[column.name]
+            assert got == pytest.approx(_rounded(want, column.format), abs=1e-9), (
+                column.name,
+                want,
+                got,
+            )
+
+
+def _rounded(value: float, fmt: str) -> float:
+    kind, _, places = fmt.partition(":")
+    if kind in ("int", "seconds", "mm", "hh"):
+        return float(int(value + 0.5) if value >= 0 else -int(-value + 0.5))
+    digits = int(places) if places else (0 if kind == "percent" else 2)
+    scale = 100.0 if kind == "percent" else 1.0
+    return round(value * scale + 1e-12, digits) / scale
+
+
+def test_reader_parses_clock_and_percent_formats() -> None:
+    assert from_text("61:05", "mm:ss") == 3665
+    assert from_text("01:01:05", "hh:mm:ss") == 3665
+    assert from_text("87.5", "percent:1") == pytest.approx(0.875)
+    assert from_text("-0:05", "mm:ss") == -5
