@@ -118,3 +118,14 @@ def _periods(job):  # type: ignore[no-untyped-def]
 
     plan = plan_run(job.renderer.reports(), job.timing, NOW, set())
     return [(p.report, p) for p in plan.new]
+
+
+def test_backfill_resends_a_range_on_purpose(tmp_path: Path) -> None:
+    job = make_job(tmp_path, "nice-iex")
+    job.run(NOW)
+    start = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
+    result = job.backfill(start, start + timedelta(hours=1), NOW)
+    assert result.count("sent") == 4 * len(job.renderer.reports())
+    assert {f.period_start for f in result.files} == {
+        start + timedelta(minutes=15 * i) for i in range(4)
+    }

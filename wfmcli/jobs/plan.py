@@ -95,3 +95,20 @@ def plan_run(
             elif period.end > resend_from:
                 recheck.append(period)
     return Plan(sorted(new), sorted(recheck))
+
+
+def plan_range(
+    reports: Iterable[tuple[str, Per]],
+    timing: Timing,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> Plan:
+    """Every closed period inside [start, end), for a deliberate re-delivery."""
+    periods = [
+        period
+        for report, per in reports
+        for period in closed_periods(report, per, timing, now, start)
+        if period.end <= end
+    ]
+    return Plan(sorted(periods), [])

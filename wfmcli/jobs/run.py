@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from wfmcli.errors import ExitCode, WfmError
 from wfmcli.jobs.lock import DestinationLock
-from wfmcli.jobs.plan import Per, Period, Plan, Timing, plan_run
+from wfmcli.jobs.plan import Per, Period, Plan, Timing, plan_range, plan_run
 from wfmcli.jobs.state import (
     Delivered,
     DeliveryState,
@@ -99,19 +99,29 @@ class Job:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self, now: datetime) -> RunResult:
+        """Deliver what has closed and is not yet delivered, and re-send what changed."""
         with DestinationLock(self.lock_path, self.target):
-            return self._run_locked(now)
+            state = self.store.load()
+            plan = plan_run(self.renderer.reports(), self.timing, now, state.delivered_periods())
+            return self._run_locked(now, state, plan, force=False)
 
-    def _run_locked(self, now: datetime) -> RunResult:
+    def backfill(self, start: datetime, end: datetime, now: datetime) -> RunResult:
+        """Re-deliver every closed period in [start, end), changed or not."""
+        with DestinationLock(self.lock_path, self.target):
+            state = self.store.load()
+            plan = plan_range(self.renderer.reports(), self.timing, start, end, now)
+            return self._run_locked(now, state, plan, force=True)
+
+    def _run_locked(
+        self, now: datetime, state: DeliveryState, plan: Plan, *, force: bool
+    ) -> RunResult:
         started = datetime.now(UTC)
-        state = self.store.load()
-        plan = plan_run(self.renderer.reports(), self.timing, now, state.delivered_periods())
         result = RunResult(
             self.target, started, started, "nothing", len(plan.new), len(plan.recheck)
         )
         if plan.periods:
             try:
-                self._deliver(plan, state, result)
+                self._deliver(plan, state, result, force)
             except WfmError as exc:
                 result.error = exc.one_line()
                 result.exit_code = exc.exit_code
@@ -127,7 +137,7 @@ class Job:
         log.info("%s", redact(result.summary()))
         return result
 
-    def _deliver(self, plan: Plan, state: DeliveryState, result: RunResult) -> None:
+    def _deliver(self, plan: Plan, state: DeliveryState, result: RunResult, force: bool) -> None:
         wanted = {(p.report, p.start) for p in plan.periods}
         with tempfile.TemporaryDirectory(prefix="wfm-run-") as folder:
             transport: Transport | None = None
@@ -150,23 +160,30 @@ class Job:
                             transport = self.open_transport()
                             transport.connect()
                         name = file.path.relative_to(out_dir).as_posix()
-                        result.files.append(self._deliver_file(file, name, state, transport))
+                        outcome = self._deliver_file(file, name, state, transport, force)
+                        result.files.append(outcome)
             finally:
                 if transport is not None:
                     transport.close()
 
     def _deliver_file(
-        self, file: RenderedFile, name: str, state: DeliveryState, transport: Transport
+        self,
+        file: RenderedFile,
+        name: str,
+        state: DeliveryState,
+        transport: Transport,
+        force: bool,
     ) -> FileOutcome:
         key = period_key(file.report, _utc(file.start).isoformat())
         outcome = FileOutcome(name, file.report, _utc(file.start), file.bytes, "unchanged")
         known = state.files.get(key)
-        if known is not None and known.sha256 == file.sha256:
+        if not force and known is not None and known.sha256 == file.sha256:
             return outcome
         flying = state.in_flight.get(key)
         # killed after the upload but before the record: the remote copy tells which
         if (
-            flying is not None
+            not force
+            and flying is not None
             and flying.sha256 == file.sha256
             and transport.size(flying.name) == flying.bytes
         ):
