@@ -110,6 +110,41 @@ def test_report_for_a_configured_destination_uses_its_settings(
     assert ";2002;Bob Ng;" in text
 
 
+def test_report_for_a_destination_reads_the_pull_cache(run_wfm: RunWfm, tmp_path: Path) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from wfmcli.pull.cache import FrameCache, Partition
+
+    mapping = tmp_path / "agents.csv"
+    mapping.write_text("u-1,1001\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        CONFIG.format(map=mapping).replace("interval: 30", "interval: 15"), encoding="utf-8"
+    )
+    berlin = ZoneInfo("Europe/Berlin")
+    day = date(2026, 3, 29)
+    frame = day_frames(day, "Europe/Berlin")["agent_queue_interval"]
+    FrameCache().write(
+        Partition("prod", "agent_queue_interval", berlin, 15, day),
+        datetime(2026, 3, 29, tzinfo=berlin),
+        datetime(2026, 3, 30, tzinfo=berlin),
+        frame,
+    )
+    result = run_wfm(
+        "--config", str(config), "report", "prod/cal", "--start", "2026-03-29", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    [written] = json.loads(result.stdout)["data"]["files"]
+    assert written["rows"] == 3
+    assert "/staging/prod/cal/" in written["path"]
+    assert "15;20260329;10:00;1001;Ann Lee;q-sales;Sales;" in Path(written["path"]).read_text()
+
+    empty = run_wfm("--config", str(config), "report", "prod/cal", "--start", "2026-04-02")
+    assert empty.exit_code == ExitCode.USAGE
+    assert "nothing cached for scope prod" in empty.stderr
+
+
 def test_report_without_target_or_profile_is_a_usage_error(
     run_wfm: RunWfm, frames_dir: Path
 ) -> None:

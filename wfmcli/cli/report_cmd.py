@@ -13,7 +13,12 @@ from wfmcli.cli.output import print_json, print_table
 from wfmcli.errors import UsageError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    import pandas as pd
+
     from reports.render import Destination, RenderedFile
+    from reports.spec import Profile
 
 
 def report(
@@ -69,25 +74,22 @@ def report(
     options = global_options(ctx)
     if not start:
         raise UsageError("--start is required", hint="e.g. --start 2026-03-29 (a local day)")
-    destination, profile_name, default_out, default_frames = _settings(
+    destination, profile_name, default_out, scope = _settings(
         ctx, target, profile, tz, interval, reports
     )
-    roots = list(frames_from or []) or default_frames
-    if not roots:
+    begin = parse_local(start, destination.zone)
+    finish = parse_local(end, destination.zone) if end else begin + timedelta(days=1)
+    chosen = load_profile(profile_name)
+    if frames_from:
+        data = load_frames(frames_from)
+    elif scope is not None:
+        data = _cached(scope, chosen, destination, begin, finish)
+    else:
         raise UsageError(
             "no frames to render",
             hint="pass --frames DIR (a folder of canonical-frame Parquet files)",
         )
-    begin = parse_local(start, destination.zone)
-    finish = parse_local(end, destination.zone) if end else begin + timedelta(days=1)
-    written = render_reports(
-        load_frames(roots),
-        load_profile(profile_name),
-        destination,
-        begin,
-        finish,
-        out or default_out,
-    )
+    written = render_reports(data, chosen, destination, begin, finish, out or default_out)
     _show(written, options.json or json_flag)
 
 
@@ -98,12 +100,13 @@ def _settings(
     tz: str | None,
     interval: int | None,
     reports: str | None,
-) -> tuple[Destination, str, Path, list[Path]]:
+) -> tuple[Destination, str, Path, str | None]:
+    """The destination's settings (from SCOPE/DEST, overridden by options), output folder, scope."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from reports.render import Destination
     from reports.source import read_agent_map
-    from wfmcli.paths import cache_dir, data_dir
+    from wfmcli.paths import data_dir
 
     chosen = [name.strip() for name in reports.split(",") if name.strip()] if reports else None
     if target is None:
@@ -114,7 +117,7 @@ def _settings(
             )
         zone_name, minutes, agent_ids = tz, interval or 15, {}
         out = data_dir() / "staging" / profile
-        roots: list[Path] = []
+        scope: str | None = None
     else:
         from wfmcli.config import load_config
 
@@ -127,8 +130,7 @@ def _settings(
         chosen = chosen if chosen is not None else list(settings.reports)
         agent_ids = read_agent_map(settings.agent_map_file) if settings.agent_map_file else {}
         out = data_dir() / "staging" / scope_name / dest_name
-        cached = cache_dir() / "frames" / scope_name
-        roots = [cached] if cached.is_dir() else []
+        scope = scope_name
     try:
         ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -143,7 +145,29 @@ def _settings(
         reports=tuple(chosen or ()),
         agent_ids=agent_ids,
     )
-    return destination, profile, out, roots
+    return destination, profile, out, scope
+
+
+def _cached(
+    scope: str, profile: Profile, destination: Destination, start: datetime, end: datetime
+) -> dict[str, pd.DataFrame]:
+    """The frames the profile's reports read, from the pull's cache for this zone and interval."""
+    from wfmcli.pull.cache import FrameCache
+
+    cache = FrameCache()
+    wanted = {profile.reports[name].frame for name in destination.reports or profile.reports}
+    data: dict[str, pd.DataFrame] = {
+        name: cache.read(scope, name, destination.zone, destination.interval_minutes, start, end)
+        for name in sorted(wanted)
+    }
+    if all(frame.empty for frame in data.values()):
+        raise UsageError(
+            f"nothing cached for scope {scope} from {start.isoformat()} to {end.isoformat()} "
+            f"({destination.timezone}, {destination.interval_minutes} min)",
+            hint=f"run 'wfm pull {scope} --start ... --end ... --tz {destination.timezone}' first, "
+            "or pass --frames DIR",
+        )
+    return data
 
 
 def _show(written: list[RenderedFile], as_json: bool) -> None:
