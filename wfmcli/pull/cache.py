@@ -1,6 +1,6 @@
 """The frame cache: Parquet files partitioned by scope, frame, zone, interval and local day.
 
-    <root>/scope=<scope>/frame=<frame>/tz=<Area~City>/interval=<minutes>/day=<YYYY-MM-DD>/
+    <root>/<scope>/<frame>/tz=<Area~City>/interval=<minutes>/day=<YYYY-MM-DD>/
         data.parquet    the rows of that local day (time column in [day start, next day start))
         pulled.json     when each range of the day was pulled, newest last
 
@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from reports.timegrid import local_midnight
 from wfmcli import frames
 from wfmcli.errors import UsageError
+from wfmcli.paths import cache_dir
 
 DATA_FILE = "data.parquet"
 PULLED_FILE = "pulled.json"
@@ -43,7 +44,7 @@ class Partition:
     def path(self, root: Path) -> Path:
         zone = self.zone.key.replace("/", "~")
         return (
-            root / f"scope={self.scope}" / f"frame={self.frame}" / f"tz={zone}"
+            root / self.scope / self.frame / f"tz={zone}"
             / f"interval={self.minutes}" / f"day={self.day.isoformat()}"
         )  # fmt: skip
 
@@ -57,8 +58,10 @@ class PullRecord:
 
 
 class FrameCache:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    """`root` defaults to `<cache dir>/frames`, where `wfm report SCOPE/DEST` looks."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root if root is not None else cache_dir() / "frames"
 
     def write(
         self,
