@@ -41,7 +41,7 @@ DAY_MS = 86_400_000
 SLOT_MS = 900_000  # arrivals are planned per quarter hour
 
 # Event kinds.
-_ARRIVAL, _LEAVE, _ALERT_END, _TALK_END, _ACW_END, _NR_END, _ACTION, _DIAL, _DIAL_END = range(9)
+_LEAVE, _ALERT_END, _TALK_END, _ACW_END, _NR_END, _ACTION, _DIAL, _DIAL_END = range(8)
 # Agent actions from the shift plan.
 _LOGIN, _ON_QUEUE, _AUX, _LOGOUT = range(4)
 
@@ -94,6 +94,15 @@ class ContactCenter:
         self._planned_shift_days: set[int] = set()
         self._planned_arrival_days: set[int] = set()
         self._next_conv = 0
+        self._arrivals_t: list[int] = []  # planned arrivals, sorted by time
+        self._arrivals_q: list[int] = []
+        self._arrival_next = 0
+        self._deadline: dict[int, tuple[int, int]] = {}  # waiting leg -> (time, outcome)
+        self._same_media = [
+            [other.index for other in org.queues
+             if other.media == queue.media and other.index != queue.index]
+            for queue in org.queues
+        ]
         self._def_index = {p.id: i for i, p in enumerate(org.presences)}
         self._sys_def = {
             sp: self._def_index[org.system_definition(sp).id] for sp in SP
@@ -109,15 +118,32 @@ class ContactCenter:
 
     def run_until(self, t_ms: int) -> int:
         """Process every event up to `t_ms`; returns how many were processed."""
+        self._plan_through(max(t_ms, self.clock_ms))
         processed = 0
+        heap, arrivals_t, arrivals_q = self._heap, self._arrivals_t, self._arrivals_q
+        never = t_ms + 1
         while True:
-            self._plan_through(max(t_ms, self.clock_ms))
-            if not self._heap or self._heap[0][0] > t_ms:
-                break
-            t, _, kind, a, b = heapq.heappop(self._heap)
-            self.clock_ms = t
-            self._dispatch(t, kind, a, b)
+            # Arrivals sit in their own sorted list, so the heap only holds what is in flight.
+            i = self._arrival_next
+            arrival = arrivals_t[i] if i < len(arrivals_t) else never
+            event = heap[0][0] if heap else never
+            if arrival <= event:
+                if arrival > t_ms:
+                    break
+                self._arrival_next = i + 1
+                self.clock_ms = arrival
+                self._arrive(arrival, arrivals_q[i])
+            else:
+                if event > t_ms:
+                    break
+                t, _, kind, a, b = heapq.heappop(heap)
+                self.clock_ms = t
+                self._dispatch(t, kind, a, b)
             processed += 1
+        if self._arrival_next > 100_000:
+            del arrivals_t[: self._arrival_next]
+            del arrivals_q[: self._arrival_next]
+            self._arrival_next = 0
         self.clock_ms = max(self.clock_ms, t_ms)
         return processed
 
@@ -126,9 +152,7 @@ class ContactCenter:
         heapq.heappush(self._heap, (t, self._seq, kind, a, b))
 
     def _dispatch(self, t: int, kind: int, a: int, b: int) -> None:
-        if kind == _ARRIVAL:
-            self._arrive(t, a)
-        elif kind == _LEAVE:
+        if kind == _LEAVE:
             self._leave(t, a, b)
         elif kind == _ALERT_END:
             self._alert_end(t, a, b)
@@ -149,6 +173,8 @@ class ContactCenter:
 
     def _plan_through(self, t_ms: int) -> None:
         day = (t_ms - self.start_ms) // DAY_MS
+        if day in self._planned_arrival_days:
+            return
         for d in range(day + 2):
             if d not in self._planned_shift_days:
                 self._plan_shifts(d)
@@ -161,9 +187,10 @@ class ContactCenter:
         while t < end:
             overlap = min(end, t + SLOT_MS) - max(start, t)
             day = (t - self.start_ms) // DAY_MS
-            slots = self._staffing.setdefault(
-                day, [[0.0] * (DAY_MS // SLOT_MS) for _ in self.org.queues]
-            )
+            slots = self._staffing.get(day)
+            if slots is None:
+                slots = [[0.0] * (DAY_MS // SLOT_MS) for _ in self.org.queues]
+                self._staffing[day] = slots
             slots[queue][(t - self.start_ms - day * DAY_MS) // SLOT_MS] += weight * overlap / 1000
             t += SLOT_MS
 
@@ -224,6 +251,7 @@ class ContactCenter:
         if slots is None:
             return
         day_ms = self.start_ms + day * DAY_MS
+        planned: list[tuple[int, int]] = []
         for queue in self.org.queues:
             aht = queue.mean_talk_s + queue.mean_acw_s + 5
             mood = rng.uniform(0.9, 1.1)
@@ -232,12 +260,14 @@ class ContactCenter:
             for slot, agent_seconds in enumerate(slots[queue.index]):
                 count = _poisson(rng, agent_seconds * _OCCUPANCY * mood / aht)
                 base = day_ms + slot * SLOT_MS
-                for _ in range(count):
-                    self._push(base + rng.randrange(SLOT_MS), _ARRIVAL, queue.index)
+                planned.extend((base + rng.randrange(SLOT_MS), queue.index) for _ in range(count))
             if queue.index in self._dialer_queues:
                 for slot in range(0, DAY_MS // SLOT_MS):
                     if slots[queue.index][slot] > 0:
                         self._push(day_ms + slot * SLOT_MS + 60_000, _DIAL, queue.index)
+        planned.sort()
+        self._arrivals_t.extend(t for t, _ in planned)
+        self._arrivals_q.extend(q for _, q in planned)
 
     # -- contacts ---------------------------------------------------------------------------
 
@@ -251,10 +281,20 @@ class ContactCenter:
         self._waiting[q].append(leg)
         patience = self.rng.expovariate(1 / queue.mean_patience_s) * 1000
         if patience < queue.flow_out_s * 1000:
-            self._push(t + max(1000, int(patience)), _LEAVE, leg, ABANDONED)
+            self._deadline[leg] = (t + max(1000, int(patience)), ABANDONED)
         elif queue.flow_out_s < 10**8:
-            self._push(t + int(queue.flow_out_s * 1000), _LEAVE, leg, FLOWED_OUT)
+            self._deadline[leg] = (t + int(queue.flow_out_s * 1000), FLOWED_OUT)
         self._route_queue(t, q)
+        self._arm_deadline(t, leg, queue.alert_timeout_ms)
+
+    def _arm_deadline(self, t: int, leg: int, alert_ms: int) -> None:
+        """Schedule the leg's abandon or flow-out, unless it is ringing and cannot reach it."""
+        deadline = self._deadline.get(leg)
+        if deadline is None:
+            return
+        if leg in self._alerting and deadline[0] > t + alert_ms:
+            return  # if the alert times out, the leg is re-queued and armed again
+        self._push(max(t, deadline[0]), _LEAVE, leg, deadline[1])
 
     def _route_queue(self, t: int, q: int) -> None:
         waiting, idle = self._waiting[q], self._idle[q]
@@ -293,6 +333,7 @@ class ContactCenter:
             self._waiting[legs.queue[leg]].remove(leg)
         legs.outcome[leg] = outcome
         legs.end_queue[leg] = t
+        self._deadline.pop(leg, None)
 
     def _alert_end(self, t: int, leg: int, answered: int) -> None:
         agent = self._alerting.pop(leg, None)
@@ -306,14 +347,17 @@ class ContactCenter:
             self._agents[agent].not_responding = True
             self.states.change(t, agent, rs=RS["NOT_RESPONDING"])
             self._push(t + self.rng.randrange(20_000, 90_000), _NR_END, agent)
-            self._waiting[legs.queue[leg]].appendleft(leg)
-            self._route_queue(t, legs.queue[leg])
+            q = legs.queue[leg]
+            self._waiting[q].appendleft(leg)
+            self._route_queue(t, q)
+            self._arm_deadline(t, leg, self.org.queues[q].alert_timeout_ms)
             return
         self._connect(t, leg, agent)
 
     def _connect(self, t: int, leg: int, agent: int) -> None:
         legs = self.legs
         queue = self.org.queues[legs.queue[leg]]
+        self._deadline.pop(leg, None)
         legs.outcome[leg] = ANSWERED
         legs.answer[leg] = t
         legs.end_queue[leg] = t
@@ -329,9 +373,7 @@ class ContactCenter:
         legs.talk_end[leg] = t
         agent = legs.user[leg]
         queue = self.org.queues[legs.queue[leg]]
-        same_media = [
-            q.index for q in self.org.queues if q.media == queue.media and q.index != queue.index
-        ]
+        same_media = self._same_media[queue.index]
         if legs.direction[leg] == 0 and same_media and self.rng.random() < _P_TRANSFER:
             legs.transferred[leg] = 1
             target = same_media[self.rng.randrange(len(same_media))]
