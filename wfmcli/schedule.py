@@ -204,6 +204,8 @@ After=network-online.target
 Type=oneshot
 ExecStart={command}
 TimeoutStartSec={int(spec.time_limit.total_seconds())}
+# 8: nothing to do, which is a normal outcome for a run on a timer
+SuccessExitStatus=8
 # SIGTERM lets wfm finish or cleanly abandon the file in flight
 KillSignal=SIGTERM
 """

@@ -26,8 +26,10 @@ def test_version_is_calver(run_wfm: RunWfm) -> None:
 
 
 def _listed_commands(help_text: str) -> list[str]:
-    section = help_text.split("Commands")[1]
-    return re.findall(r"│ (\w[\w-]*)\s{2,}", section)
+    """Command names from every help panel except the options."""
+    panels = help_text.split("╭─ ")[1:]
+    commands = [p for p in panels if not p.startswith("Options")]
+    return [name for panel in commands for name in re.findall(r"│ (\w[\w-]*)\s{2,}", panel)]
 
 
 def test_every_command_in_help_has_working_help(run_wfm: RunWfm) -> None:
@@ -39,7 +41,7 @@ def test_every_command_in_help_has_working_help(run_wfm: RunWfm) -> None:
     for command in commands:
         result = run_wfm(command, "--help")
         assert result.exit_code == 0, (command, result.stderr)
-        for sub in _listed_commands(result.stdout) if "Commands" in result.stdout else []:
+        for sub in _listed_commands(result.stdout):
             assert run_wfm(command, sub, "--help").exit_code == 0, (command, sub)
 
 

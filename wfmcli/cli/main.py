@@ -18,7 +18,9 @@ from wfmcli.cli import (
     auth_cmd,
     config_cmd,
     profiles_cmd,
+    pull_cmd,
     report_cmd,
+    run_cmd,
     schedule_cmd,
     sim_cmd,
     transports_cmd,
@@ -77,7 +79,7 @@ app = typer.Typer(
         "NICE, Verint, Alvaria/Aspect and Calabrio."
     ),
     epilog="Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 auth, 5 remote, "
-    "6 partial delivery, 7 locked, 130 interrupted.",
+    "6 partial delivery, 7 locked, 8 nothing to do, 130 interrupted.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -128,14 +130,23 @@ def main_callback(
     setup_logging(verbosity, log_file)
 
 
-app.add_typer(config_cmd.app, name="config")
-app.command("report")(report_cmd.report)
-app.add_typer(profiles_cmd.app, name="profiles")
-app.add_typer(sim_cmd.app, name="sim")
-app.command("schedule")(schedule_cmd.schedule)
-app.add_typer(auth_cmd.app, name="auth")
-transports_cmd.register(app)
+# Commands in the order an integration engineer meets them; one panel per kind of work.
+DATA = "Historical feed"
+SETUP = "Set-up and checks"
+SERVICES = "Services"
 
+app.command("pull", rich_help_panel=DATA)(pull_cmd.pull_command)
+app.command("report", rich_help_panel=DATA)(report_cmd.report)
+app.command("run", rich_help_panel=DATA)(run_cmd.run)
+app.command("backfill", rich_help_panel=DATA)(run_cmd.backfill)
+app.command("status", rich_help_panel=DATA)(run_cmd.status)
+app.command("upload", rich_help_panel=DATA)(transports_cmd.upload)
+app.add_typer(config_cmd.app, name="config", rich_help_panel=SETUP)
+app.add_typer(auth_cmd.app, name="auth", rich_help_panel=SETUP)
+app.add_typer(profiles_cmd.app, name="profiles", rich_help_panel=SETUP)
+app.add_typer(transports_cmd.app, name="transports", rich_help_panel=SETUP)
+app.command("schedule", rich_help_panel=SETUP)(schedule_cmd.schedule)
+app.add_typer(sim_cmd.app, name="sim", rich_help_panel=SERVICES)
 
 def run() -> None:
     """Console-script entry point."""

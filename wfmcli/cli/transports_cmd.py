@@ -34,10 +34,6 @@ OptionPairs = Annotated[
 ]
 
 
-def register(main: typer.Typer) -> None:
-    main.command("upload")(upload)
-    main.add_typer(app, name="transports")
-
 
 def upload(
     ctx: typer.Context,

@@ -1,0 +1,121 @@
+"""wfm run / status / backfill end to end: the twin, the real pull, a profile, a file transport."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunWfm
+from wfmcli.errors import ExitCode
+from wfmcli.jobs.build import state_paths
+from wfmcli.jobs.lock import DestinationLock
+from wfmcli.sim import RunningTwin, start_twin
+
+NOW = datetime(2026, 6, 3, 14, 24, tzinfo=UTC)  # 10:24 in New York
+
+
+@pytest.fixture(scope="module")
+def twin() -> Iterator[RunningTwin]:
+    with start_twin(
+        seed=11, agents=30, queues=4, days=2, live=False, now_ms=int(NOW.timestamp() * 1000)
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def config(tmp_path: Path, twin: RunningTwin) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""
+scopes:
+  prod:
+    source:
+      base_url: {twin.base_url}
+      credentials:
+        - client_id: {twin.client_id}
+          client_secret: ${{TWIN_SECRET}}
+      licensed_role: {twin.org.licensed_role.name}
+    destinations:
+      nice:
+        profile: nice-iex
+        timezone: America/New_York
+        interval: 15
+        max_backfill: 1d
+        delivery:
+          url: {(tmp_path / "outbox").as_uri()}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _wfm(run_wfm: RunWfm, config: Path, twin: RunningTwin, *args: str):  # type: ignore[no-untyped-def]
+    return run_wfm("-c", str(config), *args, env={"TWIN_SECRET": twin.client_secret})
+
+
+def _files(tmp_path: Path) -> list[Path]:
+    return sorted(p for p in (tmp_path / "outbox").rglob("*") if p.is_file())
+
+
+def test_run_delivers_then_has_nothing_to_do(
+    tmp_path: Path, config: Path, twin: RunningTwin, run_wfm: RunWfm
+) -> None:
+    first = _wfm(run_wfm, config, twin, "run", "prod/nice", "--now", NOW.isoformat(), "--json")
+    assert first.exit_code == ExitCode.OK, first.stderr
+    result = json.loads(first.stdout)["data"]
+    files = _files(tmp_path)
+    assert result["outcome"] == "delivered"
+    assert len(files) == sum(1 for f in result["files"] if f["action"] == "sent") > 90
+    # queue files carry the twin's traffic: some interval has calls
+    assert any(len(p.read_text().splitlines()) > 0 for p in files if "agents" not in p.parts)
+
+    again = _wfm(run_wfm, config, twin, "run", "prod/nice", "--now", NOW.isoformat())
+    assert again.exit_code == ExitCode.NOTHING_TO_DO, again.stderr
+    assert "nothing" in again.stdout
+    assert _files(tmp_path) == files
+
+    status = _wfm(run_wfm, config, twin, "status", "--now", NOW.isoformat(), "--json")
+    (row,) = json.loads(status.stdout)["data"]
+    assert row["pending_periods"] == 0
+    assert row["last_outcome"] == "nothing"
+    assert row["last_delivered_end"] == "2026-06-03T14:00:00+00:00"
+
+
+def test_second_concurrent_run_exits_locked(
+    tmp_path: Path, config: Path, twin: RunningTwin, run_wfm: RunWfm, isolated_dirs: Path
+) -> None:
+    from wfmcli.paths import data_dir
+
+    _, lock_file = state_paths(data_dir(), "prod", "nice")
+    with DestinationLock(lock_file, "prod/nice"):
+        result = _wfm(run_wfm, config, twin, "run", "prod/nice", "--now", NOW.isoformat())
+    assert result.exit_code == ExitCode.LOCKED
+    assert "another wfm run of prod/nice is in progress" in result.stderr
+    assert not (tmp_path / "outbox").exists() or not _files(tmp_path)
+
+
+def test_backfill_resends_a_range(
+    tmp_path: Path, config: Path, twin: RunningTwin, run_wfm: RunWfm
+) -> None:
+    _wfm(run_wfm, config, twin, "run", "prod/nice", "--now", NOW.isoformat())
+    result = _wfm(
+        run_wfm, config, twin, "backfill", "prod/nice", "--start", "2026-06-03T06:00",
+        "--end", "2026-06-03T07:00", "--now", NOW.isoformat(), "--json",
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.OK, result.stderr
+    sent = [f for f in json.loads(result.stdout)["data"]["files"] if f["action"] == "sent"]
+    assert len(sent) == 8  # 4 quarter-hours x (queue file + agent file)
+
+
+def test_run_without_delivery_is_config_error(
+    tmp_path: Path, config: Path, twin: RunningTwin, run_wfm: RunWfm
+) -> None:
+    text = config.read_text().split("        delivery:")[0]
+    config.write_text(text)
+    result = _wfm(run_wfm, config, twin, "run", "prod/nice", "--now", NOW.isoformat())
+    assert result.exit_code == ExitCode.CONFIG
+    assert "has no delivery" in result.stderr

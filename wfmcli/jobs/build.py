@@ -1,0 +1,125 @@
+"""Assemble a Job for SCOPE/DEST from the configuration: the pull, the profile, the transport."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wfmcli.errors import ConfigError
+from wfmcli.jobs.plan import Timing
+from wfmcli.jobs.render import ProfileRenderer
+from wfmcli.jobs.run import Job
+from wfmcli.jobs.state import StateStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from wfmcli.config import Config, Destination, Source
+    from wfmcli.pull import FrameCache, PullSource, PullSpec
+
+
+def pull_source(source: Source) -> PullSource:
+    from wfmcli.genesys.auth import Credential
+    from wfmcli.pull import PullSource
+
+    return PullSource(
+        api_url=source.api_url,
+        login_url=source.login_url,
+        credentials=[
+            Credential(c.client_id, c.client_secret.get_secret_value()) for c in source.credentials
+        ],
+        licensed_role=source.licensed_role,
+        divisions=tuple(source.divisions),
+        proxy=source.proxy,
+    )
+
+
+@dataclass
+class PulledFrames:
+    """The job's FrameSource: pulls from Genesys and keeps a copy in the frame cache."""
+
+    scope: str
+    source: PullSource
+    settings: Destination
+    cache: FrameCache | None = None
+    requests: int = field(default=0, init=False)
+
+    def frames(self, start: datetime, end: datetime) -> Mapping[str, pd.DataFrame]:
+        from wfmcli.pull import pull
+
+        result = pull(self.source, self._spec(start, end), cache=self.cache, keep_frames=True)
+        self.requests += result.requests
+        return result.data
+
+    def _spec(self, start: datetime, end: datetime) -> PullSpec:
+        from wfmcli.pull import PullSpec
+        from wfmcli.pull.directory import read_agent_map
+
+        settings = self.settings
+        mapping = read_agent_map(settings.agent_map_file) if settings.agent_map_file else None
+        return PullSpec(
+            scope=self.scope,
+            start=start,
+            end=end,
+            zone=settings.zone,
+            interval=settings.interval,
+            media=tuple(str(m.value) for m in settings.media),
+            agent_id=settings.agent_id,
+            agent_map=mapping,
+        )
+
+
+def state_paths(data_dir: Path, scope: str, destination: str) -> tuple[Path, Path]:
+    """The delivery state file and the lock file of one destination."""
+    folder = data_dir / "state" / scope
+    return folder / f"{destination}.json", folder / f"{destination}.lock"
+
+
+def renderer_for(settings: Destination) -> ProfileRenderer:
+    from reports.profiles import load_profile
+    from reports.render import Destination as RenderSettings
+
+    return ProfileRenderer(
+        load_profile(settings.profile),
+        RenderSettings(
+            timezone=settings.timezone,
+            interval_minutes=settings.interval,
+            reports=tuple(settings.reports),
+        ),
+    )
+
+
+def timing_for(settings: Destination) -> Timing:
+    return Timing(
+        zone=settings.zone,
+        minutes=settings.interval,
+        lag=settings.lag,
+        resend=settings.resend,
+        max_backfill=settings.max_backfill,
+    )
+
+
+def build_job(config: Config, target: str, data_dir: Path) -> Job:
+    from transports.registry import open_transport
+    from wfmcli.pull import FrameCache
+
+    scope_name, scope, dest_name, settings = config.destination(target)
+    delivery = settings.delivery
+    if delivery is None:
+        raise ConfigError(
+            f"destination {scope_name}/{dest_name} has no delivery",
+            hint="add delivery: {url: ...} to it in the configuration",
+        )
+    state_file, lock_file = state_paths(data_dir, scope_name, dest_name)
+    return Job(
+        target=f"{scope_name}/{dest_name}",
+        timing=timing_for(settings),
+        source=PulledFrames(scope_name, pull_source(scope.source), settings, FrameCache()),
+        renderer=renderer_for(settings),
+        open_transport=lambda: open_transport(delivery.url, delivery.transport_options()),
+        store=StateStore(state_file, f"{scope_name}/{dest_name}"),
+        lock_path=lock_file,
+    )
