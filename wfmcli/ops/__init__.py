@@ -1,0 +1,1 @@
+"""Operations: wfm doctor, licence usage and the API request budget."""
