@@ -286,18 +286,36 @@ class Segments:
     pd: Ints
 
 
-def state_segments(center: ContactCenter, now_ms: int) -> Segments:
-    """Every agent state as `[start, end)`; the current one ends at `now_ms`."""
+def state_segments(
+    center: ContactCenter, start_ms: int, end_ms: int, now_ms: int, users: list[int] | None
+) -> Segments:
+    """The agent states overlapping `[start_ms, end_ms)`, each with its true start and end.
+
+    A state still current ends at `now_ms`. Rows come grouped by user, in time order.
+    """
     log = center.states
-    t, user = col(log.t), col(log.user)
-    order = np.lexsort((np.arange(len(t)), t, user))
-    t, user = t[order], user[order]
-    end = np.empty_like(t)
-    end[:-1] = t[1:]
-    last = np.ones(len(t), dtype=bool)
-    last[:-1] = user[1:] != user[:-1]
-    end[last] = np.maximum(now_ms, t[last])
-    return Segments(user, t, end, col(log.rs)[order], col(log.sp)[order], col(log.pd)[order])
+    t = col(log.t)
+    prev, nxt, user = col(log.prev), col(log.next), col(log.user)
+    lo = int(np.searchsorted(t, start_ms, side="right"))
+    hi = int(np.searchsorted(t, end_ms, side="left"))
+    # The state each user was in at start_ms: walk back from their last row to before `lo`.
+    current = np.asarray(log.last_row, dtype=np.int64)
+    if users is not None:
+        current = current[np.asarray(users, dtype=np.int64)]
+    late = current >= lo
+    while late.any():
+        current[late] = prev[current[late]]
+        late = current >= lo
+    initial = current[current >= 0]
+    inside = np.arange(lo, max(lo, hi), dtype=np.int64)
+    if users is not None:
+        inside = inside[np.isin(user[inside], np.asarray(users, dtype=np.int64))]
+    rows = np.concatenate([initial, inside])
+    rows = rows[np.lexsort((rows, user[rows]))]
+    following = nxt[rows]
+    end = np.where(following >= 0, t[np.maximum(following, 0)], np.maximum(now_ms, t[rows]))
+    return Segments(user[rows], t[rows], end, col(log.rs)[rows], col(log.sp)[rows],
+                    col(log.pd)[rows])
 
 
 def _user_filter(org: Org, body: JSON) -> list[int] | None:
@@ -340,10 +358,8 @@ def user_aggregates(org: Org, center: ContactCenter, body: JSON, now_ms: int) ->
     if any(g != "userId" for g in group_by):
         raise QueryError("User aggregates can only be grouped by userId", "invalid.value")
     users = _user_filter(org, body)
-    seg = state_segments(center, now_ms)
+    seg = state_segments(center, grid.start_ms, grid.end_ms, now_ms, users)
     keep = (seg.end > grid.start_ms) & (seg.start < grid.end_ms) & (seg.end > seg.start)
-    if users is not None:
-        keep &= np.isin(seg.user, np.asarray(users, dtype=np.int64))
     index = np.nonzero(keep)[0]
     user, start, end = seg.user[index], seg.start[index], seg.end[index]
     # Split every segment at bucket edges: status time counts in the bucket it was spent in.
@@ -406,10 +422,9 @@ def user_details(org: Org, center: ContactCenter, body: JSON, now_ms: int) -> JS
     if not 1 <= size <= 100 or number < 1:
         raise QueryError("paging.pageSize must be 1..100 and pageNumber at least 1",
                          "invalid.value")
-    seg = state_segments(center, now_ms)
+    seg = state_segments(center, start_ms, end_ms, now_ms,
+                         None if wanted is None else sorted(wanted))
     keep = (seg.end > start_ms) & (seg.start < end_ms)
-    if wanted is not None:
-        keep &= np.isin(seg.user, np.asarray(sorted(wanted), dtype=np.int64))
     index = np.nonzero(keep)[0]
     users = sorted(set(seg.user[index].tolist()))
     if str(body.get("order", "asc")).lower() == "desc":

@@ -57,16 +57,28 @@ class StateLog:
         self.rs = array("b")
         self.sp = array("b")
         self.pd = array("h")
+        # Each row links to the same user's previous and next row (-1: none), so a time range
+        # of the log can be read without sorting it: rows are appended in time order.
+        self.prev = array("q")
+        self.next = array("q")
+        self.last_row = [-1] * users
         self.listeners: list[StateListener] = []
         for index in range(users):  # the starting state is part of the log
             self._append(start_ms, index, OFFLINE_RS, SP["OFFLINE"], offline_def)
 
     def _append(self, t: int, user: int, rs: int, sp: int, pd: int) -> None:
+        row = len(self.t)
         self.t.append(t)
         self.user.append(user)
         self.rs.append(rs)
         self.sp.append(sp)
         self.pd.append(pd)
+        previous = self.last_row[user]
+        self.prev.append(previous)
+        self.next.append(-1)
+        if previous >= 0:
+            self.next[previous] = row
+        self.last_row[user] = row
 
     def change(
         self,
