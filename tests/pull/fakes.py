@@ -59,6 +59,14 @@ class AnalyticsFake:
         self.twin = twin
         self.obs = observations(twin)
         self.spans = state_spans(twin, twin.now_ms())
+        self.by_user: dict[str, list[Observation]] = defaultdict(list)
+        self.by_queue: dict[str, list[Observation]] = defaultdict(list)
+        for o in self.obs:
+            self.by_user[o.user_id].append(o)
+            self.by_queue[o.queue_id].append(o)
+        self.spans_by_user: dict[str, list[StateSpan]] = defaultdict(list)
+        for span in self.spans:
+            self.spans_by_user[span.user_id].append(span)
         self.calls: dict[str, int] = defaultdict(int)
         self.bodies: list[tuple[str, dict[str, Any]]] = []
 
@@ -72,7 +80,13 @@ class AnalyticsFake:
         if len(views) > 10:
             raise web.HTTPBadRequest(text="more than 10 views")
         cells: dict[tuple[str, ...], dict[int, dict[str, Any]]] = defaultdict(dict)
-        for o in self.obs:
+        if users is not None:
+            candidates: Iterable[Observation] = (o for u in users for o in self.by_user[u])
+        elif queues is not None:
+            candidates = (o for q in queues for o in self.by_queue[q])
+        else:
+            candidates = self.obs
+        for o in candidates:
             if not start <= o.t_ms < end or (o.metric not in metrics):
                 continue
             if queues is not None and o.queue_id not in queues:
@@ -112,8 +126,8 @@ class AnalyticsFake:
         if len(users) > 100:
             raise web.HTTPBadRequest(text="more than 100 userIds")
         sums: dict[str, dict[int, dict[tuple[str, str], int]]] = defaultdict(dict)
-        for span in self.spans:
-            if span.user_id not in users or span.end_ms <= start or span.start_ms >= end:
+        for span in (s for u in users for s in self.spans_by_user[u]):
+            if span.end_ms <= start or span.start_ms >= end:
                 continue
             lo = max(span.start_ms, start)
             while lo < min(span.end_ms, end):
@@ -142,8 +156,8 @@ class AnalyticsFake:
         paging = body.get("paging") or {}
         size, number = int(paging.get("pageSize", 25)), int(paging.get("pageNumber", 1))
         by_user: dict[str, list[StateSpan]] = defaultdict(list)
-        for span in self.spans:
-            if span.user_id in users and span.end_ms > start and span.start_ms < end:
+        for span in (s for u in users for s in self.spans_by_user[u]):
+            if span.end_ms > start and span.start_ms < end:
                 by_user[span.user_id].append(span)
         now = self.twin.now_ms()
         ids = sorted(by_user)
