@@ -33,14 +33,20 @@ def serve(
     credentials: Annotated[
         int, typer.Option(min=1, max=5, help="Client credential sets to accept.")
     ] = 1,
+    at: Annotated[
+        str | None,
+        typer.Option(help="Pretend the clock reads this ISO-8601 instant at start (default: now)."),
+    ] = None,
     json_flag: JsonFlag = False,
 ) -> None:
     """Serve the twin until interrupted; prints its base URL and the credentials it accepts."""
     from wfmcli.sim.twin import start_twin
 
+    now_ms = _instant_ms(at) if at else None
     try:
         twin = start_twin(seed=seed, agents=agents, queues=queues, days=days, speed=speed,
-                          live=speed > 0, host=host, port=port, credentials=credentials)
+                          live=speed > 0, host=host, port=port, credentials=credentials,
+                          now_ms=now_ms)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                          hint="choose another --port, or 0 for a free one") from exc
@@ -76,6 +82,19 @@ def serve(
     sys.stdout.flush()
     _wait_for_stop()
     twin.stop()
+
+
+def _instant_ms(text: str) -> int:
+    from datetime import UTC, datetime
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--at {text!r} is not an ISO-8601 instant",
+                         hint="e.g. 2026-03-10T15:00:00Z") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)
 
 
 def _wait_for_stop() -> None:
