@@ -1,0 +1,135 @@
+"""The state engine with plain function calls: no sockets, no clock but the one passed in."""
+
+from __future__ import annotations
+
+import pytest
+
+from rta.engine import Engine
+from rta.model import Media, Observation, Presence, Routing
+from rta.statemap import BASE_STATES, StateMap
+from wfmcli.errors import ConfigError
+
+CODES = {key: key.lower() for key in BASE_STATES}
+
+
+def on_queue(agent: str, status: str, t: int, *, source: str = "s1", since: int = 0) -> Observation:
+    return Observation(agent, source, Presence("ON_QUEUE", None, since), Routing(status, t))
+
+
+def presence(agent: str, system: str, t: int, secondary: str | None = None,
+             source: str = "s1") -> Observation:
+    return Observation(agent, source, Presence(system, secondary, t), Routing("OFF_QUEUE", t))
+
+
+def engine(**kwargs: object) -> Engine:
+    return Engine(StateMap(CODES, kwargs.pop("overrides", None)), **kwargs)  # type: ignore[arg-type]
+
+
+def test_first_state_then_changes_in_order() -> None:
+    e = engine()
+    first = e.apply(on_queue("a", "IDLE", 1000), 1000)
+    assert [(c.view.state, c.previous) for c in first] == [("IDLE", None)]
+    second = e.apply(on_queue("a", "INTERACTING", 2000), 2000)
+    assert second[0].view.state == "INTERACTING"
+    assert second[0].previous is not None and second[0].previous.state == "IDLE"
+    assert e.view("a", "s1") == second[0].view
+
+
+def test_stale_and_duplicate_events_are_dropped() -> None:
+    e = engine()
+    e.apply(on_queue("a", "INTERACTING", 5000), 5000)
+    assert e.apply(on_queue("a", "IDLE", 4000), 6000) == []  # older than what we hold
+    assert e.apply(on_queue("a", "INTERACTING", 5000), 6000) == []  # the same event again
+    assert e.stats["stale"] == 1
+    assert e.stats["duplicate"] >= 2
+    assert e.view("a", "s1").state == "INTERACTING"  # type: ignore[union-attr]
+
+
+def test_presence_states_reasons_and_offline() -> None:
+    e = engine()
+    [c] = e.apply(presence("a", "BREAK", 1000, "Short Break"), 1000)
+    assert (c.view.state, c.view.reason) == ("BREAK", "Short Break")
+    [c] = e.apply(presence("a", "IDLE", 2000), 2000)
+    assert c.view.state == "AWAY"  # Genesys' IDLE presence is not routing IDLE
+    [c] = e.apply(presence("a", "OFFLINE", 3000), 3000)
+    assert (c.view.state, c.view.code, c.view.logged_in) == ("OFFLINE", "offline", False)
+
+
+def test_destination_overrides_and_refinements() -> None:
+    e = engine(overrides={"BREAK": "PAUSE", "BREAK:Lunch": "LUNCH", "INTERACTING:email": "MAIL"},
+               detailed=True)
+    [c] = e.apply(presence("a", "BREAK", 1000, "Coffee"), 1000)
+    assert c.view.code == "PAUSE"
+    [c] = e.apply(presence("a", "BREAK", 2000, "Lunch"), 2000)
+    assert c.view.code == "LUNCH"
+    e.apply(on_queue("b", "INTERACTING", 1000), 1000)
+    [c] = e.apply(Observation("b", "s1", media=Media(("email",), (), 1500)), 1500)
+    assert (c.view.state, c.view.code) == ("INTERACTING", "MAIL")
+    [c] = e.apply(Observation("b", "s1", media=Media((), ("email",), 1600)), 1600)
+    assert c.view.state == "ACW"
+
+
+def test_media_ignored_outside_detailed_mode() -> None:
+    e = engine()
+    e.apply(on_queue("b", "INTERACTING", 1000), 1000)
+    assert e.apply(Observation("b", "s1", media=Media((), ("voice",), 1500)), 1500) == []
+
+
+def test_missing_base_codes_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="ACW"):
+        StateMap({k: v for k, v in CODES.items() if k != "ACW"})
+
+
+def test_flickers_below_the_minimum_are_suppressed() -> None:
+    e = engine(min_state_ms=3000)
+    e.apply(on_queue("a", "IDLE", 0), 0)
+    assert e.apply(on_queue("a", "NOT_RESPONDING", 1000), 1000) == []  # held back
+    assert e.apply(on_queue("a", "IDLE", 2000), 2000) == []  # back before 3 s: a flicker
+    assert e.tick(10_000) == []
+    assert e.stats["suppressed"] == 1
+    assert e.apply(on_queue("a", "INTERACTING", 20_000), 20_500) == []
+    assert e.tick(22_000) == []
+    [c] = e.tick(23_000)  # lasted 3 s: released with its true start time
+    assert (c.view.state, c.view.since_ms, c.previous.state) == ("INTERACTING", 20_000, "IDLE")  # type: ignore[union-attr]
+
+
+def test_late_event_older_than_the_minimum_goes_out_at_once() -> None:
+    e = engine(min_state_ms=3000)
+    e.apply(on_queue("a", "IDLE", 0), 0)
+    [c] = e.apply(on_queue("a", "INTERACTING", 1000), 9000)
+    assert c.view.state == "INTERACTING"
+
+
+def test_combined_blend_takes_the_highest_priority_source() -> None:
+    e = engine(blend="combined")
+    [c] = e.apply(presence("a", "AVAILABLE", 1000, source="emea"), 1000)
+    assert (c.view.source, c.view.state) == ("", "AVAILABLE")
+    [c] = e.apply(on_queue("a", "INTERACTING", 2000, source="apac"), 2000)
+    assert c.view.state == "INTERACTING"
+    assert e.apply(presence("a", "BREAK", 3000, source="emea"), 3000) == []  # still interacting
+    [c] = e.apply(on_queue("a", "IDLE", 4000, source="apac"), 4000)
+    assert c.view.state == "IDLE"
+    assert [v.agent for v in e.snapshot()] == ["a"]
+
+
+def test_per_source_blend_keeps_one_line_per_source() -> None:
+    e = engine(blend="per-source")
+    e.apply(presence("a", "AVAILABLE", 1000, source="emea"), 1000)
+    e.apply(on_queue("a", "IDLE", 1000, source="apac"), 1000)
+    assert [(v.source, v.state) for v in e.snapshot()] == [("apac", "IDLE"), ("emea", "AVAILABLE")]
+
+
+def test_removed_agent_is_logged_out_once_and_forgotten() -> None:
+    e = engine()
+    e.apply(on_queue("a", "IDLE", 1000), 1000)
+    [c] = e.remove("a", "s1", 5000)
+    assert c.removed and c.view.state == "OFFLINE" and c.previous.state == "IDLE"  # type: ignore[union-attr]
+    assert e.snapshot() == [] and e.remove("a", "s1", 6000) == []
+
+
+def test_combined_removal_falls_back_to_the_other_source() -> None:
+    e = engine(blend="combined")
+    e.apply(presence("a", "BREAK", 1000, source="emea"), 1000)
+    e.apply(on_queue("a", "IDLE", 1000, source="apac"), 1000)
+    [c] = e.remove("a", "apac", 2000)
+    assert not c.removed and c.view.state == "BREAK"
