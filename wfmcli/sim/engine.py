@@ -43,7 +43,8 @@ SLOT_MS = 900_000  # arrivals are planned per quarter hour
 # Event kinds.
 _LEAVE, _ALERT_END, _TALK_END, _ACW_END, _NR_END, _ACTION, _DIAL, _DIAL_END = range(8)
 # Agent actions from the shift plan.
-_LOGIN, _ON_QUEUE, _AUX, _LOGOUT = range(4)
+_LOGIN, _ON_QUEUE, _AUX, _LOGOUT, _CALL, _CALL_END = range(6)
+_FREE, _CALLING = -1, -2  # _Agent.leg when not on a queue leg
 
 _P_NOT_RESPONDING = 0.03
 _P_HOLD = 0.2
@@ -56,7 +57,7 @@ SummaryListener = Callable[[int, int], None]  # (t_ms, user)
 @dataclass
 class _Agent:
     presence_queue_ok: bool = False  # presence is On Queue
-    leg: int = -1  # the leg the agent is alerting on, talking or wrapping up
+    leg: int = _FREE  # the leg being alerted, talked or wrapped up; or _FREE, _CALLING
     pending: list[tuple[int, int]] = field(default_factory=list)  # actions waiting for ACW end
     not_responding: bool = False
 
@@ -237,6 +238,9 @@ class ContactCenter:
             on_queue_from = cursor
         if agent:
             self._staff_queues(user, on_queue_from, end)
+            for _ in range(rng.choice((0, 1, 1, 2, 3))):
+                when = start + rng.randrange(30, 480) * minute
+                self._push(when, _ACTION, user, _CALL + 8 * rng.randrange(2, 9))
         self._push(end, _ACTION, user, _LOGOUT)
 
     def _staff_queues(self, user: int, start: int, end: int) -> None:
@@ -327,7 +331,7 @@ class ContactCenter:
                 return
             start = self.states.now[agent].routing_since
             self.alerts.add(leg, agent, start, t, ALERT_CUSTOMER_LEFT)
-            self._agents[agent].leg = -1
+            self._agents[agent].leg = _FREE
             self._free(t, agent)
         else:
             self._waiting[legs.queue[leg]].remove(leg)
@@ -343,7 +347,7 @@ class ContactCenter:
         self.alerts.add(leg, agent, start, t, ALERT_ANSWERED if answered else ALERT_NOT_RESPONDING)
         legs = self.legs
         if not answered:
-            self._agents[agent].leg = -1
+            self._agents[agent].leg = _FREE
             self._agents[agent].not_responding = True
             self.states.change(t, agent, rs=RS["NOT_RESPONDING"])
             self._push(t + self.rng.randrange(20_000, 90_000), _NR_END, agent)
@@ -391,7 +395,7 @@ class ContactCenter:
         agent = legs.user[leg]
         if in_acw:
             self._summary(t, agent, self.org.queues[legs.queue[leg]].media, acw=-1)
-        self._agents[agent].leg = -1
+        self._agents[agent].leg = _FREE
         self._free(t, agent)
 
     def _summary(self, t: int, agent: int, media: str, active: int = 0, acw: int = 0) -> None:
@@ -434,7 +438,7 @@ class ContactCenter:
         if not state.not_responding:
             return
         state.not_responding = False
-        if state.presence_queue_ok and state.leg < 0:
+        if state.presence_queue_ok and state.leg == _FREE:
             self._make_idle(t, agent)
 
     # -- agents -----------------------------------------------------------------------------
@@ -442,7 +446,14 @@ class ContactCenter:
     def _action(self, t: int, agent: int, code: int) -> None:
         action, definition = code % 8, code // 8
         state = self._agents[agent]
-        if state.leg >= 0 and action in (_AUX, _LOGOUT, _ON_QUEUE):
+        if action == _CALL:
+            self._internal_call(t, agent, definition)
+            return
+        if action == _CALL_END:
+            state.leg = _FREE
+            self._free(t, agent)
+            return
+        if state.leg != _FREE and action in (_AUX, _LOGOUT, _ON_QUEUE):
             state.pending.append((action, definition))
             return
         state.not_responding = False
@@ -463,6 +474,16 @@ class ContactCenter:
             self.states.change(
                 t, agent, rs=OFFLINE_RS, sp=SP["OFFLINE"], pd=self._sys_def["OFFLINE"]
             )
+
+    def _internal_call(self, t: int, agent: int, minutes: int) -> None:
+        """A non-ACD call (a consult, a colleague): COMMUNICATING, if the agent is free."""
+        state = self._agents[agent]
+        if state.leg != _FREE or not state.presence_queue_ok or state.not_responding:
+            return
+        self._busy(agent)
+        state.leg = _CALLING
+        self.states.change(t, agent, rs=RS["COMMUNICATING"])
+        self._push(t + minutes * 60_000, _ACTION, agent, _CALL_END)
 
     def _off_queue(self, t: int, agent: int) -> None:
         self._agents[agent].presence_queue_ok = False

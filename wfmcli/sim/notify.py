@@ -25,6 +25,7 @@ from wfmcli.sim.wire import conversation_summary_json, iso
 
 MAX_TOPICS = 1000
 MAX_CHANNELS = 20
+MAX_OUTBOX = 100_000  # a socket that stops reading loses events beyond this
 USER_TOPIC = re.compile(
     r"^v2\.users\.([0-9a-f-]{36})\.(activity|presence|routingStatus|conversationsummary)$"
 )
@@ -52,6 +53,9 @@ class Channel:
     delivered: int = 0
 
     def put(self, text: str) -> None:
+        # Genesys keeps nothing for a channel without a socket: events are lost, not queued.
+        if not self.connected or len(self.outbox) >= MAX_OUTBOX:
+            return
         self.outbox.append(text)
         if self.waker is not None:
             self.waker()

@@ -82,10 +82,10 @@ _TOPICS = ("Billing", "Sales", "Support", "Retention", "Claims", "Orders", "Tech
 # Per media: SL goal (fraction, seconds), alerting timeout (s), mean handle parts (s),
 # patience (s), flow-out timeout (s).
 _MEDIA_PROFILE: dict[str, dict[str, float]] = {
-    "voice": {"sl": 0.8, "sl_s": 20, "alert_s": 8, "talk": 240, "acw": 45, "patience": 110,
-              "flow_s": 600},
-    "chat": {"sl": 0.8, "sl_s": 60, "alert_s": 15, "talk": 420, "acw": 30, "patience": 240,
-             "flow_s": 900},
+    "voice": {"sl": 0.8, "sl_s": 20, "alert_s": 8, "talk": 240, "acw": 45, "patience": 150,
+              "flow_s": 240},
+    "chat": {"sl": 0.8, "sl_s": 60, "alert_s": 15, "talk": 420, "acw": 30, "patience": 300,
+             "flow_s": 600},
     "email": {"sl": 0.9, "sl_s": 14400, "alert_s": 30, "talk": 300, "acw": 20,
               "patience": 10**9, "flow_s": 10**9},
     "message": {"sl": 0.8, "sl_s": 120, "alert_s": 30, "talk": 360, "acw": 20,
