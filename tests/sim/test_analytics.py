@@ -272,3 +272,33 @@ def test_same_seed_same_answers_other_seed_other_answers() -> None:
                         [u.id for u in rt.org.users]))
     assert answers[0] == answers[1]
     assert answers[0] != answers[2]
+
+
+def test_user_details_shape_and_every_routing_status(runtime: Runtime) -> None:
+    org = runtime.org
+    details = user_details(org, runtime.center, {"interval": DAY, "paging": {"pageSize": 100}},
+                           NOW_MS)
+    assert details["totalHits"] == 60 == len(details["userDetails"])
+    statuses = set()
+    for record in details["userDetails"]:
+        assert set(record) == {"userId", "primaryPresence", "routingStatus"}
+        for row in record["primaryPresence"][:-1]:
+            assert set(row) == {"startTime", "endTime", "systemPresence",
+                                "organizationPresenceId"}
+        current = record["primaryPresence"][-1]  # may still be going on: no endTime yet
+        assert {"startTime", "systemPresence", "organizationPresenceId"} <= set(current)
+        for a, b in pairwise(record["routingStatus"]):
+            assert a["startTime"] < a["endTime"] <= b["startTime"]
+        statuses |= {row["routingStatus"] for row in record["routingStatus"]}
+    assert statuses == {"OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"}
+
+
+def test_secondary_presences_show_up_by_definition_id(runtime: Runtime) -> None:
+    org = runtime.org
+    body = {"interval": DAY, "metrics": ["tOrganizationPresence"], "groupBy": ["userId"]}
+    response = user_aggregates(org, runtime.center, body, NOW_MS)
+    used = {m["qualifier"] for r in response["results"] for d in r["data"] for m in d["metrics"]}
+    lunch = org.secondary_definition("Lunch").id
+    assert lunch in used
+    assert lunch in response["systemToOrganizationMappings"]["MEAL"]
+    assert used <= {p.id for p in org.presences}

@@ -439,6 +439,8 @@ def _user_detail(org: Org, seg: Segments, rows: Ints, user: int, now_ms: int) ->
     routing: list[JSON] = []
     for row in rows.tolist():
         start, end = int(seg.start[row]), int(seg.end[row])
+        if end == start and end < now_ms:
+            continue  # a state replaced within the same millisecond was never visible
         definition = org.presences[int(seg.pd[row])]
         sp = SYSTEM_PRESENCES[int(seg.sp[row])]
         if presence and presence[-1]["organizationPresenceId"] == definition.id:
