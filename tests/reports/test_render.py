@@ -23,9 +23,17 @@ START = datetime(2026, 6, 15, tzinfo=BERLIN)
 END = datetime(2026, 6, 16, tzinfo=BERLIN)
 
 
-def calabrio_queue() -> Profile:
+def calabrio_queue(carry_window: int | None = None) -> Profile:
+    """Calabrio's queue report alone, optionally with a narrower carry-over window."""
     profile = load_profile("calabrio")
-    return profile.model_copy(update={"reports": {"queue": profile.reports["queue"]}})
+    report = profile.reports["queue"]
+    if carry_window is not None:
+        checks = [
+            c.model_copy(update={"carry_window": carry_window}) if c.per == "day" else c
+            for c in report.checks
+        ]
+        report = report.model_copy(update={"checks": checks})
+    return profile.model_copy(update={"reports": {"queue": report}})
 
 
 def frames_with(**changes: object) -> dict[str, pd.DataFrame]:
@@ -67,7 +75,7 @@ def test_midday_imbalance_is_a_fault_and_names_queue_day_and_numbers(tmp_path: P
     with pytest.raises(ConsistencyError) as caught:
         render_reports(
             frames_with(offered=30),
-            calabrio_queue(),
+            calabrio_queue(carry_window=60),
             Destination("Europe/Berlin"),
             START,
             END,
