@@ -1,0 +1,354 @@
+"""The Genesys side of the relay: who to watch, their channels, and resyncs over REST.
+
+Licensed agents (holders of the licensing role, in the configured divisions) each get a
+`v2.users.{id}.activity` topic (plus `.conversationsummary` in detailed mode). Topics are packed
+into channels of at most 1,000, at most 20 channels per credential set, spread over the sets.
+Genesys replays nothing, so every (re)connect of a channel queues its agents for a REST read;
+the reads are coalesced, and a large backlog becomes one paged listing of all users. A periodic
+roster refresh picks up agents added to or removed from the role or divisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rta.channels import ChannelPolicy, ChannelSlot
+from rta.model import Observation
+from rta.records import LinkStatus
+from rta.wire import PresenceDefinition, from_activity, from_user, media, topic_user
+from wfmcli.errors import ConfigError, TransientError, UsageError, WfmError
+from wfmcli.genesys.auth import Credential
+from wfmcli.genesys.client import CredentialSession, GenesysClient
+from wfmcli.genesys.fanout import map_sessions
+from wfmcli.genesys.notifications import (
+    MAX_CHANNELS_PER_CREDENTIAL_SET,
+    MAX_TOPICS_PER_CHANNEL,
+    Notification,
+)
+from wfmcli.genesys.paging import iter_entities
+from wfmcli.genesys.retry import RetryPolicy
+
+log = logging.getLogger("wfm.rta.source")
+USERS_PAGE = 500
+IDS_PER_READ = 100
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    scope: str
+    api_url: str
+    login_url: str
+    credentials: Sequence[Credential]
+    licensed_role: str
+    divisions: Sequence[str] = ()
+    proxy: str | None = None
+    agent_id: str = "username"  # username | email | employee_id | mapping
+    agent_map: Mapping[str, str] | None = None  # user id -> WFM id, for agent_id "mapping"
+    detailed: bool = False
+    roster_refresh_s: float = 300.0
+    policy: ChannelPolicy = field(default_factory=ChannelPolicy)
+    retry: RetryPolicy | None = None
+
+
+Apply = Callable[[list[Observation]], None]
+Remove = Callable[[str, str], None]
+
+
+def _agent_key(user: Mapping[str, Any], config: SourceConfig) -> str | None:
+    if config.agent_id == "mapping":
+        return (config.agent_map or {}).get(str(user.get("id")))
+    if config.agent_id == "email":
+        return str(user.get("email") or "") or None
+    if config.agent_id == "employee_id":
+        return str((user.get("employerInfo") or {}).get("employeeId") or "") or None
+    return str(user.get("username") or "") or None
+
+
+class GenesysSource:
+    def __init__(
+        self, config: SourceConfig, apply: Apply, remove: Remove, ready: Callable[[], None]
+    ) -> None:
+        self.config = config
+        self._apply = apply
+        self._remove = remove
+        self._ready = ready
+        self.definitions: dict[str, PresenceDefinition] = {}
+        self.roster: dict[str, str] = {}  # user id -> agent key
+        self.slots: list[ChannelSlot] = []
+        self._slot_of: dict[str, int] = {}
+        self._pending: set[str] = set()
+        self._wake = asyncio.Event()
+        self.stats: dict[str, float] = {
+            "events_in": 0, "resyncs": 0, "resync_users": 0, "roster_refreshes": 0,
+            "last_event_lag_ms": 0.0,
+        }
+        self._client: GenesysClient | None = None
+        self._group: asyncio.TaskGroup | None = None
+
+    @property
+    def link(self) -> LinkStatus:
+        if self.slots and all(slot.connected for slot in self.slots):
+            return "normal"
+        return "unavailable"
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "scope": self.config.scope,
+            "agents": len(self.roster),
+            "channels": len(self.slots),
+            "channels_connected": sum(1 for s in self.slots if s.connected),
+            "reconnects": sum(s.reconnects for s in self.slots),
+            "renewals": sum(s.renewals for s in self.slots),
+            "resync_pending": len(self._pending),
+            **self.stats,
+        }
+
+    # -- run --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        config = self.config
+        async with GenesysClient(config.api_url, config.login_url, config.credentials,
+                                 proxy=config.proxy, retry=config.retry) as client:
+            self._client = client
+            await self._load_definitions(client.session(0))
+            users = await self._load_roster(client)
+            self._apply_users(users)
+            self._ready()
+            log.info("%s: watching %d licensed agents on %d channel(s)", config.scope,
+                     len(self.roster), len(self.slots))
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                for slot in self.slots:
+                    group.create_task(slot.run())
+                group.create_task(self._resync_loop(client))
+                group.create_task(self._refresh_loop(client))
+
+    async def _load_definitions(self, session: CredentialSession) -> None:
+        async for item in iter_entities(session, "/api/v2/presencedefinitions", page_size=100):
+            self.definitions[str(item.get("id"))] = PresenceDefinition(
+                str(item.get("name") or ""), bool(item.get("primary", True))
+            )
+
+    # -- roster -----------------------------------------------------------------------------
+
+    async def _licensed(self, session: CredentialSession) -> tuple[set[str], set[str] | None]:
+        """(ids of the role's holders, ids of the configured divisions or None for all)."""
+        wanted_role = self.config.licensed_role.casefold()
+        role = None
+        async for item in iter_entities(session, "/api/v2/authorization/roles"):
+            if str(item.get("name", "")).casefold() == wanted_role:
+                role = item
+                break
+        if role is None:
+            raise ConfigError(f"licensed_role {self.config.licensed_role!r} is not a role in "
+                              f"the org of scope {self.config.scope!r}")
+        path = f"/api/v2/authorization/roles/{role['id']}/users"
+        holders = {str(u.get("id")) async for u in iter_entities(session, path, page_size=500)}
+        if not self.config.divisions:
+            return holders, None
+        keys = {d.casefold() for d in self.config.divisions}
+        divisions = {
+            str(d.get("id"))
+            async for d in iter_entities(session, "/api/v2/authorization/divisions")
+            if str(d.get("id")) in keys or str(d.get("name", "")).casefold() in keys
+        }
+        return holders, divisions
+
+    def _expand(self) -> list[str]:
+        return ["presence", "routingStatus"] + (
+            ["conversationSummary"] if self.config.detailed else []
+        )
+
+    async def _all_users(self, client: GenesysClient) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"expand": self._expand(), "pageSize": USERS_PAGE}
+        first = await client.session(0).get("/api/v2/users", params={**params, "pageNumber": 1})
+        pages = int(first.get("pageCount") or 1)
+
+        async def page(session: CredentialSession, number: int) -> list[dict[str, Any]]:
+            body = await session.get("/api/v2/users", params={**params, "pageNumber": number})
+            return list(body.get("entities") or [])
+
+        rest = await map_sessions(client, list(range(2, pages + 1)), page, per_set=2)
+        users = list(first.get("entities") or [])
+        for chunk in rest:
+            users.extend(chunk)
+        return users
+
+    async def _load_roster(self, client: GenesysClient) -> list[dict[str, Any]]:
+        holders, divisions = await self._licensed(client.session(0))
+        users = [
+            u for u in await self._all_users(client)
+            if str(u.get("id")) in holders
+            and (divisions is None or str((u.get("division") or {}).get("id")) in divisions)
+        ]
+        roster: dict[str, str] = {}
+        for user in users:
+            key = _agent_key(user, self.config)
+            if key is not None:
+                roster[str(user["id"])] = key
+        added = [uid for uid in roster if uid not in self.roster]
+        removed = [uid for uid in self.roster if uid not in roster]
+        for uid in removed:
+            self._remove(self.roster.pop(uid), self.config.scope)
+        self.roster.update(roster)
+        await self._place(added, removed, client)
+        return [u for u in users if str(u.get("id")) in roster]
+
+    def _topics(self, user_id: str) -> list[str]:
+        topics = [f"v2.users.{user_id}.activity"]
+        if self.config.detailed:
+            topics.append(f"v2.users.{user_id}.conversationsummary")
+        return topics
+
+    async def _place(self, added: list[str], removed: list[str], client: GenesysClient) -> None:
+        """Stable placement: agents keep their channel; newcomers fill free room first."""
+        per_agent = 2 if self.config.detailed else 1
+        capacity = MAX_TOPICS_PER_CHANNEL // per_agent
+        touched: set[int] = set()
+        for uid in removed:
+            freed = self._slot_of.pop(uid, None)
+            if freed is not None:
+                touched.add(freed)
+        load = [0] * len(self.slots)
+        for placed in self._slot_of.values():
+            load[placed] += 1
+        limit = MAX_CHANNELS_PER_CREDENTIAL_SET * len(client.sessions)
+        needed = math.ceil((len(self._slot_of) + len(added)) / capacity)
+        if needed > limit:
+            raise UsageError(
+                f"{len(self._slot_of) + len(added)} agents need {needed} notification channels; "
+                f"{len(client.sessions)} credential set(s) hold {limit}",
+                hint="add credential sets to the source (each covers 20,000 agents)",
+            )
+        index = 0
+        for uid in sorted(added):
+            while index < len(load) and load[index] >= capacity:
+                index += 1
+            if index == len(load):
+                load.append(0)
+                self._new_slot(client)
+            self._slot_of[uid] = index
+            load[index] += 1
+            touched.add(index)
+        for slot_index in sorted(touched):
+            topics = [t for uid, s in sorted(self._slot_of.items()) if s == slot_index
+                      for t in self._topics(uid)]
+            slot = self.slots[slot_index]
+            if slot.topics != topics:
+                if slot.connected:
+                    await slot.set_topics(topics)
+                else:
+                    slot.topics = topics
+
+    def _new_slot(self, client: GenesysClient) -> None:
+        index = len(self.slots)
+        session = client.sessions[index % len(client.sessions)]  # spread over credential sets
+        slot = ChannelSlot(f"{self.config.scope}/channel-{index + 1}", session, [],
+                           self._on_note, self._on_connected, self.config.policy,
+                           proxy=self.config.proxy)
+        self.slots.append(slot)
+        if self._group is not None:
+            self._group.create_task(slot.run())
+
+    # -- events and resyncs -----------------------------------------------------------------
+
+    def _on_note(self, note: Notification) -> None:
+        user_id, kind = topic_user(note.topic)
+        agent = self.roster.get(user_id)
+        if agent is None or not isinstance(note.body, dict):
+            return
+        self.stats["events_in"] += 1
+        if kind == "activity":
+            observation = from_activity(agent, self.config.scope, note.body, self.definitions)
+            stamp = max(observation.presence.since_ms if observation.presence else 0,
+                        observation.routing.since_ms if observation.routing else 0)
+            self.stats["last_event_lag_ms"] = max(0.0, time.time() * 1000 - stamp)
+        elif kind == "conversationsummary":
+            found = media(note.body, int(time.time() * 1000))
+            observation = Observation(agent, self.config.scope, media=found)
+        else:
+            return
+        self._apply([observation])
+
+    async def _on_connected(self, slot: ChannelSlot) -> None:
+        users = {topic_user(topic)[0] for topic in slot.topics}
+        self.request_resync(users)
+
+    def request_resync(self, user_ids: set[str]) -> None:
+        self._pending |= user_ids
+        self._wake.set()
+
+    def _apply_users(self, users: list[dict[str, Any]]) -> None:
+        now = int(time.time() * 1000)
+        observations = [
+            from_user(self.roster[str(u["id"])], self.config.scope, u, self.definitions, now)
+            for u in users if str(u.get("id")) in self.roster
+        ]
+        self._apply(observations)
+
+    async def _resync_loop(self, client: GenesysClient) -> None:
+        failures = 0
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(0.05)  # let a burst of reconnects coalesce into one read
+            self._wake.clear()
+            wanted = {uid for uid in self._pending if uid in self.roster}
+            self._pending.clear()
+            if not wanted:
+                continue
+            try:
+                users = await self._read_users(client, wanted)
+            except (TransientError, WfmError) as exc:
+                failures += 1
+                self._pending |= wanted
+                delay = min(2.0 ** failures, 60.0) * self.config.policy.backoff_initial
+                log.warning("%s: resync of %d agents failed (%s); retrying in %.1f s",
+                            self.config.scope, len(wanted), exc.one_line(), delay)
+                await asyncio.sleep(delay)
+                self._wake.set()
+                continue
+            failures = 0
+            self.stats["resyncs"] += 1
+            self.stats["resync_users"] += len(wanted)
+            self._apply_users(users)
+
+    async def _read_users(self, client: GenesysClient, wanted: set[str]) -> list[dict[str, Any]]:
+        if len(wanted) > max(2 * IDS_PER_READ, len(self.roster) // 4):
+            return [u for u in await self._all_users(client) if str(u.get("id")) in wanted]
+        ids = sorted(wanted)
+        chunks = [ids[i : i + IDS_PER_READ] for i in range(0, len(ids), IDS_PER_READ)]
+
+        async def read(session: CredentialSession, chunk: list[str]) -> list[dict[str, Any]]:
+            params: dict[str, Any] = {"id": chunk, "expand": self._expand(),
+                                      "pageSize": IDS_PER_READ}
+            body = await session.get("/api/v2/users", params=params)
+            return list(body.get("entities") or [])
+
+        users: list[dict[str, Any]] = []
+        for part in await map_sessions(client, chunks, read, per_set=2):
+            users.extend(part)
+        return users
+
+    async def _refresh_loop(self, client: GenesysClient) -> None:
+        while True:
+            await asyncio.sleep(self.config.roster_refresh_s)
+            try:
+                before = set(self.roster)
+                users = await self._load_roster(client)
+            except (TransientError, WfmError) as exc:
+                log.warning("%s: roster refresh failed (%s); keeping the current roster",
+                            self.config.scope, exc.one_line())
+                continue
+            self.stats["roster_refreshes"] += 1
+            added = set(self.roster) - before
+            self._apply_users(users)
+            if added:
+                log.info("%s: %d agents joined the roster", self.config.scope, len(added))
+                self.request_resync(added)  # again after their topics are live
+
