@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from reports.profiles import load_profile
 from rta.channels import ChannelPolicy
+from rta.model import Presence, Routing
 from rta.service import RelaySettings, SinkSpec
 from rta.source import SourceConfig
 from rta.statemap import StateMap, derive
-from rta.model import Presence, Routing
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.retry import RetryPolicy
 from wfmcli.sim import RunningTwin
