@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z_]+)(?::([^{}]*))?\}")
 
@@ -87,25 +89,38 @@ def _by_unique(values: pd.Series, render: Callable[[pd.Series], pd.Series]) -> p
     return pd.Series(rendered[codes], index=values.index, dtype=object)
 
 
-def to_text(values: Any, fmt: str, index: pd.Index, null_text: str = "") -> pd.Series:
-    """Render one column; scalars (constants) are broadcast to the index."""
+def to_text(values: Any, fmt: str, index: pd.Index, null_text: str = "") -> pa.Array:
+    """Render one column as Arrow strings; scalars (constants) are broadcast to the index."""
     series = (
         values if isinstance(values, pd.Series) else pd.Series([values] * len(index), index=index)
     )
     if fmt.startswith("datetime:"):
         pattern = fmt.split(":", 1)[1]
-        return _by_unique(series, lambda u: u.dt.strftime(pattern))
+        return _strings(_by_unique(series, lambda u: u.dt.strftime(pattern)))
     if fmt == "text":
-        text = series.astype(object).where(series.notna(), "").astype(str)
-        return text.where(text != "", null_text) if null_text else text
+        if pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series):
+            text = _strings(series)
+        else:
+            text = _strings(series.astype(str))
+        if null_text:
+            return pc.if_else(pc.equal(text, ""), pa.scalar(null_text, pa.large_string()), text)
+        return text
     series = pd.to_numeric(series).fillna(0)
     if fmt in ("int", "seconds"):
-        return _rounded(series).astype(str)
+        return pa.array(_rounded(series).to_numpy()).cast(pa.large_string())
     if fmt in ("mm:ss", "hh:mm:ss"):
-        return _clock(series, fmt == "hh:mm:ss")
+        return _strings(_clock(series, fmt == "hh:mm:ss"))
     kind, _, places = fmt.partition(":")
     digits = int(places) if places else (0 if kind == "percent" else 2)
-    return _fixed_point(series, digits, 100.0 if kind == "percent" else 1.0)
+    return _strings(_fixed_point(series, digits, 100.0 if kind == "percent" else 1.0))
+
+
+def _strings(text: pd.Series) -> pa.Array:
+    try:
+        array = pa.array(text, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # mixed objects: fall back to str()
+        array = pa.array(text.astype(str), type=pa.large_string(), from_pandas=True)
+    return pc.fill_null(array, "")
 
 
 # ---------------------------------------------------------------- text -> values (the reader)

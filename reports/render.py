@@ -8,7 +8,9 @@ laid out delimited or fixed-width, one file per interval or per local day.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,8 +23,9 @@ import pandas as pd
 
 from reports.checks import CheckContext, ConsistencyError, Warning, run_checks
 from reports.expr import Expression, Value
-from reports.formats import TemplateError, fill_template, to_text
-from reports.spec import ColumnSpec, Profile, ReportSpec
+from reports.formats import TemplateError, fill_template
+from reports.layout import body_bytes, format_lines, header_line
+from reports.spec import Profile, ReportSpec
 from reports.timegrid import grid
 from wfmcli import frames
 from wfmcli.errors import UsageError
@@ -135,6 +138,7 @@ def build_table(
     if report.filter:
         mask = Expression(report.filter).evaluate({**_columns(rows), **constants})
         rows = rows[_as_bool(mask, rows.index)]
+    rows = rows[[c for c in rows.columns if c in _needed(report, frame_spec)]]
     position = starts.searchsorted(rows[time_column], side="right") - 1
     rows = rows.assign(_bin=starts[position])
     if report.aggregate and report.frame != "agent_status":
@@ -155,6 +159,24 @@ def build_table(
         periods=periods,
         warnings=warnings,
     )
+
+
+def _needed(report: ReportSpec, frame_spec: frames.FrameSpec) -> set[str]:
+    """The frame columns a report reads: only these are carried through grouping."""
+    sources = [column.source for column in report.columns]
+    for check in report.checks:
+        sources += [text for text in (check.rule, check.left, check.right) if text]
+    names = {name for source in sources for name in Expression(source).names}
+    names |= {*report.keys, *report.sort, *(g for c in report.checks for g in c.group)}
+    return names | {
+        frame_spec.time_column,
+        "interval_minutes",
+        *_DESCRIBED_BY.get(report.frame, ()),
+    }
+
+
+# the descriptive columns a report about these frames may show next to its keys
+_DESCRIBED_BY = {"agent_status": ("end",)}
 
 
 def _columns(rows: pd.DataFrame) -> dict[str, Value]:
@@ -191,6 +213,9 @@ def _aggregate(
             hint="pull with an interval no longer than the destination's",
         )
     keys = ["_bin", *report.keys]
+    unique = set(frame_spec.keys) - {frame_spec.time_column} <= set(report.keys)
+    if unique and (rows["interval_minutes"] == minutes).all():
+        return rows  # already one row per interval and key: nothing to sum
     measures = {
         str(name): frame_spec.column(str(name)).agg
         for name in rows.columns
@@ -263,14 +288,15 @@ def _periods(
         periods = [(s, s + interval, 1) for s in starts]
         return starts.get_indexer(pd.DatetimeIndex(bins)), periods
     days = starts.tz_convert(destination.zone).date
-    unique_days = list(dict.fromkeys(days))
-    periods = []
-    for day in unique_days:
-        members = starts[days == day]
-        periods.append((members[0], members[-1] + interval, len(members)))
-    day_index = {day: i for i, day in enumerate(unique_days)}
-    row_days = pd.DatetimeIndex(bins).tz_convert(destination.zone).date
-    return np.array([day_index[d] for d in row_days], dtype=np.int64), periods
+    firsts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+    bounds = [*firsts.tolist(), len(starts)]
+    periods = [
+        (starts[low], starts[high - 1] + interval, high - low)
+        for low, high in itertools.pairwise(bounds)
+    ]
+    period_starts = starts[firsts]
+    positions = period_starts.searchsorted(pd.DatetimeIndex(bins), side="right") - 1
+    return np.asarray(positions, dtype=np.int64), periods
 
 
 def _check(
@@ -314,13 +340,23 @@ def _order(
     names = report.sort or ["_bin", *report.keys]
     if report.frame == "agent_status" and not report.sort:
         names = ["start", "agent_id"]
-    columns: dict[str, Any] = {"_period": period_of}
-    for position, name in enumerate(names):
-        value = env[name]
-        columns[f"_{position}"] = value.to_numpy() if isinstance(value, pd.Series) else value
-    keys = pd.DataFrame(columns, index=index)
-    order: np.ndarray = keys.sort_values(list(keys.columns), kind="mergesort").index.to_numpy()
+    keys = [period_of] + [
+        _sort_key(env[name]) for name in names if isinstance(env[name], pd.Series)
+    ]
+    order: np.ndarray = np.lexsort(keys[::-1]) if len(index) else np.arange(0)
     return order
+
+
+def _sort_key(value: pd.Series) -> np.ndarray:
+    """Integers that sort like the values: epoch nanoseconds, numbers, or sorted factor codes."""
+    if isinstance(value.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(value):
+        stamps: np.ndarray = np.asarray(pd.DatetimeIndex(value).asi8)
+        return stamps
+    if pd.api.types.is_numeric_dtype(value) and not pd.api.types.is_bool_dtype(value):
+        numbers: np.ndarray = value.to_numpy()
+        return numbers
+    codes, _ = pd.factorize(value, sort=True)
+    return np.asarray(codes)
 
 
 def _take(value: Value, order: np.ndarray) -> Value:
@@ -332,80 +368,6 @@ def _take(value: Value, order: np.ndarray) -> Value:
 # ---------------------------------------------------------------- text and files
 
 
-def format_lines(report: ReportSpec, table: Table) -> pd.Series:
-    """One text line per row (without line ending), in table order."""
-    fields = [
-        to_text(table.values[column.name], column.format, table.index, report.null_text)
-        for column in report.columns
-    ]
-    if report.layout == "fixed":
-        fields = [_fixed(column, text) for column, text in zip(report.columns, fields, strict=True)]
-        separator = ""
-    else:
-        fields = [
-            _quoted(report, column, text)
-            for column, text in zip(report.columns, fields, strict=True)
-        ]
-        separator = report.delimiter
-    if not len(table.index):
-        return pd.Series([], dtype=object)
-    lines = fields[0].str.cat(fields[1:], sep=separator) if len(fields) > 1 else fields[0]
-    return lines + report.line_suffix if report.line_suffix else lines
-
-
-def _fixed(column: ColumnSpec, text: pd.Series) -> pd.Series:
-    width = column.width or 0
-    too_long = text.str.len() > width
-    if too_long.any():
-        if column.overflow == "error":
-            raise UsageError(
-                f"column {column.name}: {text[too_long].iloc[0]!r} is wider than {width} "
-                "characters",
-                hint="widen the column, or set overflow: truncate or extend",
-            )
-        if column.overflow == "truncate":
-            text = text.str.slice(0, width)
-    padded = text.str.ljust(width) if column.alignment == "left" else text.str.rjust(width)
-    return " " * column.gap + padded if column.gap else padded
-
-
-def _quoted(report: ReportSpec, column: ColumnSpec, text: pd.Series) -> pd.Series:
-    quote = report.quote_char
-    if report.quoting == "all":
-        return quote + text.str.replace(quote, quote * 2, regex=False) + quote
-    if column.format != "text":
-        return text
-    special = (
-        text.str.contains(report.delimiter, regex=False)
-        | text.str.contains(quote, regex=False)
-        | text.str.contains("\n", regex=False)
-        | text.str.contains("\r", regex=False)
-    )
-    if not special.any():
-        return text
-    if report.quoting == "none":
-        raise UsageError(
-            f"column {column.name}: {text[special].iloc[0]!r} contains the delimiter or a quote",
-            hint="set quoting: minimal in the profile",
-        )
-    escaped = quote + text.str.replace(quote, quote * 2, regex=False) + quote
-    return text.where(~special, escaped)
-
-
-def header_line(report: ReportSpec) -> str:
-    if report.layout == "fixed":
-        return "".join(
-            " " * c.gap
-            + (
-                c.label.ljust(c.width or 0)
-                if c.alignment == "left"
-                else c.label.rjust(c.width or 0)
-            )
-            for c in report.columns
-        )
-    return report.delimiter.join(c.label for c in report.columns)
-
-
 def _write_files(
     name: str,
     report: ReportSpec,
@@ -415,7 +377,7 @@ def _write_files(
     out_dir: Path,
     now: datetime,
 ) -> list[RenderedFile]:
-    lines = format_lines(report, table)
+    lines = format_lines(report, table.values, table.index)
     bounds = np.searchsorted(table.period, np.arange(len(table.periods) + 1))
     zone = destination.zone
     numeric = {
@@ -444,10 +406,8 @@ def _write_files(
             "sum": {k: int(v) if float(v).is_integer() else round(v, 2) for k, v in totals.items()},
             "const": {**profile.constants, **destination.constants},
         }
-        body = lines.iloc[low:high].tolist()
-        text = _assemble(report, body, values)
         path = _file_path(report, out_dir, values)
-        data = _encode(report, name, text)
+        data = _assemble(report, name, body_bytes(lines, low, high), values)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(path.name + ".part")
         temporary.write_bytes(data)
@@ -482,7 +442,7 @@ def _claim(pending: list[Warning], day: object) -> tuple[str, ...]:
     return tuple(mine)
 
 
-def _assemble(report: ReportSpec, body: list[str], values: Mapping[str, Any]) -> str:
+def _assemble(report: ReportSpec, name: str, body: bytes, values: Mapping[str, Any]) -> bytes:
     try:
         head = [
             header_line(report) if line == "{columns}" else fill_template(line, values)
@@ -490,9 +450,18 @@ def _assemble(report: ReportSpec, body: list[str], values: Mapping[str, Any]) ->
         ]
         tail = [fill_template(line, values) for line in report.trailer]
     except TemplateError as exc:
-        raise UsageError(f"report header or trailer: {exc}") from exc
+        raise UsageError(f"report {name}: header or trailer: {exc}") from exc
     newline = report.newline
-    return "".join(line + newline for line in (*head, *body, *tail))
+    if codecs.lookup(report.encoding).name != "utf-8":
+        body = _encode(report, name, body.decode("utf-8"))
+    data = _encode(report, name, "".join(line + newline for line in head)) + body
+    data += _encode(report, name, "".join(line + newline for line in tail))
+    if report.max_bytes and len(data) > report.max_bytes:
+        raise UsageError(
+            f"report {name}: {len(data)} bytes exceed the vendor's limit of {report.max_bytes}",
+            hint="write one file per interval (per: interval)",
+        )
+    return data
 
 
 def _file_path(report: ReportSpec, out_dir: Path, values: Mapping[str, Any]) -> Path:
@@ -515,16 +484,10 @@ def _file_path(report: ReportSpec, out_dir: Path, values: Mapping[str, Any]) -> 
 
 def _encode(report: ReportSpec, name: str, text: str) -> bytes:
     try:
-        data = text.encode(report.encoding)
+        return text.encode(report.encoding)
     except UnicodeEncodeError as exc:
         snippet = exc.object[max(exc.start - 10, 0) : exc.end + 10]
         raise UsageError(
             f"report {name}: {snippet!r} cannot be written in {report.encoding}",
             hint="rename the queue or agent, or use an encoding such as utf-8",
         ) from exc
-    if report.max_bytes and len(data) > report.max_bytes:
-        raise UsageError(
-            f"report {name}: {len(data)} bytes exceed the vendor's limit of {report.max_bytes}",
-            hint="write one file per interval (per: interval)",
-        )
-    return data
