@@ -183,8 +183,8 @@ def main() -> None:
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
     print(f"one day at 15 minutes ({ZONE}), {args.agents:,} agents, {args.queues} queues")
-    header = f"{'profile':<12} {'files':>6} {'rows':>10} {'MB':>7} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12}"
-    print(header)
+    header = ("profile", "files", "rows", "MB", "seconds", "rows/s", "peak RSS MB")
+    print("{:<12} {:>6} {:>10} {:>7} {:>8} {:>10} {:>12}".format(*header))
     for r in results:
         print(
             f"{r['profile']:<12} {r['files']:>6} {r['rows']:>10,} {r['megabytes']:>7} "
