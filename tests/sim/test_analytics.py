@@ -148,8 +148,7 @@ def test_metrics_count_in_the_interval_of_their_emit_time(runtime: Runtime) -> N
     legs = center.legs
     expected = Counter[tuple[str, int]]()
     for i in range(len(legs)):
-        if legs.direction[i] == 0 and legs.outcome[i] == ANSWERED and \
-                DAY_START <= legs.answer[i] < DAY_END:
+        if legs.outcome[i] == ANSWERED and DAY_START <= legs.answer[i] < DAY_END:
             bucket = int(np.searchsorted(edges, legs.answer[i], side="right") - 1)
             expected[(org.queues[legs.queue[i]].id, bucket)] += 1
     labels = build_grid(DAY, "PT30M", None).labels()
@@ -302,3 +301,49 @@ def test_secondary_presences_show_up_by_definition_id(runtime: Runtime) -> None:
     assert lunch in used
     assert lunch in response["systemToOrganizationMappings"]["MEAL"]
     assert used <= {p.id for p in org.presences}
+
+
+def test_range_bound_views_count_the_target_within_range(runtime: Runtime) -> None:
+    org, center = runtime.org, runtime.center
+    body = {"interval": DAY, "granularity": "PT1H", "groupBy": ["queueId"],
+            "metrics": ["tAnswered"],
+            "views": [{"target": "tAnswered", "name": "slAnswered20000",
+                       "function": "rangeBound", "range": {"lt": 20001}},
+                      {"target": "tAbandon", "name": "abandonLong", "function": "rangeBound",
+                       "range": {"gte": 30000}}]}
+    results = conversation_aggregates(org, center, body)["results"]
+    legs = center.legs
+    quick = sum(1 for i in range(len(legs)) if legs.outcome[i] == ANSWERED
+                and DAY_START <= legs.answer[i] < DAY_END
+                and legs.answer[i] - legs.enter[i] < 20001)
+    seen = Counter[str]()
+    for result in results:
+        for data in result["data"]:
+            answered = {m["metric"]: m["stats"]["count"] for m in data["metrics"]}
+            for view in data.get("views", []):
+                assert set(view) == {"name", "stats"} and set(view["stats"]) == {"count"}
+                seen[view["name"]] += view["stats"]["count"]
+                if view["name"] == "slAnswered20000":
+                    assert view["stats"]["count"] <= answered["tAnswered"]
+    assert seen["slAnswered20000"] == quick > 0
+    assert seen["abandonLong"] > 0
+    too_many = {**body, "views": body["views"] * 6}
+    with pytest.raises(QueryError):
+        conversation_aggregates(org, center, too_many)
+
+
+def test_outbound_campaign_traffic(runtime: Runtime) -> None:
+    org, center = runtime.org, runtime.center
+    body = {"interval": DAY, "groupBy": ["outboundCampaignId", "originatingDirection"],
+            "metrics": ["nOutboundAttempted", "nOutboundConnected", "nOutbound", "tDialing",
+                        "tHandle"],
+            "filter": {"type": "and", "predicates": [
+                {"dimension": "originatingDirection", "value": "outbound"}]}}
+    results = conversation_aggregates(org, center, body)["results"]
+    voice = {c.id for c in org.campaigns if c.kind == "voice"}
+    assert results and {r["group"]["outboundCampaignId"] for r in results} <= voice
+    for result in results:
+        assert result["group"]["originatingDirection"] == "outbound"
+        stats = {m["metric"]: m["stats"] for d in result["data"] for m in d["metrics"]}
+        assert stats["nOutboundAttempted"]["count"] >= stats["nOutboundConnected"]["count"] \
+            >= stats["nOutbound"]["count"] > 0

@@ -11,17 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from wfmcli.sim.buckets import Grid, QueryError, build_grid, parse_interval
 from wfmcli.sim.engine import ContactCenter
 from wfmcli.sim.ledger import DIRECTIONS, OFFLINE_RS
-from wfmcli.sim.metrics import KNOWN_METRICS, Emits, Ints, Legs, col, emits
+from wfmcli.sim.metrics import KNOWN_METRICS, Emits, Ints, Legs, Mask, col, emits
 from wfmcli.sim.org import MEDIA_TYPES, ROUTING_STATUSES, SYSTEM_PRESENCES, Org
 from wfmcli.sim.wire import iso
 
 JSON = dict[str, Any]
-Mask = npt.NDArray[np.bool_]
 
 # Conversation dimensions (reference §3.5); the twin models the first group, the rest are
 # accepted and simply have no value.
@@ -51,6 +49,7 @@ OTHER_DIMENSIONS = frozenset(
 )
 USER_METRICS = ("tAgentRoutingStatus", "tSystemPresence", "tOrganizationPresence")
 MAX_USER_PREDICATES = 100
+MAX_VIEWS = 10
 
 
 @dataclass
@@ -166,6 +165,52 @@ def _stats(kind: str, value: Ints, inverse: Ints, groups: int,
     ]
 
 
+@dataclass(frozen=True)
+class View:
+    name: str
+    target: str
+    gte: int | None
+    lt: int | None
+
+    @classmethod
+    def parse(cls, raw: Any) -> View:
+        if not isinstance(raw, dict):
+            raise QueryError("a view must be an object")
+        name, target = str(raw.get("name", "")), str(raw.get("target", ""))
+        if not name or name in KNOWN_METRICS:
+            raise QueryError(f"View name [{name}] is empty or a built-in metric name",
+                             "invalid.value")
+        if target not in KNOWN_METRICS or not target.startswith("t"):
+            raise QueryError(f"View target [{target}] must be a built-in timer metric",
+                             "invalid.value")
+        if raw.get("function", "rangeBound") != "rangeBound":
+            raise QueryError(f"View function [{raw.get('function')}] is not supported",
+                             "invalid.value")
+        bounds = raw.get("range") or {}
+        if not isinstance(bounds, dict):
+            raise QueryError("a view range must be an object")
+        low = bounds.get("gte")
+        if low is None and bounds.get("gt") is not None:
+            low = int(bounds["gt"]) + 1
+        high = bounds.get("lt")
+        if high is None and bounds.get("lte") is not None:
+            high = int(bounds["lte"]) + 1
+        return cls(name, target, None if low is None else int(low),
+                   None if high is None else int(high))
+
+    def mask(self, values: Ints) -> Mask:
+        keep = np.ones(len(values), dtype=bool)
+        if self.gte is not None:
+            keep &= values >= self.gte
+        if self.lt is not None:
+            keep &= values < self.lt
+        return keep
+
+
+Cell = dict[str, list[JSON]]  # "metrics" and "views" of one group and bucket
+Cells = dict[tuple[tuple[str, str], ...], dict[int, Cell]]
+
+
 class ConversationQuery:
     def __init__(self, org: Org, center: ContactCenter, body: JSON) -> None:
         self.org = org
@@ -177,6 +222,10 @@ class ConversationQuery:
         if unknown or not self.metrics:
             raise QueryError(f"Unknown metric(s): {', '.join(unknown) or '(none)'}",
                              "invalid.value")
+        raw_views = _require_list(body, "views")
+        if len(raw_views) > MAX_VIEWS:
+            raise QueryError(f"At most {MAX_VIEWS} views per query", "invalid.value")
+        self.views = [View.parse(v) for v in raw_views]
         self.group_by = [str(d) for d in _require_list(body, "groupBy")]
         for name in self.group_by:
             self._check_dimension(name)
@@ -187,6 +236,9 @@ class ConversationQuery:
             self._check_dimension(str(predicate.get("dimension")))
         self.legs = Legs.snapshot(org, center.legs)
         self.queue_targets = [q.sl_target for q in org.queues]
+        self.division_ids = [d.id for d in org.divisions]
+        self.queue_division = np.array(
+            [self.division_ids.index(q.division.id) for q in org.queues], dtype=np.int64)
 
     @staticmethod
     def _check_dimension(name: str) -> None:
@@ -194,79 +246,93 @@ class ConversationQuery:
             raise QueryError(f"Invalid dimension [{name}]", "invalid.value")
 
     def _dimension(self, name: str, found: Emits) -> Dim:
-        legs, org = self.legs, self.org
+        org = self.org
         if name == "queueId":
-            return Dim(legs.queue[found.leg], [q.id for q in org.queues])
+            return Dim(found.queue, [q.id for q in org.queues])
         if name == "mediaType":
-            return Dim(legs.media[found.leg], MEDIA_TYPES)
+            return Dim(found.media, MEDIA_TYPES)
         if name in ("direction", "originatingDirection"):
-            return Dim(legs.direction[found.leg], DIRECTIONS)
+            return Dim(found.direction, DIRECTIONS)
         if name == "userId":
             return Dim(found.user, [u.id for u in org.users])
         if name == "outboundCampaignId":
-            return Dim(legs.campaign[found.leg], [c.id for c in org.campaigns])
+            return Dim(found.campaign, [c.id for c in org.campaigns])
         if name == "divisionId":
-            divisions = [d.id for d in org.divisions]
-            of_queue = np.array([divisions.index(q.division.id) for q in org.queues],
-                                dtype=np.int64)
-            return Dim(of_queue[legs.queue[found.leg]], divisions)
+            return Dim(self.queue_division[found.queue], self.division_ids)
         return Dim(np.full(len(found.t), -1, dtype=np.int64), [])
 
     def _dimensions_of(self, found: Emits) -> Callable[[str], Dim]:
         return lambda name: self._dimension(name, found)
+
+    def _selected(self, metric: str) -> Emits | None:
+        """The metric's emissions inside the interval that pass the filter."""
+        found = emits(metric, self.legs, self.center.alerts, self.center.dials)
+        if found is None or not len(found.t):
+            return None
+        inside = (found.t >= self.grid.start_ms) & (found.t < self.grid.end_ms)
+        if "userId" in self.group_by:
+            inside &= found.user >= 0  # metrics without an agent have no userId group
+        if self.filter:
+            inside &= _evaluate(self.filter, self._dimensions_of(found), len(found.t))
+        found = found.subset(np.nonzero(inside)[0])
+        return found if len(found.t) else None
 
     def run(self) -> JSON:
         dims_order = list(self.group_by)
         if "mediaType" not in dims_order:
             dims_order.append("mediaType")  # Genesys adds mediaType to every group
         labels = self.grid.labels()
-        results: dict[tuple[tuple[str, str], ...], dict[int, list[JSON]]] = {}
-        for metric in self.metrics:
-            found = emits(metric, self.legs, self.center.alerts)
-            if found is None or not len(found.t):
+        cells: Cells = {}
+        wanted = list(dict.fromkeys([*self.metrics, *(v.target for v in self.views)]))
+        for metric in wanted:
+            found = self._selected(metric)
+            if found is None:
                 continue
-            inside = (found.t >= self.grid.start_ms) & (found.t < self.grid.end_ms)
-            if self.filter:
-                inside &= _evaluate(self.filter, self._dimensions_of(found), len(found.t))
-            found = _subset(found, np.nonzero(inside)[0])
-            if not len(found.t):
-                continue
-            dims = [self._dimension(name, found) for name in dims_order]
-            bucket = _bucket_of(self.grid, found.t)
-            unique, inverse = _group_keys(dims, bucket)
-            first_row = np.zeros(len(unique), dtype=np.int64)
-            first_row[inverse[::-1]] = np.arange(len(inverse))[::-1]
-            targets = self._targets(found, inverse, len(unique)) if found.kind == "sl" else []
-            stats = _stats(found.kind, found.value, inverse, len(unique), found.numerator,
-                           targets)
-            for g, row in enumerate(first_row):
-                group = tuple(
-                    (name, dim.labels[dim.codes[row]])
-                    for name, dim in zip(dims_order, dims, strict=True)
-                    if dim.codes[row] >= 0
-                )
-                entry = {"metric": metric, "stats": stats[g]}
-                results.setdefault(group, {}).setdefault(int(bucket[row]), []).append(entry)
-        return {"results": [
-            {"group": dict(group),
-             "data": [{"interval": labels[b], "metrics": entries}
-                      for b, entries in sorted(buckets.items())]}
-            for group, buckets in sorted(results.items())
-        ]}
+            if metric in self.metrics:
+                self._add(cells, dims_order, found, "metrics", {"metric": metric})
+            for view in (v for v in self.views if v.target == metric):
+                within = found.subset(np.nonzero(view.mask(found.value))[0])
+                if len(within.t):
+                    within.kind = "counter"
+                    self._add(cells, dims_order, within, "views", {"name": view.name})
+        results = []
+        for group, buckets in sorted(cells.items()):
+            data = []
+            for b, cell in sorted(buckets.items()):
+                entry: JSON = {"interval": labels[b], "metrics": cell.get("metrics", [])}
+                if "views" in cell:
+                    entry["views"] = cell["views"]
+                data.append(entry)
+            results.append({"group": dict(group), "data": data})
+        return {"results": results}
+
+    def _add(self, cells: Cells, dims_order: list[str], found: Emits, key: str,
+             head: JSON) -> None:
+        dims = [self._dimension(name, found) for name in dims_order]
+        bucket = _bucket_of(self.grid, found.t)
+        unique, inverse = _group_keys(dims, bucket)
+        first_row = np.zeros(len(unique), dtype=np.int64)
+        first_row[inverse[::-1]] = np.arange(len(inverse))[::-1]
+        targets = self._targets(found, inverse, len(unique)) if found.kind == "sl" else []
+        stats = _stats(found.kind, found.value, inverse, len(unique), found.numerator, targets)
+        for g, row in enumerate(first_row.tolist()):
+            group = tuple(
+                (name, dim.labels[dim.codes[row]])
+                for name, dim in zip(dims_order, dims, strict=True)
+                if dim.codes[row] >= 0
+            )
+            cell = cells.setdefault(group, {}).setdefault(int(bucket[row]), {})
+            cell.setdefault(key, []).append({**head, "stats": stats[g]})
 
     def _targets(self, found: Emits, inverse: Ints, groups: int) -> list[float | None]:
-        queue = self.legs.queue[found.leg]
-        targets: list[float | None] = []
-        for g in range(groups):
-            distinct = {self.queue_targets[q] for q in np.unique(queue[inverse == g])}
-            targets.append(distinct.pop() if len(distinct) == 1 else None)
-        return targets
-
-
-def _subset(found: Emits, index: npt.NDArray[np.intp]) -> Emits:
-    return Emits(found.kind, found.t[index], found.value[index], found.leg[index],
-                 found.user[index],
-                 None if found.numerator is None else found.numerator[index])
+        """Each group's SL target, or None where the group mixes queues of different targets."""
+        per_row = np.asarray(self.queue_targets, dtype=np.float64)[found.queue]
+        order = np.argsort(inverse, kind="stable")
+        starts = np.searchsorted(inverse[order], np.arange(groups))
+        low = np.minimum.reduceat(per_row[order], starts)
+        high = np.maximum.reduceat(per_row[order], starts)
+        return [float(a) if a == b else None for a, b in zip(low.tolist(), high.tolist(),
+                                                             strict=True)]
 
 
 def conversation_aggregates(org: Org, center: ContactCenter, body: JSON) -> JSON:

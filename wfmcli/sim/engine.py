@@ -26,12 +26,12 @@ from wfmcli.sim.ledger import (
     ANSWERED,
     FLOWED_OUT,
     MEDIA,
-    NOT_CONNECTED,
     OFFLINE_RS,
     RS,
     SP,
     WAITING,
     AlertLog,
+    DialLog,
     LegLog,
     StateLog,
 )
@@ -84,6 +84,7 @@ class ContactCenter:
         self.states = StateLog(len(org.users), offline, self.start_ms)
         self.legs = LegLog()
         self.alerts = AlertLog()
+        self.dials = DialLog()
         self.summary_listeners: list[SummaryListener] = []
         self._heap: list[tuple[int, int, int, int, int]] = []
         self._seq = 0
@@ -492,25 +493,26 @@ class ContactCenter:
     # -- the dialer -------------------------------------------------------------------------
 
     def _dial(self, t: int, q: int) -> None:
-        campaign = self._dialer_queues[q]
         for _ in range(min(2, len(self._idle[q]))):
-            leg = self.legs.open(self._new_conv(), q, MEDIA["voice"], t, direction=1,
-                                 campaign=campaign)
-            self._push(t + self.rng.randrange(4_000, 25_000), _DIAL_END, leg,
-                       1 if self.rng.random() < 0.4 else 0)
+            dialing = self.rng.randrange(4_000, 25_000)
+            connected = 1 if self.rng.random() < 0.4 else 0
+            self._push(t + dialing, _DIAL_END, q, dialing * 2 + connected)
         if t + 300_000 < self.start_ms + ((t - self.start_ms) // SLOT_MS + 1) * SLOT_MS:
             self._push(t + 300_000, _DIAL, q)
 
-    def _dial_end(self, t: int, leg: int, connected: int) -> None:
-        legs = self.legs
-        legs.dialing[leg] = t - legs.enter[leg]
-        legs.end_queue[leg] = t
+    def _dial_end(self, t: int, q: int, code: int) -> None:
+        dialing, connected = code // 2, code % 2
+        campaign = self._dialer_queues[q]
+        self.dials.add(t - dialing, q, campaign, dialing, bool(connected))
         if not connected:
-            legs.outcome[leg] = NOT_CONNECTED
             return
-        idle = self._idle[legs.queue[leg]]
+        legs = self.legs
+        leg = legs.open(self._new_conv(), q, MEDIA["voice"], t, direction=1, campaign=campaign)
+        legs.dialing[leg] = dialing
+        idle = self._idle[q]
         if not idle:
-            legs.outcome[leg] = ABANDONED  # answered by the customer, no agent: outbound abandon
+            legs.outcome[leg] = ABANDONED  # the customer answered and no agent was free
+            legs.end_queue[leg] = t
             return
         agent = next(iter(idle))
         self._busy(agent)

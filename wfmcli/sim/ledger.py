@@ -8,7 +8,8 @@ Two append-only, columnar logs (Python `array`s, so a day of a 20,000-agent org 
   abandoned or flows out, then its handling); timestamps are filled in as the leg progresses and
   stay -1 until then, so a live query sees exactly what has happened so far.
 
-Alert attempts (including the ones that end NOT_RESPONDING) get their own small log.
+Alert attempts (including the ones that end NOT_RESPONDING) and dialer attempts get their own
+small logs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ MEDIA = {name: code for code, name in enumerate(MEDIA_TYPES)}
 
 # Leg outcomes.
 WAITING, ANSWERED, ABANDONED, FLOWED_OUT = 0, 1, 2, 3
-NOT_CONNECTED = 4  # outbound: the dialer reached nobody
 DIRECTIONS = ("inbound", "outbound")
 # How an alert ended.
 ALERT_NOT_RESPONDING, ALERT_ANSWERED, ALERT_CUSTOMER_LEFT = 0, 1, 2
@@ -191,3 +191,24 @@ class AlertLog:
 
     def __len__(self) -> int:
         return len(self.leg)
+
+
+class DialLog:
+    """One row per dialer attempt; only attempts a customer answered become queue legs."""
+
+    def __init__(self) -> None:
+        self.start = array("q")
+        self.queue = array("i")
+        self.campaign = array("b")
+        self.dialing = array("q")  # ms until the customer answered or the attempt gave up
+        self.connected = array("b")
+
+    def add(self, start: int, queue: int, campaign: int, dialing: int, connected: bool) -> None:
+        self.start.append(start)
+        self.queue.append(queue)
+        self.campaign.append(campaign)
+        self.dialing.append(dialing)
+        self.connected.append(1 if connected else 0)
+
+    def __len__(self) -> int:
+        return len(self.start)

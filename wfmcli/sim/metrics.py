@@ -18,13 +18,15 @@ from wfmcli.sim.ledger import (
     ALERT_NOT_RESPONDING,
     ANSWERED,
     FLOWED_OUT,
-    NOT_CONNECTED,
+    MEDIA,
     AlertLog,
+    DialLog,
     LegLog,
 )
 from wfmcli.sim.org import Org
 
 Ints = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
 
 # Names accepted by conversation aggregate queries (reference §3.4).
 KNOWN_METRICS = frozenset(
@@ -98,54 +100,66 @@ class Legs:
 
 @dataclass
 class Emits:
+    """One metric's emissions with the dimensions of each."""
+
     kind: str  # "counter", "timer" or "sl"
     t: Ints
     value: Ints
-    leg: Ints
     user: Ints  # -1 where the metric has no agent
+    queue: Ints
+    media: Ints
+    direction: Ints
+    campaign: Ints  # -1 outside campaigns
     numerator: Ints | None = None  # oServiceLevel only: 1 when within the SL threshold
 
+    def subset(self, index: npt.NDArray[np.intp]) -> Emits:
+        return Emits(self.kind, self.t[index], self.value[index], self.user[index],
+                     self.queue[index], self.media[index], self.direction[index],
+                     self.campaign[index],
+                     None if self.numerator is None else self.numerator[index])
 
-def _pick(kind: str, mask: npt.NDArray[np.bool_], t: Ints, value: Ints, user: Ints | None,
-          legs: Legs) -> Emits:
-    index = np.nonzero(mask)[0].astype(np.int64)
+
+def _pick(kind: str, mask: Mask, t: Ints, value: Ints, user: Ints | None, legs: Legs) -> Emits:
+    index = np.nonzero(mask)[0]
     users = user[index] if user is not None else np.full(len(index), -1, dtype=np.int64)
-    return Emits(kind, t[index], value[index], index, users)
+    return Emits(kind, t[index], value[index], users, legs.queue[index], legs.media[index],
+                 legs.direction[index], legs.campaign[index])
 
 
-def emits(metric: str, legs: Legs, alerts: AlertLog) -> Emits | None:
-    """The emissions of one metric so far, or None for a metric the twin never emits."""
-    inbound = legs.direction == 0
-    outbound = legs.direction == 1
+def emits(metric: str, legs: Legs, alerts: AlertLog, dials: DialLog) -> Emits | None:
+    """The emissions of one metric so far, or None for a metric the twin never emits.
+
+    Per queue leg, inbound and dialer alike: offered at entry, then answered, abandoned or
+    flowed out; agent metrics carry the leg's agent.
+    """
     one = np.ones(len(legs.enter), dtype=np.int64)
     wait = legs.end_queue - legs.enter
     answered = legs.outcome == ANSWERED
     abandoned = legs.outcome == ABANDONED
     talked = legs.talk_end >= 0
+    inbound = legs.direction == 0
     if metric == "nOffered":
-        return _pick("counter", inbound, legs.enter, one, None, legs)
+        return _pick("counter", one == 1, legs.enter, one, None, legs)
     if metric == "nConversations":
         return _pick("counter", legs.first_leg == 1, legs.enter, one, None, legs)
     if metric in ("tWait", "tAcd"):
-        return _pick("timer", inbound & (legs.end_queue >= 0), legs.end_queue, wait, None, legs)
+        return _pick("timer", legs.end_queue >= 0, legs.end_queue, wait, None, legs)
     if metric == "tAnswered":
-        return _pick("timer", inbound & answered, legs.answer, wait, legs.user, legs)
+        return _pick("timer", answered, legs.answer, wait, legs.user, legs)
     if metric == "tAbandon":
-        return _pick("timer", inbound & abandoned, legs.end_queue, wait, None, legs)
+        return _pick("timer", abandoned, legs.end_queue, wait, None, legs)
     if metric == "tShortAbandon":
-        short = inbound & abandoned & (wait < legs.short_ms)
-        return _pick("timer", short, legs.end_queue, wait, None, legs)
+        return _pick("timer", abandoned & (wait < legs.short_ms), legs.end_queue, wait, None, legs)
     if metric == "tFlowOut":
-        return _pick("timer", inbound & (legs.outcome == FLOWED_OUT), legs.end_queue, wait, None,
-                     legs)
+        return _pick("timer", legs.outcome == FLOWED_OUT, legs.end_queue, wait, None, legs)
     if metric == "nOverSla":
         return _pick("counter", inbound & answered & (wait > legs.sl_ms), legs.answer, one, None,
                      legs)
     if metric == "oServiceLevel":
         counted = inbound & (answered | (abandoned & (wait >= legs.short_ms)))
-        result = _pick("sl", counted, legs.end_queue, one, None, legs)
         within = answered & (wait <= legs.sl_ms)
-        result.numerator = within[result.leg].astype(np.int64)
+        result = _pick("sl", counted, legs.end_queue, one, None, legs)
+        result.numerator = within[np.nonzero(counted)[0]].astype(np.int64)
         return result
     if metric == "nConnected":
         return _pick("counter", answered, legs.answer, one, legs.user, legs)
@@ -156,42 +170,53 @@ def emits(metric: str, legs: Legs, alerts: AlertLog) -> Emits | None:
         return _pick("timer", talked & (legs.held > 0), legs.talk_end, legs.held, legs.user, legs)
     if metric == "tAcw":
         acw = legs.acw_end - legs.talk_end
-        return _pick("timer", (legs.acw_end >= 0) & (acw > 0), legs.acw_end, acw, legs.user, legs)
+        mask = (legs.acw_end >= 0) & (acw > 0)
+        return _pick("timer", mask, legs.acw_end, acw, legs.user, legs)
     if metric == "tHandle":
         handle = legs.acw_end - legs.answer + legs.dialing + legs.contacting
         return _pick("timer", legs.acw_end >= 0, legs.acw_end, handle, legs.user, legs)
     if metric in ("nTransferred", "nBlindTransferred"):
         return _pick("counter", legs.transferred == 1, legs.talk_end, one, legs.user, legs)
     if metric in ("tAlert", "tNotResponding"):
-        return _alert_emits(metric, alerts)
-    return _outbound(metric, legs, outbound, one)
+        return _alert_emits(metric, alerts, legs)
+    return _outbound(metric, legs, dials, one)
 
 
-def _outbound(metric: str, legs: Legs, outbound: npt.NDArray[np.bool_], one: Ints) -> Emits | None:
-    reached = outbound & (legs.end_queue >= 0) & (legs.outcome != NOT_CONNECTED)
-    if metric == "nOutboundAttempted":
-        return _pick("counter", outbound, legs.enter, one, None, legs)
-    if metric == "nOutboundConnected":
-        return _pick("counter", reached, legs.end_queue, one, None, legs)
-    if metric == "nOutboundAbandoned":
-        return _pick("counter", outbound & (legs.outcome == ABANDONED), legs.end_queue, one,
-                     None, legs)
+def _outbound(metric: str, legs: Legs, dials: DialLog, one: Ints) -> Emits | None:
+    outbound_answered = (legs.direction == 1) & (legs.outcome == ANSWERED)
     if metric == "nOutbound":
-        return _pick("counter", outbound & (legs.outcome == ANSWERED), legs.answer, one,
-                     legs.user, legs)
-    if metric == "tDialing":
-        return _pick("timer", outbound & (legs.end_queue >= 0), legs.end_queue, legs.dialing,
-                     None, legs)
+        return _pick("counter", outbound_answered, legs.answer, one, legs.user, legs)
     if metric == "tContacting":
-        return _pick("timer", outbound & (legs.outcome == ANSWERED), legs.answer,
-                     legs.contacting, legs.user, legs)
-    return None
+        return _pick("timer", outbound_answered, legs.answer, legs.contacting, legs.user, legs)
+    if metric == "nOutboundAbandoned":
+        mask = (legs.direction == 1) & (legs.outcome == ABANDONED)
+        return _pick("counter", mask, legs.end_queue, one, None, legs)
+    if metric not in ("nOutboundAttempted", "nOutboundConnected", "tDialing"):
+        return None
+    start, dialing, connected = col(dials.start), col(dials.dialing), col(dials.connected)
+    if metric == "nOutboundAttempted":
+        index = np.arange(len(start))
+        t, value = start, np.ones(len(start), dtype=np.int64)
+    elif metric == "nOutboundConnected":
+        index = np.nonzero(connected == 1)[0]
+        t, value = start + dialing, np.ones(len(start), dtype=np.int64)
+    else:
+        index = np.arange(len(start))
+        t, value = start + dialing, dialing
+    queue = col(dials.queue)[index]
+    kind = "timer" if metric == "tDialing" else "counter"
+    return Emits(kind, t[index], value[index], np.full(len(index), -1, dtype=np.int64), queue,
+                 np.full(len(index), MEDIA["voice"], dtype=np.int64),
+                 np.ones(len(index), dtype=np.int64), col(dials.campaign)[index])
 
 
-def _alert_emits(metric: str, alerts: AlertLog) -> Emits:
+def _alert_emits(metric: str, alerts: AlertLog, legs: Legs) -> Emits:
     end, start, user = col(alerts.end), col(alerts.start), col(alerts.user)
     leg, outcome = col(alerts.leg), col(alerts.outcome)
-    mask = outcome == ALERT_NOT_RESPONDING if metric == "tNotResponding" else np.ones(
-        len(end), dtype=bool)
-    index = np.nonzero(mask)[0]
-    return Emits("timer", end[index], (end - start)[index], leg[index], user[index])
+    if metric == "tNotResponding":
+        index = np.nonzero(outcome == ALERT_NOT_RESPONDING)[0]
+    else:
+        index = np.arange(len(end))
+    of = leg[index]
+    return Emits("timer", end[index], (end - start)[index], user[index], legs.queue[of],
+                 legs.media[of], legs.direction[of], legs.campaign[of])
