@@ -166,3 +166,14 @@ def test_short_token_lifetime_expires(fresh_twin: RunningTwin) -> None:
         token = response.json()["access_token"]
         refused = client.get("/api/v2/users", headers={"Authorization": f"Bearer {token}"})
     assert refused.json()["code"] == "credentials.expired"
+
+
+def test_unknown_paths_get_platform_error_bodies(api: httpx.Client) -> None:
+    missing = api.get("/api/v2/no/such/thing")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not.found"
+    unknown_user = api.get("/api/v2/users/00000000-0000-4000-8000-000000000000")
+    assert unknown_user.status_code == 404 and unknown_user.json()["status"] == 404
+    wrong_method = api.delete("/api/v2/users")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json().keys() >= ERROR_KEYS

@@ -84,6 +84,9 @@ class TwinServer:
             response = await handler(request)
         except ApiError as exc:
             response = error_response(exc.status, exc.code, exc.message, context_id)
+        except web.HTTPException as exc:  # no such route or method: still a platform error body
+            code = {404: "not.found", 405: "method.not.allowed"}.get(exc.status, "bad.request")
+            response = error_response(exc.status, code, exc.reason, context_id)
         response.headers["ININ-Correlation-Id"] = context_id
         response.headers["inin-ratelimit-count"] = str(decision.count)
         response.headers["inin-ratelimit-allowed"] = str(decision.limit)
