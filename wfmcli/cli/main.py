@@ -17,6 +17,8 @@ from wfmcli import __version__
 from wfmcli.cli import (
     auth_cmd,
     config_cmd,
+    demo_cmd,
+    doctor_cmd,
     profiles_cmd,
     pull_cmd,
     report_cmd,
@@ -24,6 +26,7 @@ from wfmcli.cli import (
     schedule_cmd,
     sim_cmd,
     transports_cmd,
+    usage_cmd,
 )
 from wfmcli.cli.context import GlobalOptions, global_options
 from wfmcli.cli.output import RESULT_VERSION
@@ -146,6 +149,10 @@ app.add_typer(auth_cmd.app, name="auth", rich_help_panel=SETUP)
 app.add_typer(profiles_cmd.app, name="profiles", rich_help_panel=SETUP)
 app.add_typer(transports_cmd.app, name="transports", rich_help_panel=SETUP)
 app.command("schedule", rich_help_panel=SETUP)(schedule_cmd.schedule)
+app.command("doctor", rich_help_panel=SETUP)(doctor_cmd.doctor)
+app.command("usage", rich_help_panel=SETUP)(usage_cmd.usage)
+app.command("api-usage", rich_help_panel=SETUP)(usage_cmd.api_usage)
+app.command("demo", rich_help_panel=SERVICES)(demo_cmd.demo)
 app.add_typer(sim_cmd.app, name="sim", rich_help_panel=SERVICES)
 
 def run() -> None:
