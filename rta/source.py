@@ -49,7 +49,7 @@ class SourceConfig:
     divisions: Sequence[str] = ()
     proxy: str | None = None
     agent_id: str = "username"  # username | email | employee_id | mapping
-    agent_map: Mapping[str, str] | None = None  # user id -> WFM id, for agent_id "mapping"
+    agent_map: Mapping[str, str] | None = None  # user id/username/email -> WFM id ("mapping")
     detailed: bool = False
     roster_refresh_s: float = 300.0
     policy: ChannelPolicy = field(default_factory=ChannelPolicy)
@@ -61,8 +61,13 @@ Remove = Callable[[str, str], None]
 
 
 def _agent_key(user: Mapping[str, Any], config: SourceConfig) -> str | None:
-    if config.agent_id == "mapping":
-        return (config.agent_map or {}).get(str(user.get("id")))
+    if config.agent_id == "mapping":  # keys as read_agent_map gives them: casefolded
+        mapping = config.agent_map or {}
+        for key in ("id", "username", "email"):
+            found = mapping.get(str(user.get(key) or "").casefold())
+            if found:
+                return found
+        return None
     if config.agent_id == "email":
         return str(user.get("email") or "") or None
     if config.agent_id == "employee_id":

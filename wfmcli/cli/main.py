@@ -22,6 +22,7 @@ from wfmcli.cli import (
     profiles_cmd,
     pull_cmd,
     report_cmd,
+    rta_cmd,
     run_cmd,
     schedule_cmd,
     sim_cmd,
@@ -154,6 +155,7 @@ app.command("usage", rich_help_panel=SETUP)(usage_cmd.usage)
 app.command("api-usage", rich_help_panel=SETUP)(usage_cmd.api_usage)
 app.command("demo", rich_help_panel=SERVICES)(demo_cmd.demo)
 app.add_typer(sim_cmd.app, name="sim", rich_help_panel=SERVICES)
+app.add_typer(rta_cmd.app, name="rta", rich_help_panel=SERVICES)
 
 def run() -> None:
     """Console-script entry point."""
