@@ -50,7 +50,6 @@ class Channel:
     connected: bool = False
     waker: Callable[[], None] | None = None
     closed: bool = False
-    delivered: int = 0
 
     def put(self, text: str) -> None:
         # Genesys keeps nothing for a channel without a socket: events are lost, not queued.
@@ -100,7 +99,6 @@ class Hub:
         self.lifetime_s = 86_400.0
         self.channels: dict[str, Channel] = {}
         self._by_topic: dict[str, set[str]] = {}
-        self.published = 0
         center.states.listeners.append(self._on_state)
         center.summary_listeners.append(self._on_summary)
 
@@ -188,7 +186,6 @@ class Hub:
         text = _event(topic, build())
         for channel_id in subscribers:
             self.channels[channel_id].put(text)
-            self.published += 1
 
     def _routing(self, user: int) -> dict[str, str]:
         agent = self.center.states.now[user]

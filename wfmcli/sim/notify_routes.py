@@ -38,9 +38,8 @@ def _topic_json(channel: Channel, topic: str) -> dict[str, Any]:
 class Sockets:
     """The live WebSockets, one per channel; a second connection replaces the first."""
 
-    def __init__(self, hub: Hub, runtime: Runtime) -> None:
+    def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.runtime = runtime
         self.heartbeat_s = 30.0
         self.closing_grace_s = 1.0
         self.by_channel: dict[str, tuple[web.WebSocketResponse, web.Request]] = {}
@@ -156,7 +155,6 @@ class Sockets:
                 return
             while channel.outbox and not ws.closed:
                 await ws.send_str(channel.outbox.popleft())
-                channel.delivered += 1
             if loop.time() >= next_beat:
                 await ws.send_str(heartbeat())
                 next_beat = loop.time() + self.heartbeat_s
@@ -185,7 +183,7 @@ SOCKETS_KEY = web.AppKey("sockets", Sockets)
 
 
 def add_routes(app: web.Application, runtime: Runtime) -> None:
-    sockets = Sockets(runtime.hub, runtime)
+    sockets = Sockets(runtime.hub)
     app[SOCKETS_KEY] = sockets
     base = "/api/v2/notifications/channels"
     app.router.add_post(base, sockets.create)

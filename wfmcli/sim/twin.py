@@ -42,11 +42,6 @@ class RunningTwin:
     _thread: threading.Thread = field(repr=False)
     _stopped: asyncio.Event = field(repr=False)
 
-    @property
-    def host_port(self) -> tuple[str, int]:
-        host, _, port = self.base_url.removeprefix("http://").rpartition(":")
-        return host, int(port)
-
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
         """Run a coroutine on the twin's loop (where all its state lives) and wait for it."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
