@@ -1,0 +1,202 @@
+"""The API projection against the twin's own request counter: a day of scheduled runs and RTA."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from wfmcli.config import load_config
+from wfmcli.genesys.auth import Credential
+from wfmcli.genesys.client import GenesysClient
+from wfmcli.genesys.notifications import FollowPolicy, follow
+from wfmcli.genesys.paging import iter_entities
+from wfmcli.jobs.build import build_job, renderer_for, timing_for
+from wfmcli.jobs.plan import Timing
+from wfmcli.ops.projection import (
+    OrgSizes,
+    RelayPlan,
+    RunSchedule,
+    project,
+    project_relay,
+    pull_requests,
+    pulls_per_day,
+    relay_channels,
+)
+from wfmcli.ops.sizes import measure_sizes
+from wfmcli.sim import RunningTwin, start_twin
+
+NOW = datetime(2026, 3, 11, 6, 0, tzinfo=UTC)
+DAY = date(2026, 3, 10)
+ZONE = "Europe/Berlin"
+
+
+@pytest.fixture(scope="module")
+def twin() -> Iterator[RunningTwin]:
+    with start_twin(
+        seed=21, agents=120, queues=6, days=2, live=False, credentials=2,
+        now_ms=int(NOW.timestamp() * 1000),
+    ) as running:  # fmt: skip
+        yield running
+
+
+def twin_requests(twin: RunningTwin) -> int:
+    return twin.server.requests + twin.server.tokens.issued
+
+
+def write_config(tmp_path: Path, twin: RunningTwin) -> Path:
+    creds = "\n".join(
+        f"        - client_id: {c.client_id}\n          client_secret: {c.client_secret}"
+        for c in twin.credentials
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""
+scopes:
+  prod:
+    source:
+      base_url: {twin.base_url}
+      credentials:
+{creds}
+      licensed_role: {twin.org.licensed_role.name}
+    destinations:
+      nice:
+        profile: nice-iex
+        timezone: {ZONE}
+        interval: 60
+        schedule: 60m
+        max_backfill: 1d
+        delivery:
+          url: {(tmp_path / "outbox").as_uri()}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def sizes_of(twin: RunningTwin, role: str) -> OrgSizes:
+    creds = [Credential(c.client_id, c.client_secret) for c in twin.credentials]
+
+    async def measure() -> OrgSizes:
+        async with GenesysClient(twin.base_url, twin.base_url, creds) as client:
+            return await measure_sizes(
+                client.session(0), credential_sets=len(creds), divisions=(), licensed_role=role
+            )
+
+    return asyncio.run(measure())
+
+
+async def relay_reconnect(twin: RunningTwin, channels: list[list[str]]) -> int:
+    """Follow each channel, let Genesys close the sockets once, resync; requests after start."""
+    creds = [Credential(c.client_id, c.client_secret) for c in twin.credentials]
+    policy = FollowPolicy(backoff_initial=0.01, backoff_max=0.02)
+    twin.set_heartbeat(0.1)  # the first message arrives soon after each connect
+    async with GenesysClient(twin.base_url, twin.base_url, creds) as client:
+        streams = [
+            follow(client.session(i % len(creds)), topics, policy)
+            for i, topics in enumerate(channels)
+        ]
+        for stream in streams:
+            await anext(stream)  # a first heartbeat: connected
+        before = twin_requests(twin)
+        await asyncio.to_thread(twin.socket_closing, 0.05)
+        for i, (stream, topics) in enumerate(zip(streams, channels, strict=True)):
+            note = await anext(stream)
+            while note.kind != "reconnected":
+                note = await anext(stream)
+            ids = [t.split(".")[2] for t in topics]
+            for start in range(0, len(ids), 100):
+                params = {"id": ids[start : start + 100], "expand": ["presence", "routingStatus"]}
+                [u async for u in iter_entities(client.session(i % len(creds)), "/api/v2/users",
+                                                params=params)]  # fmt: skip
+        used = twin_requests(twin) - before
+        for stream in streams:
+            await stream.aclose()  # type: ignore[attr-defined]
+    return used
+
+
+@pytest.mark.timeout(120)
+def test_projection_matches_the_twin_counter_within_5_percent(
+    tmp_path: Path, twin: RunningTwin
+) -> None:
+    config = load_config(write_config(tmp_path, twin))
+    settings = config.scope("prod").destinations["nice"]
+    job = build_job(config, "prod/nice", tmp_path / "data")
+    zone = ZoneInfo(ZONE)
+    schedule = RunSchedule(
+        "prod/nice", timing_for(settings), tuple(renderer_for(settings).reports()),
+        settings.schedule, settings.lag,
+    )  # fmt: skip
+    sizes = sizes_of(twin, twin.org.licensed_role.name)
+    assert sizes.agents == sum(1 for u in twin.org.users if u.licensed)
+    assert sizes.credential_sets == 2
+
+    from wfmcli.ops.projection import run_times
+
+    times = run_times(schedule, DAY)
+    assert len(times) == 24 and times[0] == datetime(2026, 3, 10, 0, 10, tzinfo=zone)
+    job.run(times[0] - schedule.every)  # warm-up: the backlog before the simulated day
+    before = twin_requests(twin)
+    for moment in times:
+        result = job.run(moment)
+        assert result.error == ""
+    measured_runs = twin_requests(twin) - before
+
+    topics = [f"v2.users.{u.id}.activity" for u in twin.org.users if u.licensed]
+    per_set = math.ceil(len(topics) / 2)
+    channels = [topics[:per_set], topics[per_set:]]
+    assert [len(c) for c in channels] == relay_channels(sizes, detailed=False)
+    measured_relay = asyncio.run(relay_reconnect(twin, channels))
+
+    relay = RelayPlan("prod/rta", reconnects_per_day=1, token_lifetime_s=math.inf,
+                      channel_life_s=math.inf)  # fmt: skip
+    projected = project(sizes, [schedule], [relay], DAY)
+    measured = measured_runs + measured_relay
+    assert abs(projected.per_day - measured) <= 0.05 * measured, (projected.per_day, measured)
+    assert abs(projected.lines[0].per_day - measured_runs) <= 0.05 * measured_runs
+    assert projected.lines[1].per_day == measured_relay
+
+
+def test_pulls_per_day_follow_the_planner_around_midnight() -> None:
+    timing = Timing(ZoneInfo("UTC"), 15, timedelta(minutes=10), timedelta(hours=2),
+                    timedelta(days=7))  # fmt: skip
+    schedule = RunSchedule("s/d", timing, (("q", "interval"),), timedelta(minutes=15),
+                           timedelta(minutes=10))  # fmt: skip
+    # 96 runs; 00:10 still touches only yesterday; 00:25 to 01:55 deliver today's periods and
+    # re-check yesterday's last two hours: 2 pulls each (7 runs).
+    assert pulls_per_day(schedule, date(2026, 3, 10)) == 96 + 7
+    no_resend = RunSchedule("s/d", Timing(ZoneInfo("UTC"), 15, timedelta(minutes=10),
+                            timedelta(0), timedelta(days=7)), schedule.reports,
+                            schedule.every, schedule.offset)  # fmt: skip
+    assert pulls_per_day(no_resend, date(2026, 3, 10)) == 96
+
+
+def test_pull_requests_shard_agents_over_the_sets() -> None:
+    sizes = OrgSizes(credential_sets=3, agents=6000, queues=250, queue_queries=4,
+                     org_users=7000, org_queues=300, divisions=5, role_holders=6500)  # fmt: skip
+    counts = pull_requests(sizes)
+    assert counts["POST /oauth/token"] == 3
+    assert counts["POST /api/v2/analytics/users/aggregates/query"] == 60
+    assert counts["POST /api/v2/analytics/conversations/aggregates/query"] == 64
+    assert counts["GET /api/v2/users"] == 14
+
+
+def test_relay_renewals_and_restarts() -> None:
+    sizes = OrgSizes(credential_sets=2, agents=2500, queues=10, queue_queries=1,
+                     org_users=2600, org_queues=10, divisions=1, role_holders=2500)  # fmt: skip
+    assert relay_channels(sizes, detailed=False) == [1000, 250, 1000, 250]
+    assert relay_channels(sizes, detailed=True) == [1000, 1000, 500] * 2
+    line = project_relay(RelayPlan("p/r", reconnects_per_day=0, channel_life_s=86_400), sizes)
+    assert line.endpoints["POST /api/v2/notifications/channels"] == 4
+    assert line.endpoints["POST /oauth/token"] == 2
+    restart = project_relay(
+        RelayPlan("p/r", reconnects_per_day=0, restarts_per_day=1, channel_life_s=86_400), sizes
+    )
+    # a restart adds the directory, every channel again and a full resync (2500 users / 100)
+    assert restart.endpoints["GET /api/v2/users"] == 6 + 26
+    assert restart.per_day > line.per_day
