@@ -4,13 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHELLS := bash zsh fish powershell
 
-.PHONY: test lint completions bench clean
+.PHONY: demo test lint completions bench clean
 
 $(BIN)/wfm: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,keyring]'
 	touch $@
+
+# The main job on the embedded simulated org: one day of files for every vendor, into wfm-demo/.
+demo: $(BIN)/wfm
+	$(BIN)/wfm demo --out wfm-demo
 
 test: $(BIN)/wfm
 	$(BIN)/ruff check .

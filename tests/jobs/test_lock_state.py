@@ -104,7 +104,7 @@ def test_damaged_state_is_clear_error(tmp_path: Path, content: str, message: str
     path.write_text(content)
     with pytest.raises(WfmError, match=message) as caught:
         StateStore(path, "prod/nice").load()
-    assert "move it aside" in str(caught.value)
+    assert "move it and its .journal aside" in str(caught.value)
 
 
 def test_newer_version_is_refused(tmp_path: Path) -> None:
@@ -115,3 +115,36 @@ def test_newer_version_is_refused(tmp_path: Path) -> None:
     store.path.write_text(json.dumps(document))
     with pytest.raises(WfmError, match="version 99"):
         store.load()
+
+
+def _delivered(name: str) -> Delivered:
+    return Delivered(name, "ef" * 32, 10, "queue", "2026-03-01T07:00:00+00:00",
+                     "2026-03-01T07:15:00+00:00", "2026-03-01T07:30:00+00:00")  # fmt: skip
+
+
+def test_journal_is_replayed_without_a_snapshot(tmp_path: Path) -> None:
+    """A run killed before it saved a snapshot still left every record in the journal."""
+    store = StateStore(tmp_path / "nice.json", "prod/nice")
+    state = store.load()
+    store.record_in_flight(state, "queue@a", InFlight("A.txt", "aa", 1, "t"))
+    store.record_in_flight(state, "queue@b", InFlight("B.txt", "bb", 2, "t"))
+    store.record_delivered(state, "queue@a", _delivered("A.txt"))
+    reloaded = StateStore(tmp_path / "nice.json", "prod/nice").load()
+    assert reloaded.files == {"queue@a": _delivered("A.txt")}
+    assert list(reloaded.in_flight) == ["queue@b"]
+    store.save(reloaded)
+    assert not store.journal_path.exists()
+    assert StateStore(tmp_path / "nice.json", "prod/nice").load() == reloaded
+
+
+def test_torn_last_journal_line_is_ignored_but_a_torn_middle_is_not(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "nice.json", "prod/nice")
+    state = store.load()
+    store.record_delivered(state, "queue@a", _delivered("A.txt"))
+    with store.journal_path.open("a") as journal:
+        journal.write('{"op": "delivered", "key": "queue@b", "rec')
+    assert list(StateStore(store.path, "prod/nice").load().files) == ["queue@a"]
+    with store.journal_path.open("a") as journal:
+        journal.write("\n" + store.journal_path.read_text().splitlines()[0] + "\n")
+    with pytest.raises(WfmError, match="journal line 2"):
+        StateStore(store.path, "prod/nice").load()

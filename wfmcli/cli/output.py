@@ -19,8 +19,13 @@ from rich.table import Table
 RESULT_VERSION = "1"
 
 
+# Piped output goes to logs and CI, where a table cut to 80 columns helps nobody.
+PIPED_WIDTH = 160
+
+
 def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    width = None if sys.stdout.isatty() else PIPED_WIDTH
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def stderr_console() -> Console:

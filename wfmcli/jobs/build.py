@@ -46,12 +46,18 @@ class PulledFrames:
     settings: Destination
     cache: FrameCache | None = None
     requests: int = field(default=0, init=False)
+    totals: dict[str, float] = field(default_factory=dict, init=False)
 
     def frames(self, start: datetime, end: datetime) -> Mapping[str, pd.DataFrame]:
         from wfmcli.pull import pull
 
         result = pull(self.source, self._spec(start, end), cache=self.cache, keep_frames=True)
         self.requests += result.requests
+        queue = result.data.get("queue_interval")
+        if queue is not None:
+            for column in ("offered", "answered", "abandoned"):
+                self.totals[column] = self.totals.get(column, 0.0) + float(queue[column].sum())
+        self.totals["agents"] = max(self.totals.get("agents", 0.0), float(result.agents))
         return result.data
 
     def _spec(self, start: datetime, end: datetime) -> PullSpec:
@@ -102,7 +108,7 @@ def timing_for(settings: Destination) -> Timing:
     )
 
 
-def build_job(config: Config, target: str, data_dir: Path) -> Job:
+def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | None = None) -> Job:
     from transports.registry import open_transport
     from wfmcli.pull import FrameCache
 
@@ -117,7 +123,9 @@ def build_job(config: Config, target: str, data_dir: Path) -> Job:
     return Job(
         target=f"{scope_name}/{dest_name}",
         timing=timing_for(settings),
-        source=PulledFrames(scope_name, pull_source(scope.source), settings, FrameCache()),
+        source=PulledFrames(
+            scope_name, pull_source(scope.source), settings, FrameCache(cache_root)
+        ),
         renderer=renderer_for(settings),
         open_transport=lambda: open_transport(delivery.url, delivery.transport_options()),
         store=StateStore(state_file, f"{scope_name}/{dest_name}"),

@@ -162,6 +162,7 @@ class Job:
                         name = file.path.relative_to(out_dir).as_posix()
                         outcome = self._deliver_file(file, name, state, transport, force)
                         result.files.append(outcome)
+                    self.store.flush()
             finally:
                 if transport is not None:
                     transport.close()
@@ -190,8 +191,7 @@ class Job:
             self._record(state, key, file, flying.name)
             outcome.name, outcome.action = flying.name, "confirmed"
             return outcome
-        state.in_flight[key] = InFlight(name, file.sha256, file.bytes, _now_iso())
-        self.store.save(state)
+        self.store.record_in_flight(state, key, InFlight(name, file.sha256, file.bytes, _now_iso()))
         try:
             transport.put(file.path, name)
         except WfmError as exc:
@@ -202,7 +202,7 @@ class Job:
         return outcome
 
     def _record(self, state: DeliveryState, key: str, file: RenderedFile, name: str) -> None:
-        state.files[key] = Delivered(
+        delivered = Delivered(
             name=name,
             sha256=file.sha256,
             bytes=file.bytes,
@@ -211,8 +211,7 @@ class Job:
             period_end=_utc(file.end).isoformat(),
             delivered_at=_now_iso(),
         )
-        state.in_flight.pop(key, None)
-        self.store.save(state)
+        self.store.record_delivered(state, key, delivered)
 
 
 def _by_local_day(plan: Plan, timing: Timing) -> list[list[Period]]:

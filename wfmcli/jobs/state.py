@@ -1,7 +1,11 @@
-"""The delivery record of one destination: one small JSON file, replaced atomically.
+"""The delivery record of one destination: a JSON snapshot plus an append-only journal.
 
 A file counts as delivered only once the transport has confirmed it; before sending, its name and
 hash are journalled as in flight, so a run killed mid-upload is finished, not doubled, next time.
+Each journal line is written through to the OS at once (a killed process loses nothing) and
+flushed to disk at the end of every day's work and of the run; the run then folds the journal
+into a new snapshot, replaced atomically. Replaying a journal is idempotent, so a crash between
+the two steps is harmless.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from wfmcli.errors import WfmError
 
@@ -74,13 +78,79 @@ class DeliveryState:
         limit = cutoff.isoformat()
         self.files = {k: v for k, v in self.files.items() if v.period_end >= limit}
 
+    def apply(self, entry: dict[str, Any]) -> None:
+        """One journal entry: {"op": "in_flight" | "delivered", "key": ..., "record": {...}}."""
+        key, record = entry["key"], entry["record"]
+        if entry["op"] == "in_flight":
+            self.in_flight[key] = InFlight(**record)
+        else:
+            self.files[key] = Delivered(**record)
+            self.in_flight.pop(key, None)
+
 
 class StateStore:
     def __init__(self, path: Path, target: str) -> None:
         self.path = path
         self.target = target
+        self.journal_path = path.with_name(path.name + ".journal")
+        self._journal: IO[str] | None = None
 
     def load(self) -> DeliveryState:
+        state = self._load_snapshot()
+        try:
+            lines = self.journal_path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return state
+        except OSError as exc:
+            raise self._damaged(str(exc)) from exc
+        for number, line in enumerate(lines, start=1):
+            try:
+                state.apply(json.loads(line))
+            except (ValueError, KeyError, TypeError) as exc:
+                if number == len(lines):
+                    break  # the last line was being written when the process died
+                raise self._damaged(f"journal line {number}: {exc}") from exc
+        return state
+
+    def record_in_flight(self, state: DeliveryState, key: str, entry: InFlight) -> None:
+        self._append(state, {"op": "in_flight", "key": key, "record": asdict(entry)})
+
+    def record_delivered(self, state: DeliveryState, key: str, entry: Delivered) -> None:
+        self._append(state, {"op": "delivered", "key": key, "record": asdict(entry)})
+
+    def flush(self) -> None:
+        """Make every journal line so far durable on disk."""
+        if self._journal is not None:
+            os.fsync(self._journal.fileno())
+
+    def save(self, state: DeliveryState) -> None:
+        """Write the whole state as the new snapshot and drop the journal it contains."""
+        document: dict[str, Any] = {"format": FORMAT, "version": VERSION, **asdict(state)}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        with temp.open("w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.replace(self.path)
+        _sync_folder(self.path.parent)
+        self._close_journal()
+        self.journal_path.unlink(missing_ok=True)
+
+    def _append(self, state: DeliveryState, entry: dict[str, Any]) -> None:
+        state.apply(entry)
+        if self._journal is None:
+            self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+            self._journal = self.journal_path.open("a", encoding="utf-8")
+        self._journal.write(json.dumps(entry, sort_keys=True) + "\n")
+        self._journal.flush()  # to the OS: survives a killed process
+
+    def _close_journal(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def _load_snapshot(self) -> DeliveryState:
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -105,23 +175,11 @@ class StateStore:
         except (KeyError, TypeError, AttributeError) as exc:
             raise self._damaged(f"unexpected content ({exc})") from exc
 
-    def save(self, state: DeliveryState) -> None:
-        document: dict[str, Any] = {"format": FORMAT, "version": VERSION, **asdict(state)}
-        text = json.dumps(document, indent=1, sort_keys=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        with temp.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.replace(self.path)
-        _sync_folder(self.path.parent)
-
     def _damaged(self, why: str) -> WfmError:
         return WfmError(
             f"delivery state {self.path} is damaged: {why}",
-            hint="move it aside to start over; intervals inside the backfill window are then "
-            "re-sent",
+            hint="move it and its .journal aside to start over; intervals inside the backfill "
+            "window are then re-sent",
         )
 
 
