@@ -84,7 +84,7 @@ class FrameSpec:
 
 DTYPES: dict[Kind, str] = {
     "timestamp": "datetime64[ns, UTC]",
-    "text": "object",
+    "text": "str",  # pandas' Arrow-backed strings: compact, and zero-copy into report layout
     "count": "int64",
     "seconds": "float64",
     "ratio": "float64",
@@ -252,8 +252,7 @@ def coerce(frame_name: str, df: pd.DataFrame) -> pd.DataFrame:
         if kind == "timestamp":
             out[name] = pd.to_datetime(out[name], utc=True).astype(DTYPES[kind])
         elif kind == "text":
-            out[name] = out[name].astype(object).where(out[name].notna(), "")
-            out[name] = out[name].astype(str).astype(object)
+            out[name] = out[name].astype(object).where(out[name].notna(), "").astype(str)
         elif kind in ("count", "minutes"):
             out[name] = pd.to_numeric(out[name]).fillna(0).astype("int64")
         else:
