@@ -177,3 +177,28 @@ def test_unknown_paths_get_platform_error_bodies(api: httpx.Client) -> None:
     wrong_method = api.delete("/api/v2/users")
     assert wrong_method.status_code == 405
     assert wrong_method.json().keys() >= ERROR_KEYS
+
+
+def test_group_membership_of_queues(twin: RunningTwin, api: httpx.Client) -> None:
+    groups = api.get("/api/v2/groups").json()
+    assert groups["total"] == len(twin.org.groups) > 0
+    queue = twin.org.queues[0]
+    body = api.get(f"/api/v2/routing/queues/{queue.id}").json()
+    group = body["memberGroups"][0]
+    assert group["type"] == "GROUP"
+    members = api.get(f"/api/v2/groups/{group['id']}/members", params={"pageSize": 100}).json()
+    by_group = {m["id"] for m in members["entities"]}
+    queue_members = api.get(f"/api/v2/routing/queues/{queue.id}/members",
+                            params={"pageSize": 100}).json()["entities"]
+    assert {m["id"] for m in queue_members if m["memberBy"] == "group"} == by_group
+    assert any(m["memberBy"] == "user" for m in queue_members)
+
+
+def test_bulk_presences(twin: RunningTwin, api: httpx.Client) -> None:
+    ids = [u.id for u in twin.org.users[:3]]
+    body = api.get("/api/v2/users/presences/purecloud/bulk", params={"id": ",".join(ids)}).json()
+    assert [p["userId"] for p in body] == ids
+    assert all("presenceDefinition" in p for p in body)
+    too_many = ",".join(u.id for u in twin.org.users[:51])
+    assert api.get("/api/v2/users/presences/purecloud/bulk",
+                   params={"id": too_many}).status_code == 400

@@ -9,7 +9,7 @@ from aiohttp import web
 from wfmcli.sim import wire
 from wfmcli.sim.httputil import ApiError, json_response, list_param, paging
 from wfmcli.sim.ledger import OFFLINE_RS
-from wfmcli.sim.org import ROUTING_STATUSES, SYSTEM_PRESENCES, User
+from wfmcli.sim.org import ROUTING_STATUSES, SYSTEM_PRESENCES, Group, Queue, User
 from wfmcli.sim.runtime import Runtime
 
 
@@ -74,7 +74,7 @@ class Directory:
         size, number = paging(request)
         queues = [self.org.queues[q] for q in user.queue_indexes]
         entities = [
-            {**wire.queue_json(q, len(q.member_indexes)), "joined": True} for q in queues
+            {**self._queue(q), "joined": True} for q in queues
         ]
         return json_response(wire.page(entities, size, number, f"/api/v2/users/{user.id}/queues"))
 
@@ -92,7 +92,7 @@ class Directory:
             queues = [q for q in queues if fnmatch.fnmatchcase(q.name.lower(), name.lower())]
         if request.query.get("sortOrder", "asc").lower() in ("desc", "descending"):
             queues.reverse()
-        entities = [wire.queue_json(q, len(q.member_indexes)) for q in queues]
+        entities = [self._queue(q) for q in queues]
         params = _params(request, "name", "id", "divisionId")
         return json_response(wire.page(entities, size, number, "/api/v2/routing/queues", params))
 
@@ -100,7 +100,7 @@ class Directory:
         queue = self.org.queue_by_id.get(request.match_info["queue_id"])
         if queue is None:
             raise ApiError(404, "not.found", "Queue not found")
-        return json_response(wire.queue_json(queue, len(queue.member_indexes)))
+        return json_response(self._queue(queue))
 
     async def members(self, request: web.Request) -> web.Response:
         self.rt.catch_up()
@@ -120,9 +120,57 @@ class Directory:
                      if SYSTEM_PRESENCES[now[u.index].system_presence] in presences]
         if request.query.get("joined", "true").lower() == "false":
             users = []
-        entities = [wire.queue_member_json(self.org, u, now[u.index], expand) for u in users]
+        group = self._group_of(queue)
+        by_group = set(group.member_indexes) if group else set()
+        entities = [
+            wire.queue_member_json(self.org, u, now[u.index], expand,
+                                   "group" if u.index in by_group else "user")
+            for u in users
+        ]
         path = f"/api/v2/routing/queues/{queue.id}/members"
         return json_response(wire.page(entities, size, number, path, with_totals=False))
+
+    def _group_of(self, queue: Queue) -> Group | None:
+        index = self.org.group_of_queue.get(queue.index)
+        return None if index is None else self.org.groups[index]
+
+    def _queue(self, queue: Queue) -> wire.JSON:
+        return wire.queue_json(queue, len(queue.member_indexes), self._group_of(queue))
+
+    def _group(self, request: web.Request) -> Group:
+        group = next((g for g in self.org.groups if g.id == request.match_info["group_id"]), None)
+        if group is None:
+            raise ApiError(404, "not.found", "Group not found")
+        return group
+
+    async def groups(self, request: web.Request) -> web.Response:
+        size, number = paging(request)
+        entities = [wire.group_json(g) for g in self.org.groups]
+        return json_response(wire.page(entities, size, number, "/api/v2/groups"))
+
+    async def group(self, request: web.Request) -> web.Response:
+        return json_response(wire.group_json(self._group(request)))
+
+    async def group_members(self, request: web.Request) -> web.Response:
+        group = self._group(request)
+        size, number = paging(request)
+        expand = set(list_param(request, "expand"))
+        now = self.rt.center.states.now
+        entities = [wire.user_json(self.org, self.org.users[i], now[i], expand)
+                    for i in group.member_indexes]
+        path = f"/api/v2/groups/{group.id}/members"
+        return json_response(wire.page(entities, size, number, path))
+
+    async def presences_bulk(self, request: web.Request) -> web.Response:
+        self.rt.catch_up()
+        ids = list_param(request, "id")
+        if len(ids) > 50:
+            raise ApiError(400, "invalid.value", "At most 50 user ids per bulk presence request")
+        now = self.rt.center.states.now
+        users = [self._user(i) for i in ids]
+        return json_response([
+            {**wire.presence_json(self.org, u, now[u.index]), "userId": u.id} for u in users
+        ])
 
     def _status(self, user: User) -> str:
         code = self.rt.center.states.now[user.index].routing_status
@@ -214,6 +262,7 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
     d = Directory(runtime)
     get = app.router.add_get
     get("/api/v2/users", d.users)
+    get("/api/v2/users/presences/purecloud/bulk", d.presences_bulk)
     get("/api/v2/users/{user_id}", d.user)
     get("/api/v2/users/{user_id}/routingstatus", d.routing_status)
     get("/api/v2/users/{user_id}/presences/purecloud", d.presence)
@@ -232,3 +281,6 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
     get("/api/v2/outbound/campaigns", d.campaigns)
     get("/api/v2/outbound/messagingcampaigns", d.campaigns)
     get("/api/v2/organizations/me", d.organization)
+    get("/api/v2/groups", d.groups)
+    get("/api/v2/groups/{group_id}", d.group)
+    get("/api/v2/groups/{group_id}/members", d.group_members)

@@ -153,6 +153,15 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A group some queues take members from (queue members with `memberBy: group`)."""
+
+    id: str
+    name: str
+    member_indexes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Campaign:
     id: str
     name: str
@@ -182,6 +191,8 @@ class Org:
     queues: list[Queue]
     campaigns: list[Campaign]
     credentials: list[Credential]
+    groups: list[Group] = field(default_factory=list)
+    group_of_queue: dict[int, int] = field(default_factory=dict)  # queue index -> group index
     user_by_id: dict[str, User] = field(default_factory=dict)
     queue_by_id: dict[str, Queue] = field(default_factory=dict)
 
@@ -311,6 +322,13 @@ def build_org(seed: int = 1, agents: int = 200, queues: int = 12, credentials: i
         Campaign(_uid(rng), name, "messaging", None, divisions[2], _uid(rng))
         for name in ("SMS Reminders", "Email Renewals")
     ]
+    groups: list[Group] = []
+    group_of_queue: dict[int, int] = {}
+    for queue in queue_list[::3]:  # every third queue takes half its members from a group
+        members = tuple(sorted(queue.member_indexes)[::2])
+        if members:
+            group_of_queue[queue.index] = len(groups)
+            groups.append(Group(_uid(rng), f"{queue.name} Team", members))
     creds = [
         Credential(_uid(rng), f"sim-secret-{rng.getrandbits(96):024x}", f"wfm-sim-{i + 1}")
         for i in range(credentials)
@@ -327,4 +345,6 @@ def build_org(seed: int = 1, agents: int = 200, queues: int = 12, credentials: i
         queues=queue_list,
         campaigns=campaigns,
         credentials=creds,
+        groups=groups,
+        group_of_queue=group_of_queue,
     )

@@ -16,6 +16,7 @@ from wfmcli.sim.org import (
     SYSTEM_PRESENCES,
     Campaign,
     Division,
+    Group,
     Org,
     PresenceDefinition,
     Queue,
@@ -209,7 +210,18 @@ def _media_settings(queue: Queue) -> JSON:
     return settings
 
 
-def queue_json(queue: Queue, joined: int) -> JSON:
+def group_ref(group: Group) -> JSON:
+    return {"id": group.id, "name": group.name, "type": "GROUP",
+            "selfUri": f"/api/v2/groups/{group.id}"}
+
+
+def group_json(group: Group) -> JSON:
+    return {**group_ref(group), "description": f"{group.name} members", "state": "active",
+            "memberCount": len(group.member_indexes), "visibility": "public",
+            "rulesVisible": True, "dateModified": CREATED, "version": 1}
+
+
+def queue_json(queue: Queue, joined: int, group: Group | None = None) -> JSON:
     return {
         "id": queue.id,
         "name": queue.name,
@@ -225,6 +237,7 @@ def queue_json(queue: Queue, joined: int) -> JSON:
         "mediaSettings": _media_settings(queue),
         "acwSettings": {"wrapupPrompt": "MANDATORY_TIMEOUT", "timeoutMs": 300000},
         "skillEvaluationMethod": "ALL",
+        "memberGroups": [group_ref(group)] if group else [],
         "autoAnswerOnly": False,
         "enableTranscription": False,
         "enableManualAssignment": False,
@@ -232,14 +245,16 @@ def queue_json(queue: Queue, joined: int) -> JSON:
     }
 
 
-def queue_member_json(org: Org, user: User, agent: AgentNow, expand: set[str]) -> JSON:
+def queue_member_json(
+    org: Org, user: User, agent: AgentNow, expand: set[str], member_by: str = "user"
+) -> JSON:
     return {
         "id": user.id,
         "name": user.name,
         "user": user_json(org, user, agent, expand),
         "ringNumber": 1,
         "joined": True,
-        "memberBy": "user",
+        "memberBy": member_by,
         "routingStatus": routing_status_json(user, agent),
         "selfUri": f"/api/v2/users/{user.id}",
     }
