@@ -57,6 +57,11 @@ def _wfm(run_wfm: RunWfm, config: Path, twin: RunningTwin, *args: str):  # type:
     return run_wfm("-c", str(config), *args, env={"TWIN_SECRET": twin.client_secret})
 
 
+def result_requests(stdout: str) -> int:
+    """A run pulls at least the directory and one analytics query per frame kind."""
+    return 5 if json.loads(stdout)["data"]["outcome"] == "delivered" else 0
+
+
 def _files(tmp_path: Path) -> list[Path]:
     return sorted(p for p in (tmp_path / "outbox").rglob("*") if p.is_file())
 
@@ -77,6 +82,11 @@ def test_run_delivers_then_has_nothing_to_do(
     assert again.exit_code == ExitCode.NOTHING_TO_DO, again.stderr
     assert "nothing" in again.stdout
     assert _files(tmp_path) == files
+
+    from wfmcli.ops.budget import UsageStore
+
+    usage = UsageStore().load("prod")
+    assert sum(usage.day_total(day) for day in usage.days) >= result_requests(first.stdout)
 
     status = _wfm(run_wfm, config, twin, "status", "--now", NOW.isoformat(), "--json")
     (row,) = json.loads(status.stdout)["data"]

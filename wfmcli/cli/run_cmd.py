@@ -54,6 +54,14 @@ def _stop_on_sigterm(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _record_api_usage(job: Job) -> None:
+    from wfmcli.jobs.build import PulledFrames
+    from wfmcli.ops.budget import record_usage
+
+    if isinstance(job.source, PulledFrames):
+        record_usage(job.source.scope, job.source.counter)
+
+
 def _report(ctx: typer.Context, command: str, result: RunResult, json_flag: bool) -> None:
     if global_options(ctx).json or json_flag:
         print_json(command, result, ok=result.outcome in ("delivered", "nothing"))
@@ -71,7 +79,11 @@ def run(ctx: typer.Context, target: Target, now: Now = None, json_flag: JsonFlag
     """
     job = _job(ctx, target)
     _stop_on_sigterm(job.stop)
-    _report(ctx, "run", job.run(_now(now)), json_flag)
+    try:
+        result = job.run(_now(now))
+    finally:
+        _record_api_usage(job)
+    _report(ctx, "run", result, json_flag)
 
 
 def backfill(
@@ -88,7 +100,10 @@ def backfill(
     job = _job(ctx, target)
     zone = job.timing.zone
     _stop_on_sigterm(job.stop)
-    result = job.backfill(parse_local(start, zone), parse_local(end, zone), _now(now))
+    try:
+        result = job.backfill(parse_local(start, zone), parse_local(end, zone), _now(now))
+    finally:
+        _record_api_usage(job)
     _report(ctx, "backfill", result, json_flag)
 
 

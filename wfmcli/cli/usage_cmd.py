@@ -87,8 +87,12 @@ def _chart(figures: UsageFigures) -> None:
 def usage(
     ctx: typer.Context,
     scope: Annotated[str, typer.Argument(help="The scope (one Genesys Cloud org).")],
-    start: Annotated[str | None, typer.Option(help="First day or time (default: last month's first day).")] = None,  # noqa: E501
-    end: Annotated[str | None, typer.Option(help="End, exclusive (default: this month's first day).")] = None,  # noqa: E501
+    start: Annotated[
+        str | None, typer.Option(help="First day or time (default: last month's first day).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="End, exclusive (default: this month's first day).")
+    ] = None,
     timezone: Annotated[str, typer.Option(help="Days are cut at this zone's midnights.")] = "UTC",
     csv_flag: Annotated[bool, typer.Option("--csv", help="Daily peaks as CSV on stdout.")] = False,
     json_flag: JsonFlag = False,
@@ -131,10 +135,21 @@ def usage(
 def api_usage(
     ctx: typer.Context,
     scope: Annotated[str | None, typer.Argument(help="The scope (default: every scope).")] = None,
-    licence: Annotated[str | None, typer.Option(help="Licence type: communicate, cx1, cx2, cx2_digital, cx3, cx3_digital, ex.")] = None,  # noqa: E501
+    licence: Annotated[
+        str | None,
+        typer.Option(
+            help="Licence type: communicate, cx1, cx2, cx2_digital, cx3, cx3_digital, ex. "
+            "Default: the source's licence in the configuration."
+        ),
+    ] = None,
     billing: Annotated[str, typer.Option(help="named or concurrent.")] = "named",
-    users: Annotated[int | None, typer.Option(help="Billable users (default: licensed users wfm doctor last counted).")] = None,  # noqa: E501
-    reconnects: Annotated[float, typer.Option(help="RTA socket reconnects per channel per day (model).")] = 1.0,  # noqa: E501
+    users: Annotated[
+        int | None,
+        typer.Option(help="Billable users (default: licensed users wfm doctor last counted)."),
+    ] = None,
+    reconnects: Annotated[
+        float, typer.Option(help="RTA socket reconnects per channel per day (model).")
+    ] = 1.0,
     json_flag: JsonFlag = False,
 ) -> None:
     """API requests per day and month, per licensed user, the projection for the current
@@ -144,7 +159,17 @@ def api_usage(
     options = global_options(ctx)
     config = load_config(options.config_path)
     names = [scope] if scope else sorted(config.scopes)
-    results = [_budget(n, config.scope(n), licence, billing, users, reconnects) for n in names]
+    results = [
+        _budget(
+            n,
+            config.scope(n),
+            licence or config.scope(n).source.licence,
+            billing if licence else config.scope(n).source.billing,
+            users,
+            reconnects,
+        )
+        for n in names
+    ]
     if options.json or json_flag:
         print_json("api-usage", {"scopes": results})
         return
@@ -166,15 +191,21 @@ def _budget(name: str, scope: Scope, licence: str | None, billing: str, users: i
         "scope": name,
         "days": {day: log.day_total(day) for day in sorted(log.days)},
         "months": months,
-        "per_user_month": {m: round(n / licensed, 2) for m, n in months.items()} if licensed
+        "per_user_month": {m: round(n / licensed, 2) for m, n in months.items()}
+        if licensed
         else {},
         "billable_users": licensed,
     }
     if sizes is not None:
         destinations = sorted(scope.destinations.items())
         schedules = [
-            RunSchedule(f"{name}/{d}", timing_for(dest), tuple(renderer_for(dest).reports()),
-                        dest.schedule, dest.lag)
+            RunSchedule(
+                f"{name}/{d}",
+                timing_for(dest),
+                tuple(renderer_for(dest).reports()),
+                dest.schedule,
+                dest.lag,
+            )
             for d, dest in destinations
             if dest.delivery
         ]
@@ -220,5 +251,6 @@ def _render_budget(result: dict[str, object]) -> None:
         shown = f"{month:,}" if isinstance(month, int) else "? (pass --users)"
         stdout_console().print(
             f"allotment: {allotment['per_user']:,} requests per {allotment['billing']} "
-            f"{allotment['licence']} user a month; {shown} for the org", markup=False)
-
+            f"{allotment['licence']} user a month; {shown} for the org",
+            markup=False,
+        )

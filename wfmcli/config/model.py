@@ -81,6 +81,9 @@ class Credential(Strict):
     client_secret: SecretStr
 
 
+Licence = Literal["communicate", "cx1", "cx2", "cx2_digital", "cx3", "cx3_digital", "ex"]
+
+
 class Source(Strict):
     region: str | None = None
     base_url: str | None = None
@@ -88,6 +91,9 @@ class Source(Strict):
     divisions: list[str] = Field(default_factory=list)
     licensed_role: str = Field(min_length=1)
     proxy: str | None = None
+    # the org's Genesys Cloud licence, for the API allotment `wfm api-usage` compares against
+    licence: Licence | None = None
+    billing: Literal["named", "concurrent"] = "named"
 
     @field_validator("region")
     @classmethod

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wfmcli.errors import ConfigError
+from wfmcli.genesys.counter import RequestCounter
 from wfmcli.jobs.plan import Timing
 from wfmcli.jobs.render import ProfileRenderer
 from wfmcli.jobs.run import Job
@@ -45,14 +46,18 @@ class PulledFrames:
     source: PullSource
     settings: Destination
     cache: FrameCache | None = None
-    requests: int = field(default=0, init=False)
+    counter: RequestCounter = field(default_factory=RequestCounter)
     totals: dict[str, float] = field(default_factory=dict, init=False)
+
+    @property
+    def requests(self) -> int:
+        return self.counter.count()
 
     def frames(self, start: datetime, end: datetime) -> Mapping[str, pd.DataFrame]:
         from wfmcli.pull import pull
 
-        result = pull(self.source, self._spec(start, end), cache=self.cache, keep_frames=True)
-        self.requests += result.requests
+        spec = self._spec(start, end)
+        result = pull(self.source, spec, cache=self.cache, keep_frames=True, counter=self.counter)
         queue = result.data.get("queue_interval")
         if queue is not None:
             for column in ("offered", "answered", "abandoned"):
