@@ -8,6 +8,7 @@ only read the contact center and render with `wfmcli.sim.wire`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -17,6 +18,8 @@ from wfmcli.sim.auth import OAuthError, TokenInvalid, TokenStore
 from wfmcli.sim.faults import Faults
 from wfmcli.sim.httputil import TOKEN_KEY, ApiError, error_response, json_response
 from wfmcli.sim.runtime import Runtime
+
+log = logging.getLogger("wfm.sim")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -87,6 +90,10 @@ class TwinServer:
         except web.HTTPException as exc:  # no such route or method: still a platform error body
             code = {404: "not.found", 405: "method.not.allowed"}.get(exc.status, "bad.request")
             response = error_response(exc.status, code, exc.reason, context_id)
+        except Exception:
+            log.exception("twin: %s %s failed", request.method, path)
+            response = error_response(500, "internal.server.error",
+                                      "The twin failed to answer (see its log)", context_id)
         response.headers["ININ-Correlation-Id"] = context_id
         response.headers["inin-ratelimit-count"] = str(decision.count)
         response.headers["inin-ratelimit-allowed"] = str(decision.limit)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Coroutine
@@ -25,6 +26,7 @@ from wfmcli.sim.runtime import Runtime
 from wfmcli.sim.server import TwinServer
 
 T = TypeVar("T")
+log = logging.getLogger("wfm.sim")
 _TICK_S = 0.05
 
 
@@ -163,7 +165,10 @@ def start_twin(
 async def _tick(runtime: Runtime) -> None:
     """Move the live clock and publish what changed, a few times a second."""
     while True:
-        if runtime.live:
-            runtime.catch_up()
-        runtime.hub.expire()
+        try:
+            if runtime.live:
+                runtime.catch_up()
+            runtime.hub.expire()
+        except Exception:
+            log.exception("twin: the live clock failed to advance")
         await asyncio.sleep(_TICK_S)
