@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from reports.profiles import load_profile
 from rta.channels import ChannelPolicy
-from rta.model import Presence, Routing
+from rta.model import Media, Presence, Routing
 from rta.service import RelaySettings, SinkSpec
 from rta.source import SourceConfig
 from rta.statemap import StateMap, derive
@@ -51,7 +51,11 @@ def settings(twin: RunningTwin, profile: str, sinks: list[SinkSpec], **kwargs: o
                          sinks, **kwargs)  # type: ignore[arg-type]
 
 
-def truth(twin: RunningTwin, profile: str) -> dict[str, tuple[str, str]]:
+_MEDIA_ORDER = ("voice", "callback", "email", "message", "chat")
+
+
+def truth(twin: RunningTwin, profile: str, *, detailed: bool = False
+          ) -> dict[str, tuple[str, str]]:
     """What the WFM should hold now: agent -> (code, reason), straight from the twin's state."""
     rta = load_profile(profile).rta
     assert rta is not None
@@ -66,10 +70,14 @@ def truth(twin: RunningTwin, profile: str) -> dict[str, tuple[str, str]]:
         secondary = None if definition.primary else definition.name
         status = "OFF_QUEUE" if now.routing_status == OFFLINE_RS else (
             ROUTING_STATUSES[now.routing_status])
-        state, reason, media = derive(
-            Presence(SYSTEM_PRESENCES[now.system_presence], secondary, 0), Routing(status, 0), None
+        media = None
+        if detailed:
+            media = Media(tuple(m for m in _MEDIA_ORDER if now.active.get(m)),
+                          tuple(m for m in _MEDIA_ORDER if now.acw.get(m)), 0)
+        state, reason, refinement = derive(
+            Presence(SYSTEM_PRESENCES[now.system_presence], secondary, 0), Routing(status, 0), media
         )
-        result[user.username] = (str(codes.code(state, reason, media)), reason[:24])
+        result[user.username] = (str(codes.code(state, reason, refinement)), reason[:24])
     return result
 
 

@@ -206,3 +206,28 @@ def test_roster_changes_are_picked_up_without_restart(twin: RunningTwin) -> None
         await client.stop()
 
     asyncio.run(scenario())
+
+
+def test_detailed_mode_adds_media_and_after_contact_work(twin: RunningTwin) -> None:
+    async def scenario() -> None:
+        relay = Relay(settings(twin, "verint", [SinkSpec("tcp-server")], detailed=True,
+                               source=source_config(twin, detailed=True)))
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        await relay.sinks[0].listening.wait()  # type: ignore[attr-defined]
+        client = await VerintClient("127.0.0.1", relay.sinks[0].port).start()  # type: ignore[attr-defined]
+        await relay.feed.ready.wait()
+        source = relay.sources[0]
+        topics = [t for slot in source.slots for t in slot.topics]
+        assert len(topics) == 2 * len(source.roster)
+        assert sum(t.endswith(".conversationsummary") for t in topics) == len(source.roster)
+        await eventually(lambda: relay.engine.by_state().get("ACW", 0) > 0, timeout=20,
+                         what="an agent in ACW")
+        pause(twin)
+        expected = truth(twin, "verint", detailed=True)
+        await eventually(lambda: client.latest == expected, what="detailed truth")
+        stop.set()
+        await task
+        await client.stop()
+
+    asyncio.run(scenario())
