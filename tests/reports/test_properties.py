@@ -36,7 +36,7 @@ ZONES = [
 days = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     day=days,
     zone_name=st.sampled_from(ZONES),
