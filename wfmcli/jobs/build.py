@@ -45,6 +45,7 @@ class PulledFrames:
     scope: str
     source: PullSource
     settings: Destination
+    frame_names: tuple[str, ...]
     cache: FrameCache | None = None
     counter: RequestCounter = field(default_factory=RequestCounter)
     totals: dict[str, float] = field(default_factory=dict, init=False)
@@ -77,6 +78,7 @@ class PulledFrames:
             end=end,
             zone=settings.zone,
             interval=settings.interval,
+            frames=self.frame_names,
             media=tuple(str(m.value) for m in settings.media),
             agent_id=settings.agent_id,
             agent_map=mapping,
@@ -125,13 +127,18 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
             hint="add delivery: {url: ...} to it in the configuration",
         )
     state_file, lock_file = state_paths(data_dir, scope_name, dest_name)
+    renderer = renderer_for(settings)
     return Job(
         target=f"{scope_name}/{dest_name}",
         timing=timing_for(settings),
         source=PulledFrames(
-            scope_name, pull_source(scope.source), settings, FrameCache(cache_root)
+            scope_name,
+            pull_source(scope.source),
+            settings,
+            renderer.frames(),
+            FrameCache(cache_root),
         ),
-        renderer=renderer_for(settings),
+        renderer=renderer,
         open_transport=lambda: open_transport(delivery.url, delivery.transport_options()),
         store=StateStore(state_file, f"{scope_name}/{dest_name}"),
         lock_path=lock_file,

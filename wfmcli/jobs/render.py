@@ -24,8 +24,14 @@ class ProfileRenderer:
     clock: Callable[[], datetime] | None = None
 
     def reports(self) -> Sequence[tuple[str, Per]]:
-        names = list(self.destination.reports) or list(self.profile.reports)
-        return [(name, self.profile.reports[name].per) for name in names]
+        return [(name, self.profile.reports[name].per) for name in self._names()]
+
+    def frames(self) -> tuple[str, ...]:
+        """The canonical frames these reports read: the only ones worth pulling."""
+        return tuple(sorted({self.profile.reports[name].frame for name in self._names()}))
+
+    def _names(self) -> list[str]:
+        return list(self.destination.reports) or list(self.profile.reports)
 
     def render(
         self, frames: Mapping[str, pd.DataFrame], start: datetime, end: datetime, out_dir: Path
