@@ -347,3 +347,26 @@ def test_outbound_campaign_traffic(runtime: Runtime) -> None:
         stats = {m["metric"]: m["stats"] for d in result["data"] for m in d["metrics"]}
         assert stats["nOutboundAttempted"]["count"] >= stats["nOutboundConnected"]["count"] \
             >= stats["nOutbound"]["count"] > 0
+
+
+@pytest.mark.parametrize(("start_h", "end_h"), [(10, 11), (0, 24), (23, 39)])
+def test_state_segments_match_a_naive_reading_of_the_log(runtime: Runtime, start_h: int,
+                                                        end_h: int) -> None:
+    from wfmcli.sim.analytics import state_segments
+
+    log = runtime.center.states
+    start, end = DAY_START + start_h * 3_600_000, DAY_START + end_h * 3_600_000
+    rows: dict[int, list[tuple[int, int]]] = {}
+    for row in range(len(log)):
+        rows.setdefault(log.user[row], []).append((log.t[row], log.rs[row]))
+    expected = []
+    for user in (3, 17, 42):
+        changes = rows[user]
+        for i, (t, rs) in enumerate(changes):
+            stop = changes[i + 1][0] if i + 1 < len(changes) else NOW_MS
+            if stop > start and t < end:
+                expected.append((user, t, stop, rs))
+    seg = state_segments(runtime.center, start, end, NOW_MS, [3, 17, 42])
+    got = list(zip(seg.user.tolist(), seg.start.tolist(), seg.end.tolist(), seg.rs.tolist(),
+                   strict=True))
+    assert [g for g in got if g[2] > start] == expected

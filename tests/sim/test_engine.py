@@ -62,10 +62,10 @@ def test_shifts_have_login_breaks_meal_and_logout(center: ContactCenter) -> None
 def test_state_rows_are_in_time_order_and_linked(center: ContactCenter) -> None:
     log = center.states
     assert all(log.t[i] <= log.t[i + 1] for i in range(len(log) - 1))
+    last: dict[int, int] = {}
     for row in range(len(log)):
-        if log.next[row] >= 0:
-            assert log.user[log.next[row]] == log.user[row]
-            assert log.prev[log.next[row]] == row
+        assert log.prev[row] == last.get(log.user[row], -1)
+        last[log.user[row]] = row
         if log.rs[row] == OFFLINE_RS:
             assert log.sp[row] == SP["OFFLINE"]
     assert {log.rs[r] for r in range(len(log))} >= {RS["IDLE"], RS["INTERACTING"],

@@ -6,6 +6,7 @@ Pure functions from (org, contact center, query body) to the response body; they
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +15,8 @@ import numpy as np
 
 from wfmcli.sim.buckets import Grid, QueryError, build_grid, parse_interval
 from wfmcli.sim.engine import ContactCenter
-from wfmcli.sim.ledger import DIRECTIONS, OFFLINE_RS
-from wfmcli.sim.metrics import KNOWN_METRICS, Emits, Ints, Legs, Mask, col, emits
+from wfmcli.sim.ledger import DIRECTIONS, OFFLINE_RS, StateLog
+from wfmcli.sim.metrics import KNOWN_METRICS, Emits, Ints, Legs, Mask, emits
 from wfmcli.sim.org import MEDIA_TYPES, ROUTING_STATUSES, SYSTEM_PRESENCES, Org
 from wfmcli.sim.wire import iso
 
@@ -352,36 +353,104 @@ class Segments:
     pd: Ints
 
 
+class StateColumns:
+    """numpy copies of the state log's append-only columns, extended by the new rows only."""
+
+    NAMES = ("t", "user", "rs", "sp", "pd", "prev")
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.data: dict[str, Ints] = {n: np.zeros(0, dtype=np.int64) for n in self.NAMES}
+
+    def sync(self, log: StateLog) -> None:
+        total = len(log)
+        if total == self.rows:
+            return
+        for name in self.NAMES:
+            column = self.data[name]
+            if len(column) < total:  # grow by doubling, so appends stay amortised O(1)
+                grown = np.zeros(max(total, 2 * len(column)), dtype=np.int64)
+                grown[: self.rows] = column[: self.rows]
+                self.data[name] = column = grown
+            column[self.rows : total] = np.array(getattr(log, name)[self.rows : total],
+                                                 dtype=np.int64)
+        self.rows = total
+
+    def __getitem__(self, name: str) -> Ints:
+        return self.data[name][: self.rows]
+
+
+_COLUMNS: weakref.WeakKeyDictionary[StateLog, StateColumns] = weakref.WeakKeyDictionary()
+
+
+def state_columns(log: StateLog) -> StateColumns:
+    columns = _COLUMNS.get(log)
+    if columns is None:
+        columns = _COLUMNS[log] = StateColumns()
+    columns.sync(log)
+    return columns
+
+
+def _walk_back(prev: Ints, rows: Ints, limit: int) -> Ints:
+    """From each row, follow the user's `prev` links to the last row before index `limit`."""
+    rows = rows.copy()
+    late = rows >= limit
+    while late.any():
+        rows[late] = prev[rows[late]]
+        late = rows >= limit
+    return rows
+
+
 def state_segments(
     center: ContactCenter, start_ms: int, end_ms: int, now_ms: int, users: list[int] | None
 ) -> Segments:
     """The agent states overlapping `[start_ms, end_ms)`, each with its true start and end.
 
-    A state still current ends at `now_ms`. Rows come grouped by user, in time order.
+    A state still current ends at `now_ms`. Rows come grouped by user, in time order. The log is
+    in time order and links each row to the user's previous one, so no full sort is needed.
     """
     log = center.states
-    t = col(log.t)
-    prev, nxt, user = col(log.prev), col(log.next), col(log.user)
+    columns = state_columns(log)
+    t, user, prev = columns["t"], columns["user"], columns["prev"]
     lo = int(np.searchsorted(t, start_ms, side="right"))
     hi = int(np.searchsorted(t, end_ms, side="left"))
-    # The state each user was in at start_ms: walk back from their last row to before `lo`.
-    current = np.asarray(log.last_row, dtype=np.int64)
-    if users is not None:
-        current = current[np.asarray(users, dtype=np.int64)]
-    late = current >= lo
-    while late.any():
-        current[late] = prev[current[late]]
-        late = current >= lo
-    initial = current[current >= 0]
+    last = np.asarray(log.last_row, dtype=np.int64)
+    wanted = None if users is None else np.asarray(users, dtype=np.int64)
+    if wanted is not None:
+        last = last[wanted]
+    initial = _walk_back(prev, last, lo)  # each user's state at start_ms
     inside = np.arange(lo, max(lo, hi), dtype=np.int64)
-    if users is not None:
-        inside = inside[np.isin(user[inside], np.asarray(users, dtype=np.int64))]
-    rows = np.concatenate([initial, inside])
+    if wanted is not None:
+        inside = inside[np.isin(user[inside], wanted)]
+    rows = np.concatenate([initial[initial >= 0], inside])
     rows = rows[np.lexsort((rows, user[rows]))]
-    following = nxt[rows]
-    end = np.where(following >= 0, t[np.maximum(following, 0)], np.maximum(now_ms, t[rows]))
-    return Segments(user[rows], t[rows], end, col(log.rs)[rows], col(log.sp)[rows],
-                    col(log.pd)[rows])
+    # A row ends where the user's next row starts: the next selected row of the same user, or
+    # for the last selected row, the user's first row at or after `hi` (or now, if none).
+    end = np.empty(len(rows), dtype=np.int64)
+    same_user = user[rows][1:] == user[rows][:-1]
+    end[:-1] = np.where(same_user, t[rows][1:], 0)
+    tail = np.ones(len(rows), dtype=bool)
+    tail[:-1] = ~same_user
+    tail_rows = rows[tail]
+    after = _first_at_or_after(prev, np.asarray(log.last_row, dtype=np.int64)[user[tail_rows]],
+                               hi)
+    end[tail] = np.where(after >= 0, t[np.maximum(after, 0)], np.maximum(now_ms, t[tail_rows]))
+    return Segments(user[rows], t[rows], end, columns["rs"][rows], columns["sp"][rows],
+                    columns["pd"][rows])
+
+
+def _first_at_or_after(prev: Ints, last: Ints, limit: int) -> Ints:
+    """For each user's last row: their first row with index >= limit, or -1 if none."""
+    rows = last.copy()
+    rows[rows < limit] = -1
+    active = rows >= 0
+    while True:
+        back = np.where(active, prev[np.maximum(rows, 0)], -1)
+        move = active & (back >= limit)
+        if not move.any():
+            return rows
+        rows[move] = back[move]
+        active = move
 
 
 def _user_filter(org: Org, body: JSON) -> list[int] | None:

@@ -57,10 +57,9 @@ class StateLog:
         self.rs = array("b")
         self.sp = array("b")
         self.pd = array("h")
-        # Each row links to the same user's previous and next row (-1: none), so a time range
-        # of the log can be read without sorting it: rows are appended in time order.
+        # Each row links to the same user's previous row (-1: none), so a time range of the
+        # log can be read without sorting it: rows are appended in time order, never changed.
         self.prev = array("q")
-        self.next = array("q")
         self.last_row = [-1] * users
         self.listeners: list[StateListener] = []
         for index in range(users):  # the starting state is part of the log
@@ -73,11 +72,7 @@ class StateLog:
         self.rs.append(rs)
         self.sp.append(sp)
         self.pd.append(pd)
-        previous = self.last_row[user]
-        self.prev.append(previous)
-        self.next.append(-1)
-        if previous >= 0:
-            self.next[previous] = row
+        self.prev.append(self.last_row[user])
         self.last_row[user] = row
 
     def change(
