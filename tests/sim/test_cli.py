@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -34,3 +35,18 @@ def test_sim_serve_json_line_and_clean_stop() -> None:
         process.terminate()
         code = process.wait(timeout=20)
     assert code == 0
+
+
+@pytest.mark.timeout(60)
+def test_sim_serve_on_a_busy_port_is_a_usage_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "wfmcli", "sim", "serve", "--agents", "5", "--queues", "1",
+             "--days", "0", "--port", str(port)],
+            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert result.stdout == ""
