@@ -202,3 +202,14 @@ def test_bulk_presences(twin: RunningTwin, api: httpx.Client) -> None:
     too_many = ",".join(u.id for u in twin.org.users[:51])
     assert api.get("/api/v2/users/presences/purecloud/bulk",
                    params={"id": too_many}).status_code == 400
+
+
+def test_token_endpoint_fault(fresh_twin: RunningTwin) -> None:
+    fresh_twin.faults.fail_token_next(1, status=502)
+    with httpx.Client(base_url=fresh_twin.base_url) as client:
+        refused = client.post("/oauth/token", auth=(fresh_twin.client_id,
+                                                    fresh_twin.client_secret),
+                              data={"grant_type": "client_credentials"})
+        assert refused.status_code == 502
+        assert refused.json()["error"] == "temporarily_unavailable"
+        assert get_token(client, fresh_twin)

@@ -24,6 +24,7 @@ class Faults:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _fail_next: list[int] = field(default_factory=list, repr=False)
     _throttle_next: list[int] = field(default_factory=list, repr=False)
+    _fail_token_next: list[int] = field(default_factory=list, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def __post_init__(self) -> None:
@@ -33,6 +34,15 @@ class Faults:
         """Answer the next `count` API requests with `status` (a 5xx, or any status)."""
         with self._lock:
             self._fail_next.extend([status] * count)
+
+    def fail_token_next(self, count: int = 1, status: int = 503) -> None:
+        """Answer the next `count` POST /oauth/token requests with `status`."""
+        with self._lock:
+            self._fail_token_next.extend([status] * count)
+
+    def take_forced_token_status(self) -> int | None:
+        with self._lock:
+            return self._fail_token_next.pop(0) if self._fail_token_next else None
 
     def throttle_next(self, count: int = 1, retry_after_s: int = 1) -> None:
         """Answer the next `count` API requests with 429 and `Retry-After: retry_after_s`."""
@@ -55,6 +65,7 @@ class Faults:
         with self._lock:
             self._fail_next.clear()
             self._throttle_next.clear()
+            self._fail_token_next.clear()
         self.latency_s = 0.0
         self.error_rate = 0.0
         self.error_status = 503

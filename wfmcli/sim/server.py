@@ -43,6 +43,11 @@ class TwinServer:
         notify_routes.add_routes(self.app, self.runtime)
 
     async def _token(self, request: web.Request) -> web.Response:
+        forced = self.faults.take_forced_token_status()
+        if forced is not None:
+            body = {"error": "temporarily_unavailable",
+                    "description": "injected fault", "error_description": "injected fault"}
+            return json_response(body, forced)
         form = {k: str(v) for k, v in (await request.post()).items()}
         try:
             token = self.tokens.issue(
