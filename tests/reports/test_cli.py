@@ -140,7 +140,9 @@ def test_report_for_a_destination_reads_the_pull_cache(run_wfm: RunWfm, tmp_path
     assert "/staging/prod/cal/" in written["path"]
     assert "15;20260329;10:00;1001;Ann Lee;q-sales;Sales;" in Path(written["path"]).read_text()
 
-    empty = run_wfm("--config", str(config), "report", "prod/cal", "--start", "2026-04-02")
+    empty = run_wfm(
+        "--config", str(config), "report", "prod/cal", "--start", "2026-04-02", "--no-pull"
+    )
     assert empty.exit_code == ExitCode.USAGE
     assert "nothing cached for scope prod" in empty.stderr
 
@@ -187,3 +189,59 @@ def test_profiles_list_show_validate(run_wfm: RunWfm, tmp_path: Path) -> None:
     result = run_wfm("profiles", "validate", str(bad))
     assert result.exit_code == ExitCode.CONFIG
     assert f"{bad}:4: reports.call_stats.per: Input should be 'interval' or 'day'" in result.stderr
+
+
+TWIN_CONFIG = """\
+version: 1
+scopes:
+  prod:
+    source:
+      base_url: {url}
+      credentials:
+        - client_id: {client_id}
+          client_secret: {secret}
+      divisions: [{divisions}]
+      licensed_role: Contact Center Agent
+    destinations:
+      cal:
+        profile: calabrio
+        timezone: Europe/Berlin
+        reports: [queue, agent]
+"""
+
+
+@pytest.mark.timeout(120)
+def test_report_pulls_a_missing_range_from_the_twin_then_uses_the_cache(
+    run_wfm: RunWfm, tmp_path: Path
+) -> None:
+    from tests.pull.conftest import SCOPED_DIVISIONS, start_org
+
+    org = start_org(5, "Europe/Berlin", date(2026, 3, 29), agents=30, queues=4)
+    try:
+        credential = org.twin.credentials[0]
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            TWIN_CONFIG.format(
+                url=org.front.base_url,
+                client_id=credential.client_id,
+                secret=credential.client_secret,
+                divisions=", ".join(f'"{d}"' for d in SCOPED_DIVISIONS),
+            ),
+            encoding="utf-8",
+        )
+        args = ("--config", str(config), "report", "prod/cal", "--start", "2026-03-29", "--json")
+        first = run_wfm(*args, "--out", str(tmp_path / "a"))
+        assert first.exit_code == 0, first.stderr
+    finally:
+        org.front.stop()
+        org.twin.stop()
+    files = {f["report"]: f for f in json.loads(first.stdout)["data"]["files"]}
+    queue = files["queue"]
+    assert queue["intervals"] == 92 and queue["rows"] % 92 == 0 and queue["rows"] > 0
+    assert queue["totals"]["offd_direct_call_cnt"] > 0
+    # the twin is gone: the same range now renders from the cache, byte for byte
+    second = run_wfm(*args, "--out", str(tmp_path / "b"))
+    assert second.exit_code == 0, second.stderr
+    again = {f["report"]: f for f in json.loads(second.stdout)["data"]["files"]}
+    assert again["queue"]["sha256"] == queue["sha256"]
+    assert again["agent"]["sha256"] == files["agent"]["sha256"]

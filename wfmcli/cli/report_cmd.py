@@ -13,12 +13,14 @@ from wfmcli.cli.output import print_json, print_table
 from wfmcli.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     import pandas as pd
 
     from reports.render import Destination, RenderedFile
     from reports.spec import Profile
+    from wfmcli.pull.cache import FrameCache
 
 
 def report(
@@ -61,6 +63,12 @@ def report(
         Path | None,
         typer.Option(help="Output folder. Default: the staging folder in the data dir."),
     ] = None,
+    no_pull: Annotated[
+        bool,
+        typer.Option(
+            "--no-pull", help="With SCOPE/DEST: render only what is cached, never call Genesys."
+        ),
+    ] = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Render report files for a range from canonical frames (Parquet)."""
@@ -83,7 +91,7 @@ def report(
     if frames_from:
         data = load_frames(frames_from)
     elif scope is not None:
-        data = _cached(scope, chosen, destination, begin, finish)
+        data = _cached(ctx, scope, chosen, destination, begin, finish, pull_missing=not no_pull)
     else:
         raise UsageError(
             "no frames to render",
@@ -101,7 +109,8 @@ def _settings(
     interval: int | None,
     reports: str | None,
 ) -> tuple[Destination, str, Path, str | None]:
-    """The destination's settings (from SCOPE/DEST, overridden by options), output folder, scope."""
+    """The destination's settings (from SCOPE/DEST, overridden by options), output folder and
+    the resolved SCOPE/DEST (None without a target)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from reports.render import Destination
@@ -130,7 +139,7 @@ def _settings(
         chosen = chosen if chosen is not None else list(settings.reports)
         agent_ids = read_agent_map(settings.agent_map_file) if settings.agent_map_file else {}
         out = data_dir() / "staging" / scope_name / dest_name
-        scope = scope_name
+        scope = f"{scope_name}/{dest_name}"
     try:
         ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -149,25 +158,90 @@ def _settings(
 
 
 def _cached(
-    scope: str, profile: Profile, destination: Destination, start: datetime, end: datetime
+    ctx: typer.Context,
+    target: str,
+    profile: Profile,
+    destination: Destination,
+    start: datetime,
+    end: datetime,
+    *,
+    pull_missing: bool,
 ) -> dict[str, pd.DataFrame]:
-    """The frames the profile's reports read, from the pull's cache for this zone and interval."""
+    """The frames the reports read from the pull's cache; a range not fully cached is pulled."""
     from wfmcli.pull.cache import FrameCache
 
     cache = FrameCache()
-    wanted = {profile.reports[name].frame for name in destination.reports or profile.reports}
+    scope = target.rpartition("/")[0] or target
+    wanted = sorted(
+        {profile.reports[name].frame for name in destination.reports or profile.reports}
+    )
+    if pull_missing and not _covered(cache, scope, wanted, destination, start, end):
+        return _pull(ctx, target, wanted, destination, cache, start, end)
     data: dict[str, pd.DataFrame] = {
         name: cache.read(scope, name, destination.zone, destination.interval_minutes, start, end)
-        for name in sorted(wanted)
+        for name in wanted
     }
     if all(frame.empty for frame in data.values()):
         raise UsageError(
             f"nothing cached for scope {scope} from {start.isoformat()} to {end.isoformat()} "
             f"({destination.timezone}, {destination.interval_minutes} min)",
-            hint=f"run 'wfm pull {scope} --start ... --end ... --tz {destination.timezone}' first, "
-            "or pass --frames DIR",
+            hint="drop --no-pull to pull it, or pass --frames DIR",
         )
     return data
+
+
+def _covered(
+    cache: FrameCache,
+    scope: str,
+    names: Sequence[str],
+    destination: Destination,
+    start: datetime,
+    end: datetime,
+) -> bool:
+    """Whether every frame's cache records a pull covering each local day's part of the range."""
+    from datetime import timedelta
+
+    from reports.timegrid import local_midnight
+    from wfmcli.pull.cache import Partition
+
+    zone = destination.zone
+    day = start.astimezone(zone).date()
+    while local_midnight(day, zone) < end:
+        low = max(start, local_midnight(day, zone).to_pydatetime())
+        high = min(end, local_midnight(day + timedelta(days=1), zone).to_pydatetime())
+        for name in names:
+            partition = Partition(scope, name, zone, destination.interval_minutes, day)
+            records = cache.pulls(partition)
+            if not any(r.start <= low and r.end >= high for r in records):
+                return False
+        day += timedelta(days=1)
+    return True
+
+
+def _pull(
+    ctx: typer.Context,
+    target: str,
+    names: Sequence[str],
+    destination: Destination,
+    cache: FrameCache,
+    start: datetime,
+    end: datetime,
+) -> dict[str, pd.DataFrame]:
+    """Pull the range from Genesys into the cache, as the destination's job would."""
+    from wfmcli.config import load_config
+    from wfmcli.jobs.build import PulledFrames
+    from wfmcli.pull import PullSource
+
+    scope_name, scope, _, settings = load_config(global_options(ctx).config_path).destination(
+        target
+    )
+    settings = settings.model_copy(
+        update={"timezone": destination.timezone, "interval": destination.interval_minutes}
+    )
+    pulled = PulledFrames(
+        scope_name, PullSource.from_config(scope.source), settings, tuple(names), cache
+    )
+    return dict(pulled.frames(start, end))
 
 
 def _show(written: list[RenderedFile], as_json: bool) -> None:
