@@ -44,7 +44,6 @@ def _plan(
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from reports.timegrid import parse_local
-    from wfmcli.genesys.auth import Credential
     from wfmcli.pull import PullSource, PullSpec
     from wfmcli.pull.directory import read_agent_map
     from wfmcli.pull.run import ALL_MEDIA, frame_names
@@ -63,17 +62,7 @@ def _plan(
     )
     agent_id = dest.agent_id if dest else "username"
     agent_map = read_agent_map(dest.agent_map_file) if dest and dest.agent_map_file else None
-    source = scope.source
-    pull_source = PullSource(
-        api_url=source.api_url,
-        login_url=source.login_url,
-        credentials=[
-            Credential(c.client_id, c.client_secret.get_secret_value()) for c in source.credentials
-        ],
-        licensed_role=source.licensed_role,
-        divisions=tuple(source.divisions),
-        proxy=source.proxy,
-    )
+    pull_source = PullSource.from_config(scope.source)
     spec = PullSpec(
         scope=scope_name,
         start=start,

@@ -18,24 +18,8 @@ from wfmcli.jobs.state import StateStore
 if TYPE_CHECKING:
     import pandas as pd
 
-    from wfmcli.config import Config, Destination, Source
+    from wfmcli.config import Config, Destination
     from wfmcli.pull import FrameCache, PullSource, PullSpec
-
-
-def pull_source(source: Source) -> PullSource:
-    from wfmcli.genesys.auth import Credential
-    from wfmcli.pull import PullSource
-
-    return PullSource(
-        api_url=source.api_url,
-        login_url=source.login_url,
-        credentials=[
-            Credential(c.client_id, c.client_secret.get_secret_value()) for c in source.credentials
-        ],
-        licensed_role=source.licensed_role,
-        divisions=tuple(source.divisions),
-        proxy=source.proxy,
-    )
 
 
 @dataclass
@@ -117,7 +101,7 @@ def timing_for(settings: Destination) -> Timing:
 
 def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | None = None) -> Job:
     from transports.registry import open_transport
-    from wfmcli.pull import FrameCache
+    from wfmcli.pull import FrameCache, PullSource
 
     scope_name, scope, dest_name, settings = config.destination(target)
     delivery = settings.delivery
@@ -133,7 +117,7 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
         timing=timing_for(settings),
         source=PulledFrames(
             scope_name,
-            pull_source(scope.source),
+            PullSource.from_config(scope.source),
             settings,
             renderer.frames(),
             FrameCache(cache_root),

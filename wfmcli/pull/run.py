@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -61,6 +61,9 @@ MAX_DETAIL_PAGES = 1000
 
 Progress = Callable[[int, int], None]
 
+if TYPE_CHECKING:
+    from wfmcli.config import Source
+
 
 @dataclass(frozen=True)
 class PullSource:
@@ -70,6 +73,20 @@ class PullSource:
     licensed_role: str
     divisions: Sequence[str] = ()
     proxy: str | None = None
+
+    @classmethod
+    def from_config(cls, source: Source) -> PullSource:
+        return cls(
+            api_url=source.api_url,
+            login_url=source.login_url,
+            credentials=[
+                Credential(c.client_id, c.client_secret.get_secret_value())
+                for c in source.credentials
+            ],
+            licensed_role=source.licensed_role,
+            divisions=tuple(source.divisions),
+            proxy=source.proxy,
+        )
 
 
 @dataclass(frozen=True)
