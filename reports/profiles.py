@@ -219,7 +219,7 @@ def _expression_problems(profile: Profile) -> list[tuple[KeyPath, str]]:
         for index, column in enumerate(report.columns):
             found += _unknown(column.source, (*base, "columns", index, "expr"), allowed)
         for index, check in enumerate(report.checks):
-            for key in ("rule", "left", "right"):
+            for key in ("rule", "left", "right", "wait"):
                 found += _unknown(
                     getattr(check, key), (*base, "checks", index, key), allowed | outputs
                 )

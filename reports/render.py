@@ -165,7 +165,7 @@ def _needed(report: ReportSpec, frame_spec: frames.FrameSpec) -> set[str]:
     """The frame columns a report reads: only these are carried through grouping."""
     sources = [column.source for column in report.columns]
     for check in report.checks:
-        sources += [text for text in (check.rule, check.left, check.right) if text]
+        sources += [text for text in (check.rule, check.left, check.right, check.wait) if text]
     names = {name for source in sources for name in Expression(source).names}
     names |= {*report.keys, *report.sort, *(g for c in report.checks for g in c.group)}
     return names | {

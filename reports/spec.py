@@ -84,8 +84,11 @@ class Check(Strict):
     per: row  -> `rule` must hold on every output row; a failure stops the file.
     per: day  -> per `group` and local day, `left` must equal `right`. Genesys counts each metric
                  at its emit time, so a contact offered before midnight and answered after it
-                 unbalances both days; an imbalance no larger than the traffic in the `carry_window`
-                 minutes at the day's edges is reported as a warning, anything else stops the file.
+                 unbalances both days. An imbalance the day's edges can explain is a warning;
+                 anything else stops the file. The edges are the first and last `carry_window`
+                 minutes, widened by `wait` (seconds, per row): a row whose longest wait reaches
+                 back past midnight may hold yesterday's contacts, and the group's longest wait of
+                 the day bounds how long before midnight a still-waiting contact was offered.
     """
 
     name: str
@@ -95,8 +98,9 @@ class Check(Strict):
     right: str | None = None
     group: list[str] = Field(default_factory=list)
     carry_window: int = Field(default=60, ge=0)
+    wait: str | None = None
 
-    _check_exprs = field_validator("rule", "left", "right")(lambda v: _expression(v))
+    _check_exprs = field_validator("rule", "left", "right", "wait")(lambda v: _expression(v))
 
     @model_validator(mode="after")
     def _shape(self) -> Check:
@@ -104,6 +108,8 @@ class Check(Strict):
             raise ValueError("a per: row check needs rule (and no left/right)")
         if self.per == "day" and (self.rule is not None or not self.left or not self.right):
             raise ValueError("a per: day check needs left and right (and no rule)")
+        if self.per == "row" and self.wait is not None:
+            raise ValueError("wait applies to per: day checks only")
         return self
 
 

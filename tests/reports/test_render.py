@@ -101,11 +101,27 @@ def test_contacts_crossing_midnight_are_warnings_not_faults(tmp_path: Path) -> N
     )
     assert len(written.warnings) == 2
     assert any(
-        "queue q-support" in w and "off by +2" in w and "crossed the day" in w
+        "queue q-support" in w and "off by +2" in w and "waiting across midnight" in w
         for w in written.warnings
     )
     assert any("queue q-sales" in w and "off by -1" in w for w in written.warnings)
     assert written.path.exists()
+
+
+def test_long_queue_waits_widen_the_day_edges(tmp_path: Path) -> None:
+    """An email answered at 09:00 after waiting since yesterday is carry-over, not a fault."""
+    frames = day_frames(DAY, "Europe/Berlin")
+    queue = frames["queue_interval"]
+    email = queue.index[queue["media"] == "email"][0]  # q-sales email at 09:30: offered 5
+    queue.loc[email, "answered"] += 3
+    queue.loc[email, "answer_wait_max_s"] = 11 * 3600.0
+    [written] = render_reports(
+        frames, calabrio_queue(), Destination("Europe/Berlin"), START, END, tmp_path
+    )
+    assert any("queue q-sales" in w and "off by -3" in w for w in written.warnings)
+    queue.loc[email, "answer_wait_max_s"] = 3600.0  # an hour's wait cannot reach back to midnight
+    with pytest.raises(ConsistencyError, match="off by -3"):
+        render_reports(frames, calabrio_queue(), Destination("Europe/Berlin"), START, END, tmp_path)
 
 
 def test_thirty_minute_destination_sums_quarter_hours(tmp_path: Path) -> None:
