@@ -14,7 +14,7 @@ from tests.sim.conftest import NOW_MS
 from wfmcli.sim import RunningTwin
 from wfmcli.sim.analytics import conversation_aggregates, user_aggregates, user_details
 from wfmcli.sim.buckets import QueryError, build_grid
-from wfmcli.sim.ledger import ABANDONED, ANSWERED, FLOWED_OUT
+from wfmcli.sim.ledger import ABANDONED, ANSWERED, FLOWED_OUT, RS
 from wfmcli.sim.org import build_org
 from wfmcli.sim.runtime import Runtime
 
@@ -370,3 +370,31 @@ def test_state_segments_match_a_naive_reading_of_the_log(runtime: Runtime, start
     got = list(zip(seg.user.tolist(), seg.start.tolist(), seg.end.tolist(), seg.rs.tolist(),
                    strict=True))
     assert [g for g in got if g[2] > start] == expected
+
+
+def test_queue_observations_match_the_current_state(runtime: Runtime) -> None:
+    from wfmcli.sim.observations import queue_observations
+
+    org, center = runtime.org, runtime.center
+    body = {"filter": {"type": "or", "predicates": [
+        {"dimension": "queueId", "value": q.id} for q in org.queues]},
+        "metrics": ["oWaiting", "oInteracting", "oAlerting", "oMemberUsers", "oActiveUsers",
+                    "oOnQueueUsers", "oOffQueueUsers", "oUserPresences"]}
+    results = queue_observations(org, center, body)["results"]
+    by_queue: dict[str, dict[str, int]] = {}
+    for result in results:
+        counts = by_queue.setdefault(result["group"]["queueId"], Counter())
+        for entry in result["data"]:
+            counts[entry["metric"]] += entry["stats"]["count"]
+    for queue in org.queues:
+        counts = by_queue[queue.id]
+        assert counts["oMemberUsers"] == len(queue.member_indexes) == counts["oUserPresences"]
+        assert counts["oActiveUsers"] == counts["oOnQueueUsers"] + counts["oOffQueueUsers"]
+        assert counts["oWaiting"] == center.waiting(queue.index)
+    busy_agents = sum(1 for state in center.states.now
+                      if state.routing_status == RS["INTERACTING"])
+    handling = sum(c["oInteracting"] + c["oAlerting"] for c in by_queue.values())
+    assert handling == busy_agents > 0
+    with pytest.raises(QueryError):
+        queue_observations(org, center, {"filter": {"predicates": [
+            {"dimension": "userId", "value": org.users[0].id}]}})

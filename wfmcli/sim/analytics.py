@@ -73,11 +73,11 @@ def _require_list(body: JSON, key: str, *, required: bool = False) -> list[Any]:
 # -- filters ------------------------------------------------------------------------------
 
 
-def _predicates(node: JSON) -> list[JSON]:
+def predicates_of(node: JSON) -> list[JSON]:
     found = [p for p in _require_list(node, "predicates") if isinstance(p, dict)]
     for clause in _require_list(node, "clauses"):
         if isinstance(clause, dict):
-            found.extend(_predicates(clause))
+            found.extend(predicates_of(clause))
     return found
 
 
@@ -233,7 +233,7 @@ class ConversationQuery:
         self.filter = body.get("filter")
         if self.filter is not None and not isinstance(self.filter, dict):
             raise QueryError("filter must be an object")
-        for predicate in _predicates(self.filter or {}):
+        for predicate in predicates_of(self.filter or {}):
             self._check_dimension(str(predicate.get("dimension")))
         self.legs = Legs.snapshot(org, center.legs)
         self.queue_targets = [q.sl_target for q in org.queues]
@@ -459,7 +459,7 @@ def _user_filter(org: Org, body: JSON) -> list[int] | None:
         return None
     if not isinstance(node, dict):
         raise QueryError("filter must be an object")
-    predicates = _predicates(node)
+    predicates = predicates_of(node)
     if len(predicates) > MAX_USER_PREDICATES:
         raise QueryError(
             f"A user aggregate query may hold at most {MAX_USER_PREDICATES} userId predicates "
@@ -548,7 +548,7 @@ def user_details(org: Org, center: ContactCenter, body: JSON, now_ms: int) -> JS
                          + (" with filters" if filters else " without filters"), "invalid.value")
     wanted = None
     for node in _require_list(body, "userFilters"):
-        for predicate in _predicates(node):
+        for predicate in predicates_of(node):
             user = org.user_by_id.get(str(predicate.get("value")))
             wanted = (wanted or set()) | ({user.index} if user else set())
     paging = body.get("paging") or {}

@@ -11,6 +11,7 @@ from aiohttp import web
 from wfmcli.sim.analytics import conversation_aggregates, user_aggregates, user_details
 from wfmcli.sim.buckets import QueryError
 from wfmcli.sim.httputil import ApiError, json_response
+from wfmcli.sim.observations import queue_observations
 from wfmcli.sim.runtime import Runtime
 
 Query = Callable[[dict[str, Any]], dict[str, Any]]
@@ -46,6 +47,8 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
     app.router.add_post(f"{base}/users/aggregates/query",
                         _handler(runtime, lambda b: user_aggregates(org, center, b,
                                                                     runtime.now_ms())))
+    app.router.add_post(f"{base}/queues/observations/query",
+                        _handler(runtime, lambda b: queue_observations(org, center, b)))
     app.router.add_post(f"{base}/users/details/query",
                         _handler(runtime, lambda b: user_details(org, center, b,
                                                                  runtime.now_ms())))

@@ -116,6 +116,15 @@ class ContactCenter:
             c.queue_index: i for i, c in enumerate(org.campaigns) if c.queue_index is not None
         }
 
+    # -- observations -----------------------------------------------------------------------
+
+    def waiting(self, queue: int) -> int:
+        """Contacts waiting in the queue right now (not counting ones ringing an agent)."""
+        return len(self._waiting[queue])
+
+    def alerting_legs(self) -> list[int]:
+        return list(self._alerting)
+
     # -- the clock ------------------------------------------------------------------------
 
     def run_until(self, t_ms: int) -> int:
