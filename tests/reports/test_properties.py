@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import profiles as builtin
-from reports.formats import from_text
+from reports.formats import from_text, to_text
 from reports.profiles import load_profile
-from reports.reader import read_values
+from reports.reader import read_fields, read_values
 from reports.render import Destination, build_table, render_reports
 from reports.timegrid import day_grid, grid, local_midnight
 from wfmcli import frames
@@ -218,9 +218,43 @@ PROFILES = {
 REPORTS = sorted((name, report) for name, profile in PROFILES.items() for report in profile.reports)
 
 
+NAMES = ["", "Lunch", "Coffee, short", 'Say "hi"', "Pause; kurz", "Öffnung|Ä"]
+status_changes = st.lists(
+    st.tuples(
+        st.integers(0, 3599),
+        st.sampled_from(["AVAILABLE", "ON_QUEUE", "BREAK", "OFFLINE"]),
+        st.sampled_from(NAMES),
+        st.sampled_from(["OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING"]),
+    ),
+    max_size=8,
+    unique_by=lambda change: change[0],
+)
+
+
+def _status_frame(starts, changes) -> pd.DataFrame:
+    rows = [
+        {
+            "user_id": "u-1",
+            "agent_id": "agent,1@example.com",
+            "agent_name": "Agent One",
+            "start": starts[0] + pd.Timedelta(seconds=second, milliseconds=7),
+            "end": pd.NaT,
+            "system_presence": presence,
+            "secondary_presence": secondary,
+            "routing_status": routing,
+        }
+        for second, presence, secondary, routing in changes
+    ]
+    return (
+        frames.coerce("agent_status", pd.DataFrame(rows))
+        if rows
+        else frames.empty_frame("agent_status")
+    )
+
+
 @pytest.mark.parametrize(("profile_name", "report_name"), REPORTS)
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     keys=st.lists(st.sampled_from(QUEUE_KEYS), unique=True, max_size=8).flatmap(
@@ -229,15 +263,17 @@ REPORTS = sorted((name, report) for name, profile in PROFILES.items() for report
         )
     ),
     agents=st.lists(agent_numbers, max_size=6),
+    changes=status_changes,
 )
-def test_rendered_numbers_read_back_the_same(
-    profile_name: str, report_name: str, keys, agents
+def test_rendered_files_read_back_the_same(
+    profile_name: str, report_name: str, keys, agents, changes
 ) -> None:
     zone = ZoneInfo(ZONE)
     starts = day_grid(DAY, zone, 15)[8:12]  # 02:00-03:00 CEST then the repeated 02:00 CET
     data = {
         "queue_interval": _queue_frame(starts, keys[0], keys[1]),
         "agent_interval": _agent_frame(starts, agents),
+        "agent_status": _status_frame(starts, changes),
     }
     profile = PROFILES[profile_name]
     report = profile.reports[report_name]
@@ -258,23 +294,25 @@ def test_rendered_numbers_read_back_the_same(
             (starts[-1] + pd.Timedelta(minutes=15)).to_pydatetime(),
             Path(folder),
         )
-        parsed = [row for f in written for row in read_values(report, f.path.read_bytes())]
+        contents = [f.path.read_bytes() for f in written]
+    parsed = [row for data_bytes in contents for row in read_values(report, data_bytes)]
+    fields = [row for data_bytes in contents for row in read_fields(report, data_bytes)]
     assert len(parsed) == len(table.index)
     for column in report.columns:
+        value = table.values[column.name]
         if column.format == "text" or column.format.startswith("datetime"):
+            want_text = to_text(value, column.format, table.index, report.null_text).to_pylist()
+            got_text = [row[column.name] for row in fields]
+            if report.layout == "fixed":
+                got_text = [text.strip() for text in got_text]
+            assert got_text == want_text, column.name
             continue
-        expected = (
-            pd.Series(table.values[column.name], index=table.index)
-            if not isinstance(table.values[column.name], pd.Series)
-            else table.values[column.name]
-        )
+        expected = value if isinstance(value, pd.Series) else pd.Series(value, index=table.index)
         for position, row in enumerate(parsed):
             want = float(expected.iloc[position])
-            got = row[column.name]
-            assert got == pytest.approx(_rounded(want, column.format), abs=1e-9), (
+            assert row[column.name] == pytest.approx(_rounded(want, column.format), abs=1e-9), (
                 column.name,
                 want,
-                got,
             )
 
 
