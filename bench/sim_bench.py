@@ -172,7 +172,7 @@ def main() -> None:
     twin, build_s, build_cpu, rss_mb = build(args.agents, args.queues)
     center = twin.runtime.center
     print(f"{'build (org + 1 day of history), wall':48} {build_s:8.1f} s")
-    print(f"{'  CPU (what a quiet machine would take)':48} {build_cpu:8.1f} s")
+    print(f"{'  CPU time of the build':48} {build_cpu:8.1f} s")
     print(f"{'  peak RSS added':48} {rss_mb:8.0f} MB")
     print(f"{'  queue legs / agent state rows':48} {len(center.legs):>8} / {len(center.states)}")
     try:

@@ -33,6 +33,14 @@ class Runtime:
         elapsed = time.monotonic() - self._anchor_real
         return self._anchor_sim + int(elapsed * 1000 * self.speed)
 
+    def set_clock(self, now_ms: int, speed: float) -> None:
+        """Re-anchor the live clock: it reads `now_ms` now and moves on `speed`x (0 = frozen).
+
+        Moving it backwards does not undo what already happened; the engine waits until the
+        clock passes its last event.
+        """
+        self._anchor_sim, self._anchor_real, self.speed = now_ms, time.monotonic(), speed
+
     def catch_up(self) -> int:
         """Run the contact center to the current simulated time; returns events processed."""
         return self.center.run_until(self.now_ms())
