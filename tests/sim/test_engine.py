@@ -81,3 +81,16 @@ def test_running_in_steps_gives_the_same_log() -> None:
         steps.run_until(START + k * DAY_MS // 96)
     assert list(whole.states.t) == list(steps.states.t)
     assert list(whole.legs.answer) == list(steps.legs.answer)
+
+
+def test_set_clock_moves_the_live_clock_and_the_engine_follows() -> None:
+    from wfmcli.sim.runtime import Runtime
+
+    runtime = Runtime(build_org(seed=8, agents=20, queues=2), now_ms=START + 10 * 3_600_000,
+                      days=0, live=True, speed=0.0)
+    before = len(runtime.center.states)
+    runtime.set_clock(START + 11 * 3_600_000, 0.0)
+    assert runtime.now_ms() == START + 11 * 3_600_000
+    assert runtime.catch_up() > 0
+    assert len(runtime.center.states) > before
+    assert runtime.center.clock_ms == START + 11 * 3_600_000
