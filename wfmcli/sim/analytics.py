@@ -421,7 +421,9 @@ def state_segments(
     initial = _walk_back(prev, last, lo)  # each user's state at start_ms
     inside = np.arange(lo, max(lo, hi), dtype=np.int64)
     if wanted is not None:
-        inside = inside[np.isin(user[inside], wanted)]
+        chosen = np.zeros(len(log.last_row), dtype=bool)
+        chosen[wanted] = True
+        inside = inside[chosen[user[inside]]]
     rows = np.concatenate([initial[initial >= 0], inside])
     rows = rows[np.lexsort((rows, user[rows]))]
     # A row ends where the user's next row starts: the next selected row of the same user, or
@@ -519,15 +521,23 @@ def user_aggregates(org: Org, center: ContactCenter, body: JSON, now_ms: int) ->
         valid = (duration > 0) & (codes != OFFLINE_RS if metric == "tAgentRoutingStatus"
                                   else codes >= 0)
         idx = np.nonzero(valid)[0]
-        key = (user[idx] * (len(names) + 1) + codes[idx]) * len(labels) + bucket[idx]
+        radix = len(names) + 1
+        key = (user[idx] * radix + codes[idx]) * len(labels) + bucket[idx]
         unique, inverse = np.unique(key, return_inverse=True)
         sums = np.bincount(inverse, weights=duration[idx], minlength=len(unique))
-        for k, total in zip(unique.tolist(), sums.tolist(), strict=True):
-            b = k % len(labels)
-            code = (k // len(labels)) % (len(names) + 1)
-            u = k // len(labels) // (len(names) + 1)
-            table.setdefault(u, {}).setdefault(b, []).append(
-                {"metric": metric, "qualifier": names[code], "stats": {"sum": int(total)}})
+        buckets_of = (unique % len(labels)).tolist()
+        codes_of = (unique // len(labels) % radix).tolist()
+        users_of = (unique // len(labels) // radix).tolist()
+        for u, b, code, total in zip(users_of, buckets_of, codes_of, sums.tolist(), strict=True):
+            cells = table.get(u)
+            if cells is None:
+                cells = table[u] = {}
+            entry = {"metric": metric, "qualifier": names[code], "stats": {"sum": int(total)}}
+            cell = cells.get(b)
+            if cell is None:
+                cells[b] = [entry]
+            else:
+                cell.append(entry)
     results = [
         {"group": {"userId": org.users[u].id},
          "data": [{"interval": labels[b], "metrics": entries}
