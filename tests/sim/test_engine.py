@@ -94,3 +94,21 @@ def test_set_clock_moves_the_live_clock_and_the_engine_follows() -> None:
     assert runtime.catch_up() > 0
     assert len(runtime.center.states) > before
     assert runtime.center.clock_ms == START + 11 * 3_600_000
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "Pacific/Kiritimati", "America/Los_Angeles"])
+def test_shifts_follow_the_org_time_zone(zone: str) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    engine = ContactCenter(build_org(seed=8, agents=30, queues=2, timezone=zone), START)
+    engine.run_until(START + 2 * DAY_MS)
+    log = engine.states
+    assert all(log.t[i] <= log.t[i + 1] for i in range(len(log) - 1))
+    logins = [log.t[i] for i in range(len(log))
+              if log.sp[i] == SP["AVAILABLE"] and log.prev[i] >= 0
+              and log.sp[log.prev[i]] == SP["OFFLINE"]]
+    hours = Counter(datetime.fromtimestamp(t / 1000, tz=UTC).astimezone(ZoneInfo(zone)).hour
+                    for t in logins)
+    assert len(logins) > 20
+    assert sum(n for h, n in hours.items() if 6 <= h < 22) == len(logins)

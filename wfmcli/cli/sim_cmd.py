@@ -33,6 +33,9 @@ def serve(
     credentials: Annotated[
         int, typer.Option(min=1, max=5, help="Client credential sets to accept.")
     ] = 1,
+    timezone: Annotated[
+        str, typer.Option(help="IANA time zone the agents work in (shifts follow its clock).")
+    ] = "UTC",
     at: Annotated[
         str | None,
         typer.Option(help="Pretend the clock reads this ISO-8601 instant at start (default: now)."),
@@ -46,7 +49,7 @@ def serve(
     try:
         twin = start_twin(seed=seed, agents=agents, queues=queues, days=days, speed=speed,
                           live=speed > 0, host=host, port=port, credentials=credentials,
-                          now_ms=now_ms)
+                          now_ms=now_ms, timezone=_zone(timezone))
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                          hint="choose another --port, or 0 for a free one") from exc
@@ -82,6 +85,17 @@ def serve(
     sys.stdout.flush()
     _wait_for_stop()
     twin.stop()
+
+
+def _zone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"--timezone {name!r} is not a known IANA time zone",
+                         hint="e.g. Europe/Berlin or America/New_York") from exc
+    return name
 
 
 def _instant_ms(text: str) -> int:

@@ -17,6 +17,8 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from wfmcli.sim.ledger import (
     ABANDONED,
@@ -208,7 +210,7 @@ class ContactCenter:
     def _plan_shifts(self, day: int) -> None:
         self._planned_shift_days.add(day)
         rng = random.Random(f"wfm-twin-shifts:{self.org.seed}:{day}")
-        day_ms = self.start_ms + day * DAY_MS
+        day_ms = self._local_midnight(day)
         for user in self.org.users:
             if rng.random() < 0.12:  # a day off
                 continue
@@ -216,7 +218,14 @@ class ContactCenter:
             hour = (rng.uniform(6, 10) if roll < 0.7 else
                     rng.uniform(10, 14) if roll < 0.95 else rng.uniform(14, 22))
             start = day_ms + int(hour * 3_600_000) // 60_000 * 60_000
-            self._plan_one_shift(rng, user.index, start, user.licensed)
+            if start >= self.start_ms:  # a shift that began before the history is not in it
+                self._plan_one_shift(rng, user.index, start, user.licensed)
+
+    def _local_midnight(self, day: int) -> int:
+        """Midnight, in the org's time zone, of the calendar date of UTC day `day`."""
+        date = datetime.fromtimestamp((self.start_ms + day * DAY_MS) / 1000, tz=UTC).date()
+        local = datetime(date.year, date.month, date.day, tzinfo=ZoneInfo(self.org.timezone))
+        return int(local.timestamp() * 1000)
 
     def _plan_one_shift(self, rng: random.Random, user: int, start: int, agent: bool) -> None:
         minute = 60_000

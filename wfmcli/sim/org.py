@@ -191,6 +191,7 @@ class Org:
     queues: list[Queue]
     campaigns: list[Campaign]
     credentials: list[Credential]
+    timezone: str = "UTC"  # where the agents live: shifts follow its clock
     groups: list[Group] = field(default_factory=list)
     group_of_queue: dict[int, int] = field(default_factory=dict)  # queue index -> group index
     user_by_id: dict[str, User] = field(default_factory=dict)
@@ -303,7 +304,10 @@ def _users(
     return users
 
 
-def build_org(seed: int = 1, agents: int = 200, queues: int = 12, credentials: int = 1) -> Org:
+def build_org(
+    seed: int = 1, agents: int = 200, queues: int = 12, credentials: int = 1,
+    timezone: str = "UTC",
+) -> Org:
     """The whole org for a seed; the same arguments always give the same org."""
     rng = random.Random(f"wfm-twin-org:{seed}")
     domain = f"org{seed}.example.com"
@@ -345,6 +349,7 @@ def build_org(seed: int = 1, agents: int = 200, queues: int = 12, credentials: i
         queues=queue_list,
         campaigns=campaigns,
         credentials=creds,
+        timezone=timezone,
         groups=groups,
         group_of_queue=group_of_queue,
     )
