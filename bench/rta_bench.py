@@ -198,8 +198,10 @@ async def run_bench(args: argparse.Namespace) -> None:
         window = client.records[first:]
         sent = client.bytes - bytes0
         peak = peak_rss_mb(relay.pid)
+    stopping = time.monotonic()
     relay.send_signal(signal.SIGTERM)
-    relay.wait(timeout=30)
+    await asyncio.to_thread(relay.wait, 120)
+    stop_s = time.monotonic() - stopping
     reading.cancel()
     twin.send_signal(signal.SIGTERM)
     twin.wait(timeout=120)
@@ -222,6 +224,8 @@ async def run_bench(args: argparse.Namespace) -> None:
         ("relay peak RSS", f"{peak:.0f} MB"),
         ("bytes to the sink", f"{sent / elapsed / 1e6:.3f} MB/s"),
         ("measured window", f"{elapsed:.0f} s"),
+        ("relay stop after SIGTERM", f"{stop_s:.2f} s"),
+        ("load average (1 min) at end", f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
