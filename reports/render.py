@@ -190,14 +190,23 @@ def _as_bool(value: Value, index: pd.Index) -> pd.Series:
 
 
 def _apply_names(rows: pd.DataFrame, destination: Destination) -> pd.DataFrame:
+    """The destination's agent ids and names win over the frame's.
+
+    Agent ids are looked up by Genesys user id, then by the frame's own agent id (a username or
+    email), both case-insensitively, as the pull's mapping file allows either.
+    """
     updates: dict[str, pd.Series] = {}
-    for column, key, table in (
-        ("agent_id", "user_id", destination.agent_ids),
+    if destination.agent_ids and "agent_id" in rows.columns:
+        table = {str(k).casefold(): v for k, v in destination.agent_ids.items()}
+        mapped = rows["user_id"].str.casefold().map(table)
+        mapped = mapped.where(mapped.notna(), rows["agent_id"].str.casefold().map(table))
+        updates["agent_id"] = mapped.where(mapped.notna(), rows["agent_id"])
+    for column, key, names in (
         ("agent_name", "user_id", destination.agent_names),
         ("queue_name", "queue_id", destination.queue_names),
     ):
-        if table and column in rows.columns:
-            mapped = rows[key].map(dict(table))
+        if names and column in rows.columns:
+            mapped = rows[key].map(dict(names))
             updates[column] = mapped.where(mapped.notna(), rows[column])
     return rows.assign(**updates) if updates else rows
 

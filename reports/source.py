@@ -1,8 +1,7 @@
-"""Read canonical frames back from Parquet: the cache `wfm pull` writes, or any folder of files."""
+"""Read canonical frames back from Parquet: what `wfm pull --out` writes, or any folder of files."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -61,22 +60,3 @@ def _read(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise UsageError(f"cannot read Parquet file {path}: {exc}") from exc
-
-
-def read_agent_map(path: Path) -> dict[str, str]:
-    """A CSV of Genesys user id to WFM agent id (two columns; a header row is optional)."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
-    except OSError as exc:
-        raise UsageError(f"cannot read agent mapping file {path}: {exc}") from exc
-    mapping: dict[str, str] = {}
-    for number, row in enumerate(rows, start=1):
-        if len(row) < 2:
-            raise UsageError(
-                f"{path}:{number}: expected two columns: Genesys user id, WFM agent id"
-            )
-        if number == 1 and row[0].strip().lower() in ("user_id", "userid", "genesys_id", "id"):
-            continue
-        mapping[row[0].strip()] = row[1].strip()
-    return mapping

@@ -114,8 +114,8 @@ def _settings(
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from reports.render import Destination
-    from reports.source import read_agent_map
     from wfmcli.paths import data_dir
+    from wfmcli.pull.directory import read_agent_map
 
     chosen = [name.strip() for name in reports.split(",") if name.strip()] if reports else None
     if target is None:
@@ -238,10 +238,8 @@ def _pull(
     settings = settings.model_copy(
         update={"timezone": destination.timezone, "interval": destination.interval_minutes}
     )
-    pulled = PulledFrames(
-        scope_name, PullSource.from_config(scope.source), settings, tuple(names), cache
-    )
-    return dict(pulled.frames(start, end))
+    pulled = PulledFrames(scope_name, PullSource.from_config(scope.source), settings, cache)
+    return dict(pulled.frames(start, end, names))
 
 
 def _show(written: list[RenderedFile], as_json: bool) -> None:
