@@ -186,9 +186,11 @@ class GenesysSource:
         return users
 
     async def _load_roster(self, client: GenesysClient) -> list[dict[str, Any]]:
-        holders, divisions = await self._licensed(client.session(0))
+        (holders, divisions), listing = await asyncio.gather(
+            self._licensed(client.session(0)), self._all_users(client)
+        )
         users = [
-            u for u in await self._all_users(client)
+            u for u in listing
             if str(u.get("id")) in holders
             and (divisions is None or str((u.get("division") or {}).get("id")) in divisions)
         ]
