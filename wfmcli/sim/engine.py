@@ -114,6 +114,12 @@ class ContactCenter:
         self._secondary = {
             p.name: self._def_index[p.id] for p in org.presences if not p.primary
         }
+        # Indexed by event kind; every handler takes (t, a, b).
+        self._handlers: list[Callable[[int, int, int], None]] = [
+            self._leave, self._alert_end, lambda t, leg, _: self._talk_end(t, leg),
+            lambda t, leg, _: self._acw_end(t, leg), lambda t, agent, _: self._nr_end(t, agent),
+            self._action, lambda t, q, _: self._dial(t, q), self._dial_end,
+        ]
         self._dialer_queues = {
             c.queue_index: i for i, c in enumerate(org.campaigns) if c.queue_index is not None
         }
@@ -134,6 +140,7 @@ class ContactCenter:
         self._plan_through(max(t_ms, self.clock_ms))
         processed = 0
         heap, arrivals_t, arrivals_q = self._heap, self._arrivals_t, self._arrivals_q
+        handlers = self._handlers
         never = t_ms + 1
         while True:
             # Arrivals sit in their own sorted list, so the heap only holds what is in flight.
@@ -151,7 +158,7 @@ class ContactCenter:
                     break
                 t, _, kind, a, b = heapq.heappop(heap)
                 self.clock_ms = t
-                self._dispatch(t, kind, a, b)
+                handlers[kind](t, a, b)
             processed += 1
         if self._arrival_next > 100_000:
             del arrivals_t[: self._arrival_next]
@@ -163,24 +170,6 @@ class ContactCenter:
     def _push(self, t: int, kind: int, a: int, b: int = 0) -> None:
         self._seq += 1
         heapq.heappush(self._heap, (t, self._seq, kind, a, b))
-
-    def _dispatch(self, t: int, kind: int, a: int, b: int) -> None:
-        if kind == _LEAVE:
-            self._leave(t, a, b)
-        elif kind == _ALERT_END:
-            self._alert_end(t, a, b)
-        elif kind == _TALK_END:
-            self._talk_end(t, a)
-        elif kind == _ACW_END:
-            self._acw_end(t, a)
-        elif kind == _NR_END:
-            self._nr_end(t, a)
-        elif kind == _ACTION:
-            self._action(t, a, b)
-        elif kind == _DIAL:
-            self._dial(t, a)
-        else:
-            self._dial_end(t, a, b)
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -294,6 +283,10 @@ class ContactCenter:
 
     # -- contacts ---------------------------------------------------------------------------
 
+    def _between(self, low: int, high: int) -> int:
+        """A uniform int in [low, high): cheaper than randrange, same seeded stream."""
+        return low + int(self.rng.random() * (high - low))
+
     def _new_conv(self) -> int:
         self._next_conv += 1
         return self._next_conv
@@ -337,7 +330,7 @@ class ContactCenter:
         if self.rng.random() < _P_NOT_RESPONDING:
             self._push(t + queue.alert_timeout_ms, _ALERT_END, leg, 0)
         else:
-            self._push(t + self.rng.randrange(1500, 6000), _ALERT_END, leg, 1)
+            self._push(t + self._between(1500, 6000), _ALERT_END, leg, 1)
 
     def _leave(self, t: int, leg: int, outcome: int) -> None:
         legs = self.legs
@@ -369,7 +362,7 @@ class ContactCenter:
             self._agents[agent].leg = _FREE
             self._agents[agent].not_responding = True
             self.states.change(t, agent, rs=RS["NOT_RESPONDING"])
-            self._push(t + self.rng.randrange(20_000, 90_000), _NR_END, agent)
+            self._push(t + self._between(20_000, 90_000), _NR_END, agent)
             q = legs.queue[leg]
             self._waiting[q].appendleft(leg)
             self._route_queue(t, q)
@@ -387,7 +380,7 @@ class ContactCenter:
         legs.user[leg] = agent
         talk = max(20_000, int(self.rng.expovariate(1 / queue.mean_talk_s) * 1000))
         if queue.media == "voice" and self.rng.random() < _P_HOLD:
-            legs.held[leg] = self.rng.randrange(15_000, 120_000)
+            legs.held[leg] = self._between(15_000, 120_000)
         self._summary(t, agent, queue.media, active=1)
         self._push(t + talk + legs.held[leg], _TALK_END, leg)
 
@@ -399,7 +392,7 @@ class ContactCenter:
         same_media = self._same_media[queue.index]
         if legs.direction[leg] == 0 and same_media and self.rng.random() < _P_TRANSFER:
             legs.transferred[leg] = 1
-            target = same_media[self.rng.randrange(len(same_media))]
+            target = same_media[self._between(0, len(same_media))]
             self._arrive(t, target, conv=legs.conv[leg], first=False)
         acw = 0 if queue.mean_acw_s <= 0 else int(self.rng.expovariate(1 / queue.mean_acw_s) * 1000)
         self._summary(t, agent, queue.media, active=-1, acw=1 if acw else 0)
@@ -512,7 +505,7 @@ class ContactCenter:
 
     def _dial(self, t: int, q: int) -> None:
         for _ in range(min(2, len(self._idle[q]))):
-            dialing = self.rng.randrange(4_000, 25_000)
+            dialing = self._between(4_000, 25_000)
             connected = 1 if self.rng.random() < 0.4 else 0
             self._push(t + dialing, _DIAL_END, q, dialing * 2 + connected)
         if t + 300_000 < self.start_ms + ((t - self.start_ms) // SLOT_MS + 1) * SLOT_MS:
