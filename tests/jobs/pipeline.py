@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,7 +32,9 @@ class SyntheticSource:
     extra_offered: dict[pd.Timestamp, int] = field(default_factory=dict)
     pulls: list[tuple[datetime, datetime]] = field(default_factory=list)
 
-    def frames(self, start: datetime, end: datetime) -> Mapping[str, pd.DataFrame]:
+    def frames(
+        self, start: datetime, end: datetime, names: Collection[str]
+    ) -> Mapping[str, pd.DataFrame]:
         self.pulls.append((start, end))
         zone = ZoneInfo(self.zone)
         day = start.astimezone(zone).date()
@@ -55,7 +57,7 @@ class SyntheticSource:
 
 def make_job(folder: Path, profile: str, source: SyntheticSource | None = None) -> Job:
     timing = Timing(
-        ZoneInfo(ZONE), 15, timedelta(minutes=10), timedelta(hours=2), timedelta(days=2)
+        ZoneInfo(ZONE), 15, timedelta(minutes=10), timedelta(hours=2), timedelta(days=2), None
     )
     outbox = folder / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wfmcli.jobs.plan import Timing, closed_periods, plan_run
+from wfmcli.jobs.plan import Report, Timing, closed_periods, plan_run
 
 NEW_YORK = ZoneInfo("America/New_York")
+QUEUE = Report("q", "interval", "queue_interval")
+AGENTS = Report("a", "interval", "agent_interval")
+DAILY = Report("d", "day", "agent_interval")
 
 
 def _timing(zone: ZoneInfo = NEW_YORK, minutes: int = 15, lag: int = 10) -> Timing:
@@ -20,7 +23,7 @@ def _timing(zone: ZoneInfo = NEW_YORK, minutes: int = 15, lag: int = 10) -> Timi
 
 def test_only_closed_intervals_after_lag() -> None:
     now = datetime(2026, 6, 1, 14, 24, tzinfo=UTC)  # 10:24 in New York
-    plan = plan_run([("q", "interval")], _timing(), now, set())
+    plan = plan_run([QUEUE], _timing(), now, set())
     assert plan.new[-1].end == datetime(2026, 6, 1, 14, 0, tzinfo=UTC)  # 10:15 closes at 10:25
     assert plan.new[0].start == datetime(2026, 5, 29, 14, 30, tzinfo=UTC)  # 3 days back
     assert plan.recheck == []
@@ -28,10 +31,10 @@ def test_only_closed_intervals_after_lag() -> None:
 
 def test_delivered_periods_inside_resend_window_are_rechecked() -> None:
     now = datetime(2026, 6, 1, 14, 24, tzinfo=UTC)
-    first = plan_run([("q", "interval")], _timing(), now, set())
+    first = plan_run([QUEUE], _timing(), now, set())
     delivered = {("q", p.start.isoformat()) for p in first.new}
     later = now + timedelta(minutes=15)
-    second = plan_run([("q", "interval")], _timing(), later, delivered)
+    second = plan_run([QUEUE], _timing(), later, delivered)
     assert [p.start for p in second.new] == [datetime(2026, 6, 1, 14, 0, tzinfo=UTC)]
     assert len(second.recheck) == 6  # delivered, ending after 12:39 (2 h before 14:39)
     assert all(p.end > later - timedelta(hours=2) for p in second.recheck)
@@ -39,9 +42,9 @@ def test_delivered_periods_inside_resend_window_are_rechecked() -> None:
 
 def test_day_files_wait_for_the_whole_local_day() -> None:
     now = datetime(2026, 6, 2, 4, 9, tzinfo=UTC)  # 00:09 in New York: day closed, lag not over
-    assert closed_periods("a", "day", _timing(), now, now - timedelta(days=1)) == []
+    assert closed_periods(DAILY, _timing(), now, now - timedelta(days=1)) == []
     later = now + timedelta(minutes=1)
-    (period,) = closed_periods("a", "day", _timing(), later, later - timedelta(hours=25))
+    (period,) = closed_periods(DAILY, _timing(), later, later - timedelta(hours=25))
     assert period.start == datetime(2026, 6, 1, 4, tzinfo=UTC)
     assert period.end == datetime(2026, 6, 2, 4, tzinfo=UTC)
 
@@ -72,7 +75,7 @@ def test_runs_at_any_times_deliver_every_interval_exactly_once(
     spans = []
     for hop in hops:
         now += timedelta(minutes=hop)
-        plan = plan_run([("q", "interval")], timing, now, delivered)
+        plan = plan_run([QUEUE], timing, now, delivered)
         for period in plan.new:
             key = ("q", period.start.isoformat())
             assert key not in delivered
@@ -84,3 +87,20 @@ def test_runs_at_any_times_deliver_every_interval_exactly_once(
     if spans:
         assert spans[-1][1] + timedelta(minutes=5) <= now
         assert spans[0][0] >= first_now - timedelta(days=30)
+
+
+def test_agent_reports_wait_for_their_hourly_block() -> None:
+    """Queue intervals go as each closes; agent intervals an hour at a time, after the hour."""
+    timing = Timing(
+        NEW_YORK, 15, timedelta(minutes=10), timedelta(0), timedelta(hours=3), timedelta(hours=1)
+    )
+    at = datetime(2026, 6, 1, 14, 54, tzinfo=UTC)  # 10:54 New York
+    plan = plan_run([QUEUE, AGENTS], timing, at, set())
+    queue_ends = [p.end for p in plan.new if p.report == "q"]
+    agent_ends = [p.end for p in plan.new if p.report == "a"]
+    assert max(queue_ends) == datetime(2026, 6, 1, 14, 30, tzinfo=UTC)  # 10:30 closed at 10:40
+    assert max(agent_ends) == datetime(2026, 6, 1, 14, 0, tzinfo=UTC)  # the 09:00 hour
+    later = plan_run([QUEUE, AGENTS], timing, at + timedelta(minutes=16), set())  # 11:10
+    assert max(p.end for p in later.new if p.report == "a") == datetime(
+        2026, 6, 1, 15, 0, tzinfo=UTC
+    )

@@ -34,7 +34,7 @@ def test_second_run_delivers_nothing(tmp_path: Path) -> None:
     assert second.outcome == "nothing"
     assert second.exit_code == ExitCode.NOTHING_TO_DO
     assert second.count("sent") == 0
-    assert second.count("unchanged") == second.rechecked_periods > 0
+    assert second.rechecked_periods == 0  # re-checks ride along with new periods only
     assert len(_outbox(tmp_path)) == sent
 
 
@@ -42,7 +42,7 @@ def test_next_interval_is_delivered_when_it_closes(tmp_path: Path) -> None:
     job = make_job(tmp_path, "nice-iex")
     job.run(NOW)
     later = job.run(NOW + timedelta(minutes=15))
-    assert later.new_periods == len({r for r, _ in job.renderer.reports()})
+    assert later.new_periods == len(job.renderer.reports())
     assert {f.period_start for f in later.files if f.action == "sent"} == {
         datetime(2026, 6, 3, 14, 0, tzinfo=UTC)
     }
@@ -54,10 +54,11 @@ def test_late_data_resends_exactly_the_changed_intervals(tmp_path: Path) -> None
     job.run(NOW)
     changed = pd.Timestamp("2026-06-03T13:15:00Z")  # inside the 2 h re-send window
     source.extra_offered[changed] = 5
-    result = job.run(NOW + timedelta(seconds=30))
-    resent = [f for f in result.files if f.action == "sent"]
-    assert {f.period_start for f in resent} == {changed.to_pydatetime()}
-    assert {f.report for f in resent} == {"queue"}
+    result = job.run(NOW + timedelta(minutes=15))  # the next interval closes: re-checks ride along
+    sent = {(f.report, f.period_start) for f in result.files if f.action == "sent"}
+    newest = datetime(2026, 6, 3, 14, 0, tzinfo=UTC)
+    assert sent == {("queue", changed.to_pydatetime()), ("queue", newest), ("agent", newest)}
+    assert result.count("unchanged") == result.rechecked_periods - 1
     assert result.outcome == "delivered"
 
 

@@ -17,7 +17,7 @@ from wfmcli.genesys.client import GenesysClient
 from wfmcli.genesys.notifications import FollowPolicy, follow
 from wfmcli.genesys.paging import iter_entities
 from wfmcli.jobs.build import build_job, renderer_for, timing_for
-from wfmcli.jobs.plan import Timing
+from wfmcli.jobs.plan import Report, Timing
 from wfmcli.ops.projection import (
     OrgSizes,
     RelayPlan,
@@ -165,15 +165,16 @@ def test_projection_matches_the_twin_counter_within_5_percent(
 def test_pulls_per_day_follow_the_planner_around_midnight() -> None:
     timing = Timing(ZoneInfo("UTC"), 15, timedelta(minutes=10), timedelta(hours=2),
                     timedelta(days=7))  # fmt: skip
-    schedule = RunSchedule("s/d", timing, (("q", "interval"),), timedelta(minutes=15),
+    queue = Report("q", "interval", "queue_interval")
+    schedule = RunSchedule("s/d", timing, (queue,), timedelta(minutes=15),
                            timedelta(minutes=10))  # fmt: skip
     # 96 runs; 00:10 still touches only yesterday; 00:25 to 01:55 deliver today's periods and
     # re-check yesterday's last two hours: 2 pulls each (7 runs).
-    assert pulls_per_day(schedule, date(2026, 3, 10)) == 96 + 7
+    assert len(pulls_per_day(schedule, date(2026, 3, 10))) == 96 + 7
     no_resend = RunSchedule("s/d", Timing(ZoneInfo("UTC"), 15, timedelta(minutes=10),
                             timedelta(0), timedelta(days=7)), schedule.reports,
                             schedule.every, schedule.offset)  # fmt: skip
-    assert pulls_per_day(no_resend, date(2026, 3, 10)) == 96
+    assert len(pulls_per_day(no_resend, date(2026, 3, 10))) == 96
 
 
 def test_pull_requests_shard_agents_over_the_sets() -> None:

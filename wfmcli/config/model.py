@@ -207,6 +207,8 @@ class Destination(Strict):
     lag: Duration = timedelta(minutes=10)
     resend: Duration = timedelta(hours=2)
     max_backfill: Duration = timedelta(days=7)
+    # agent statistics cost a request per 100 agents per pull, so they travel in hourly blocks
+    agent_every: Duration = timedelta(hours=1)
     rta: RtaSettings | None = None
 
     @field_validator("timezone")
@@ -219,6 +221,17 @@ class Destination(Strict):
                 f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin"
             ) from exc
         return value
+
+    @model_validator(mode="after")
+    def _agent_blocks_fit(self) -> Destination:
+        minutes = self.agent_every.total_seconds() / 60
+        if minutes % self.interval or (24 * 60) % minutes:
+            raise ValueError(
+                f"agent_every must be a whole number of {self.interval}-minute intervals that "
+                f"divides a day (e.g. {self.interval}m, 1h, 2h), "
+                f"not {format_duration(self.agent_every)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _mapping_needs_file(self) -> Destination:

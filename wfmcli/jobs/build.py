@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +29,6 @@ class PulledFrames:
     scope: str
     source: PullSource
     settings: Destination
-    frame_names: tuple[str, ...]
     cache: FrameCache | None = None
     counter: RequestCounter = field(default_factory=RequestCounter)
     totals: dict[str, float] = field(default_factory=dict, init=False)
@@ -38,10 +37,12 @@ class PulledFrames:
     def requests(self) -> int:
         return self.counter.count()
 
-    def frames(self, start: datetime, end: datetime) -> Mapping[str, pd.DataFrame]:
+    def frames(
+        self, start: datetime, end: datetime, names: Collection[str]
+    ) -> Mapping[str, pd.DataFrame]:
         from wfmcli.pull import pull
 
-        spec = self._spec(start, end)
+        spec = self._spec(start, end, tuple(sorted(names)))
         result = pull(self.source, spec, cache=self.cache, keep_frames=True, counter=self.counter)
         queue = result.data.get("queue_interval")
         if queue is not None:
@@ -50,7 +51,7 @@ class PulledFrames:
         self.totals["agents"] = max(self.totals.get("agents", 0.0), float(result.agents))
         return result.data
 
-    def _spec(self, start: datetime, end: datetime) -> PullSpec:
+    def _spec(self, start: datetime, end: datetime, names: tuple[str, ...]) -> PullSpec:
         from wfmcli.pull import PullSpec
         from wfmcli.pull.directory import read_agent_map
 
@@ -62,7 +63,7 @@ class PulledFrames:
             end=end,
             zone=settings.zone,
             interval=settings.interval,
-            frames=self.frame_names,
+            frames=names,
             media=tuple(str(m.value) for m in settings.media),
             agent_id=settings.agent_id,
             agent_map=mapping,
@@ -96,6 +97,7 @@ def timing_for(settings: Destination) -> Timing:
         lag=settings.lag,
         resend=settings.resend,
         max_backfill=settings.max_backfill,
+        agent_every=settings.agent_every,
     )
 
 
@@ -119,7 +121,6 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
             scope_name,
             PullSource.from_config(scope.source),
             settings,
-            renderer.frames(),
             FrameCache(cache_root),
         ),
         renderer=renderer,

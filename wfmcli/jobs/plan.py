@@ -1,8 +1,11 @@
 """Which periods a run must deliver: closed and never delivered, or recent enough to re-check.
 
 A period is one interval or one local day, as the report's `per` says. It has closed when
-`end + lag <= now`. Periods older than `max_backfill` are left alone; periods that ended within
-`resend` are re-rendered every run and re-sent only if their content changed.
+`end + lag <= now`. Reports of agent data may wait for a longer block (`agent_every`, e.g. one
+hour of quarter-hours at a time), because each pull of agent data costs a request per 100 agents
+while queue data costs one per 100 queues. Periods older than `max_backfill` are left alone;
+periods that ended within `resend` are re-rendered whenever the report has new periods to deliver,
+and re-sent only if they changed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,14 @@ from zoneinfo import ZoneInfo
 from reports.timegrid import day_grid, local_midnight
 
 Per = Literal["interval", "day"]
+AGENT_FRAMES = frozenset({"agent_interval", "agent_queue_interval", "agent_status"})
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    per: Per
+    frame: str  # the canonical frame it reads
 
 
 @dataclass(frozen=True, order=True)
@@ -32,6 +43,7 @@ class Timing:
     lag: timedelta
     resend: timedelta
     max_backfill: timedelta
+    agent_every: timedelta | None = None  # None: agent data as soon as each period closes
 
 
 @dataclass(frozen=True)
@@ -43,11 +55,6 @@ class Plan:
     def periods(self) -> list[Period]:
         return sorted([*self.new, *self.recheck])
 
-    def local_days(self, zone: ZoneInfo) -> list[date]:
-        """The local days the plan touches, oldest first: the unit of one pull."""
-        days = {p.start.astimezone(zone).date() for p in self.periods}
-        return sorted(days)
-
 
 def _local_days(start: datetime, end: datetime, zone: ZoneInfo) -> Iterator[date]:
     day = start.astimezone(zone).date() - timedelta(days=1)
@@ -57,28 +64,36 @@ def _local_days(start: datetime, end: datetime, zone: ZoneInfo) -> Iterator[date
         day += timedelta(days=1)
 
 
-def closed_periods(
-    report: str, per: Per, timing: Timing, now: datetime, since: datetime
-) -> list[Period]:
-    """Every period of the report that starts at or after `since` and has closed by `now`."""
+def closed_periods(report: Report, timing: Timing, now: datetime, since: datetime) -> list[Period]:
+    """Every period of the report that starts at or after `since` and is ready by `now`."""
+    block = timing.agent_every if report.frame in AGENT_FRAMES else None
     periods: list[Period] = []
     for day in _local_days(since, now, timing.zone):
         midnight = local_midnight(day, timing.zone).to_pydatetime()
         next_midnight = local_midnight(day + timedelta(days=1), timing.zone).to_pydatetime()
-        if per == "day":
+        if report.per == "day":
             starts, step = [midnight], next_midnight - midnight
         else:
             starts = [s.to_pydatetime() for s in day_grid(day, timing.zone, timing.minutes)]
             step = timedelta(minutes=timing.minutes)
         for start in starts:
             end = start + step
-            if start >= since and end + timing.lag <= now:
-                periods.append(Period(start.astimezone(UTC), end.astimezone(UTC), report))
+            ready = _block_end(end, midnight, next_midnight, block) if block else end
+            if start >= since and ready + timing.lag <= now:
+                periods.append(Period(start.astimezone(UTC), end.astimezone(UTC), report.name))
     return periods
 
 
+def _block_end(
+    end: datetime, midnight: datetime, next_midnight: datetime, block: timedelta
+) -> datetime:
+    """The end of the block (counted from local midnight) that holds a period ending at `end`."""
+    blocks = -((midnight - end) // block)  # ceiling division of timedeltas
+    return min(midnight + blocks * block, next_midnight)
+
+
 def plan_run(
-    reports: Iterable[tuple[str, Per]],
+    reports: Iterable[Report],
     timing: Timing,
     now: datetime,
     delivered: set[tuple[str, str]],
@@ -88,27 +103,27 @@ def plan_run(
     resend_from = now - timing.resend
     new: list[Period] = []
     recheck: list[Period] = []
-    for report, per in reports:
-        for period in closed_periods(report, per, timing, now, horizon):
-            if (report, period.start.isoformat()) not in delivered:
-                new.append(period)
+    for report in reports:
+        fresh, seen = [], []
+        for period in closed_periods(report, timing, now, horizon):
+            if (report.name, period.start.isoformat()) not in delivered:
+                fresh.append(period)
             elif period.end > resend_from:
-                recheck.append(period)
+                seen.append(period)
+        new += fresh
+        # re-checks ride along with new deliveries, so slow (agent) reports cost no extra pulls
+        recheck += seen if fresh else []
     return Plan(sorted(new), sorted(recheck))
 
 
 def plan_range(
-    reports: Iterable[tuple[str, Per]],
-    timing: Timing,
-    start: datetime,
-    end: datetime,
-    now: datetime,
+    reports: Iterable[Report], timing: Timing, start: datetime, end: datetime, now: datetime
 ) -> Plan:
     """Every closed period inside [start, end), for a deliberate re-delivery."""
     periods = [
         period
-        for report, per in reports
-        for period in closed_periods(report, per, timing, now, start)
+        for report in reports
+        for period in closed_periods(report, timing, now, start)
         if period.end <= end
     ]
     return Plan(sorted(periods), [])

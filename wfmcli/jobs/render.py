@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wfmcli.jobs.plan import Per
+from wfmcli.jobs.plan import Report
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,12 +23,9 @@ class ProfileRenderer:
     destination: Destination
     clock: Callable[[], datetime] | None = None
 
-    def reports(self) -> Sequence[tuple[str, Per]]:
-        return [(name, self.profile.reports[name].per) for name in self._names()]
-
-    def frames(self) -> tuple[str, ...]:
-        """The canonical frames these reports read: the only ones worth pulling."""
-        return tuple(sorted({self.profile.reports[name].frame for name in self._names()}))
+    def reports(self) -> Sequence[Report]:
+        specs = self.profile.reports
+        return [Report(name, specs[name].per, specs[name].frame) for name in self._names()]
 
     def _names(self) -> list[str]:
         return list(self.destination.reports) or list(self.profile.reports)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from wfmcli.errors import ExitCode, WfmError
 from wfmcli.jobs.lock import DestinationLock
-from wfmcli.jobs.plan import Per, Period, Plan, Timing, plan_range, plan_run
+from wfmcli.jobs.plan import Period, Plan, Report, Timing, plan_range, plan_run
 from wfmcli.jobs.state import (
     Delivered,
     DeliveryState,
@@ -41,11 +41,13 @@ Outcome = Literal["nothing", "delivered", "partial", "failed"]
 
 
 class FrameSource(Protocol):
-    def frames(self, start: datetime, end: datetime) -> Mapping[str, pd.DataFrame]: ...
+    def frames(
+        self, start: datetime, end: datetime, names: Collection[str]
+    ) -> Mapping[str, pd.DataFrame]: ...
 
 
 class Renderer(Protocol):
-    def reports(self) -> Sequence[tuple[str, Per]]: ...
+    def reports(self) -> Sequence[Report]: ...
 
     def render(
         self, frames: Mapping[str, pd.DataFrame], start: datetime, end: datetime, out_dir: Path
@@ -139,6 +141,7 @@ class Job:
 
     def _deliver(self, plan: Plan, state: DeliveryState, result: RunResult, force: bool) -> None:
         wanted = {(p.report, p.start) for p in plan.periods}
+        frame_of = {report.name: report.frame for report in self.renderer.reports()}
         with tempfile.TemporaryDirectory(prefix="wfm-run-") as folder:
             transport: Transport | None = None
             try:
@@ -148,7 +151,8 @@ class Job:
                         return
                     start = min(p.start for p in day_periods)
                     end = max(p.end for p in day_periods)
-                    frames = self.source.frames(start, end)
+                    needed = {frame_of[p.report] for p in day_periods}
+                    frames = self.source.frames(start, end, needed)
                     out_dir = Path(folder) / start.strftime("%Y%m%dT%H%M")
                     rendered = self.renderer.render(frames, start, end, out_dir)
                     due = [f for f in rendered if (f.report, _utc(f.start)) in wanted]

@@ -29,13 +29,16 @@ code of wfmcli.pull and wfmcli.jobs as they stand.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from wfmcli.frames import FRAMES
 from wfmcli.genesys.notifications import DEFAULT_CHANNEL_LIFE, MAX_TOPICS_PER_CHANNEL
-from wfmcli.jobs.plan import Per, Timing, closed_periods, plan_run
+from wfmcli.jobs.plan import AGENT_FRAMES, Report, Timing, closed_periods, plan_run
+
+ALL_FRAMES = frozenset(FRAMES)
 
 LIST_PAGE = 500  # wfmcli.pull.directory pages its listings by 500
 USER_BATCH = 100  # user ids per analytics query
@@ -78,7 +81,7 @@ class RunSchedule:
 
     target: str
     timing: Timing
-    reports: tuple[tuple[str, Per], ...]
+    reports: tuple[Report, ...]
     every: timedelta
     offset: timedelta  # after local midnight; wfm schedule uses the destination's lag
 
@@ -121,21 +124,23 @@ def directory_requests(sizes: OrgSizes) -> dict[str, float]:
     }
 
 
-def pull_requests(sizes: OrgSizes) -> dict[str, float]:
-    """One pull of one local day, by endpoint."""
+def pull_requests(sizes: OrgSizes, frames: Collection[str] = ALL_FRAMES) -> dict[str, float]:
+    """One pull of one local day of the given frames, by endpoint (as wfmcli.pull.run asks)."""
     sets = max(sizes.credential_sets, 1)
     shards = _shards(sizes.agents, sets)
     batches = sum(math.ceil(n / USER_BATCH) for n in shards)
-    used = {0} | {i for i, n in enumerate(shards) if n} | {
-        i % sets for i in range(sizes.queue_queries)
-    }
-    return {
+    queue_queries = sizes.queue_queries if "queue_interval" in frames else 0
+    agent_sets = {i for i, n in enumerate(shards) if n} if AGENT_FRAMES & set(frames) else set()
+    used = {0} | agent_sets | {i % sets for i in range(queue_queries)}
+    conversations = batches if {"agent_interval", "agent_queue_interval"} & set(frames) else 0
+    requests = {
         OAUTH: len(used),
         **directory_requests(sizes),
-        CONVERSATION_AGGREGATES: sizes.queue_queries + batches,
-        USER_AGGREGATES: batches,
-        USER_DETAILS: batches,
+        CONVERSATION_AGGREGATES: queue_queries + conversations,
+        USER_AGGREGATES: batches if "agent_interval" in frames else 0,
+        USER_DETAILS: batches if "agent_status" in frames else 0,
     }
+    return {endpoint: count for endpoint, count in requests.items() if count}
 
 
 def run_times(schedule: RunSchedule, day: date) -> list[datetime]:
@@ -151,29 +156,41 @@ def run_times(schedule: RunSchedule, day: date) -> list[datetime]:
     return times
 
 
-def pulls_per_day(schedule: RunSchedule, day: date) -> int:
-    """Pulls the day's runs make, in steady state (every earlier period already delivered)."""
+def pulls_per_day(schedule: RunSchedule, day: date) -> list[frozenset[str]]:
+    """The frames of each pull the day's runs make, in steady state (every earlier period
+    already delivered). A run pulls once per local day its plan touches."""
     timing = schedule.timing
     # Steady state: nothing older than the re-send window is undelivered.
     short = replace(timing, max_backfill=timing.resend + timedelta(days=1))
-    total = 0
+    frame_of = {report.name: report.frame for report in schedule.reports}
+    pulls: list[frozenset[str]] = []
     for now in run_times(schedule, day):
         before = now - schedule.every
         horizon = before - short.max_backfill
         delivered = {
-            (report, p.start.isoformat())
-            for report, per in schedule.reports
-            for p in closed_periods(report, per, short, before, horizon)
+            (report.name, p.start.isoformat())
+            for report in schedule.reports
+            for p in closed_periods(report, short, before, horizon)
         }
-        plan = plan_run(schedule.reports, short, now, delivered)
-        total += len(plan.local_days(timing.zone))
-    return total
+        days: dict[date, set[str]] = {}
+        for period in plan_run(schedule.reports, short, now, delivered).periods:
+            local_day = period.start.astimezone(timing.zone).date()
+            days.setdefault(local_day, set()).add(frame_of[period.report])
+        pulls += [frozenset(frames) for _, frames in sorted(days.items())]
+    return pulls
 
 
 def project_runs(schedule: RunSchedule, sizes: OrgSizes, day: date) -> ProjectionLine:
     pulls = pulls_per_day(schedule, day)
-    endpoints = {k: v * pulls for k, v in pull_requests(sizes).items()}
-    item = f"wfm run every {_minutes(schedule.every)} min: {pulls} pulls a day"
+    endpoints: dict[str, float] = {}
+    for frames in pulls:
+        for endpoint, count in pull_requests(sizes, frames).items():
+            endpoints[endpoint] = endpoints.get(endpoint, 0) + count
+    with_agents = sum(1 for frames in pulls if AGENT_FRAMES & frames)
+    item = (
+        f"wfm run every {_minutes(schedule.every)} min: {len(pulls)} pulls a day, "
+        f"{with_agents} of them with agent data"
+    )
     return ProjectionLine(schedule.target, item, sum(endpoints.values()), endpoints)
 
 
