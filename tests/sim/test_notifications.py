@@ -162,3 +162,22 @@ def test_dropped_socket_and_channel_expiry(live_twin: RunningTwin, client: httpx
     client.post("/api/v2/notifications/channels")  # any channel call sweeps expired channels
     gone = client.get(f"/api/v2/notifications/channels/{channel['id']}/subscriptions")
     assert gone.status_code == 404
+
+
+def test_subscribe_over_the_socket_and_one_socket_per_channel(live_twin: RunningTwin,
+                                                              client: httpx.Client) -> None:
+    user = next(u for u in live_twin.org.users if u.licensed)
+    channel = _channel(client, [])
+    with connect(channel["connectUri"], open_timeout=5) as first:
+        first.send(json.dumps({"message": "subscribe", "correlationId": "c1",
+                               "topics": [f"v2.users.{user.id}.routingStatus"]}))
+        reply = json.loads(first.recv(timeout=5))
+        assert reply == {"correlationId": "c1", "result": "200", "status": "subscribed"}
+        event = _messages(first, 1)[0]
+        assert event["topicName"] == f"v2.users.{user.id}.routingStatus"
+        assert set(event["eventBody"]) == {"id", "routingStatus"}
+        with connect(channel["connectUri"], open_timeout=5) as second:
+            with pytest.raises(ConnectionClosed):
+                while True:
+                    first.recv(timeout=10)
+            assert _messages(second, 1)[0]["topicName"].endswith(".routingStatus")
