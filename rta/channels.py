@@ -50,15 +50,20 @@ class _Connection:
         self.closing = asyncio.Event()  # socket_closing received
         self.ended = asyncio.Event()
         self.failure: BaseException | None = None
+        self.stopping = False
         self.task: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
+        # Python 3.11's wait_for (inside the socket's read) can swallow a cancel that lands as a
+        # message arrives, so the reader also stops on `stopping` and on the socket's close,
+        # and is never awaited without a bound.
+        self.stopping = True
         if self.task is not None:
             self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
         with contextlib.suppress(Exception):
             await self.socket.__aexit__(None, None, None)
+        if self.task is not None:
+            await asyncio.wait({self.task}, timeout=5.0)
 
 
 class ChannelSlot:
@@ -135,6 +140,8 @@ class ChannelSlot:
     async def _read(self, conn: _Connection) -> None:
         try:
             async for note in conn.socket:
+                if conn.stopping:
+                    return
                 if note.kind == "socket_closing":
                     conn.closing.set()
                 elif note.kind == "event":

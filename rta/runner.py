@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import signal
 
 from rta.service import Relay, RelaySettings
+
+log = logging.getLogger("wfm.rta")
+STOP_GRACE_S = 20.0
 
 
 async def _main(settings: RelaySettings) -> None:
@@ -18,7 +23,18 @@ async def _main(settings: RelaySettings) -> None:
             # Windows has no loop signal handlers; Ctrl-C arrives as KeyboardInterrupt there.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(number, stop.set)
-    await Relay(settings).run(stop)
+    relay = asyncio.create_task(Relay(settings).run(stop))
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({relay, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if not relay.done():
+        # A stop has a deadline: whatever has not finished by then is abandoned.
+        done, _ = await asyncio.wait({relay}, timeout=STOP_GRACE_S)
+        if not done:
+            log.error("the relay did not stop within %.0f s; exiting anyway", STOP_GRACE_S)
+            logging.shutdown()
+            os._exit(0)
+    stopped.cancel()
+    await relay  # raises what the relay raised
 
 
 def serve_forever(settings: RelaySettings) -> None:

@@ -10,6 +10,7 @@ state every agent explicitly (logged-out ones as the OFFLINE code) with `IsSnaps
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from typing import Any
@@ -166,7 +167,7 @@ class CalabrioSink:
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
-    try:
-        await asyncio.wait_for(event.wait(), timeout)
-    except TimeoutError:
-        return
+    # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel (a stop would hang).
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
