@@ -144,10 +144,16 @@ def main() -> None:
     if args.twin_child:
         twin_child(args)
         return
-    asyncio.run(run_bench(args))
+    children: list[subprocess.Popen[Any]] = []
+    try:
+        asyncio.run(run_bench(args, children))
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
 
 
-async def run_bench(args: argparse.Namespace) -> None:
+async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[Any]]) -> None:
     work = Path(tempfile.mkdtemp(prefix="wfm-rta-bench-"))
     log = work / "published.json"
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
@@ -156,6 +162,7 @@ async def run_bench(args: argparse.Namespace) -> None:
         [sys.executable, __file__, "--twin-child", "--agents", str(args.agents), "--sets",
          str(args.sets), "--speed", str(args.speed), "--rate-limit", str(args.rate_limit),
          "--log", str(log)], stdout=subprocess.PIPE, env=env, text=True)
+    children.append(twin)
     assert twin.stdout is not None
     info = json.loads(twin.stdout.readline())
     print(f"twin: {args.agents} agents, {args.sets} credential sets, speed {args.speed:g}, "
@@ -167,6 +174,7 @@ async def run_bench(args: argparse.Namespace) -> None:
     relay = subprocess.Popen(
         [sys.executable, "-m", "wfmcli", "-q", "rta", "serve", "bench/verint",
          "--metrics-port", str(ops)], env=relay_env)
+    children.append(relay)
     import httpx
 
     licensed = sum(1 for n in range(args.agents) if n % 10 != 9)
