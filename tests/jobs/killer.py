@@ -15,8 +15,8 @@ def main(folder: Path, stage: str, now: datetime) -> None:
     source_frames, render, opener = job.source.frames, job.renderer.render, job.open_transport
     puts = 0
 
-    def frames(start: datetime, end: datetime, names: Any) -> Any:
-        result = source_frames(start, end, names)
+    def frames(start: datetime, end: datetime, names: Any, now: datetime) -> Any:
+        result = source_frames(start, end, names, now)
         if stage == "after_pull":
             kill_self()
         return result

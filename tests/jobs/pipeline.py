@@ -33,7 +33,7 @@ class SyntheticSource:
     pulls: list[tuple[datetime, datetime]] = field(default_factory=list)
 
     def frames(
-        self, start: datetime, end: datetime, names: Collection[str]
+        self, start: datetime, end: datetime, names: Collection[str], now: datetime
     ) -> Mapping[str, pd.DataFrame]:
         self.pulls.append((start, end))
         zone = ZoneInfo(self.zone)

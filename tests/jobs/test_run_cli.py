@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -129,3 +129,24 @@ def test_run_without_delivery_is_config_error(
     result = _wfm(run_wfm, config, twin, "run", "prod/nice", "--now", NOW.isoformat())
     assert result.exit_code == ExitCode.CONFIG
     assert "has no delivery" in result.stderr
+
+
+def test_second_run_within_the_hour_reuses_the_directory(
+    tmp_path: Path, config: Path, twin: RunningTwin, run_wfm: RunWfm
+) -> None:
+    first = _wfm(run_wfm, config, twin, "run", "prod/nice", "--now", NOW.isoformat())
+    assert first.exit_code == ExitCode.OK, first.stderr
+    from wfmcli.config import load_config
+    from wfmcli.jobs.build import PulledFrames, build_job
+    from wfmcli.paths import data_dir
+
+    job = build_job(
+        load_config(config, {"TWIN_SECRET": twin.client_secret}), "prod/nice", data_dir()
+    )
+    later = NOW + timedelta(minutes=15)  # the 10:15 interval has closed: one small pull
+    result = job.run(later)
+    assert result.count("sent") >= 1
+    assert isinstance(job.source, PulledFrames)
+    endpoints = {row.endpoint for row in job.source.counter.rows()}
+    assert "GET /api/v2/users" not in endpoints
+    assert "GET /api/v2/routing/queues" not in endpoints

@@ -228,6 +228,9 @@ def _pull(
     end: datetime,
 ) -> dict[str, pd.DataFrame]:
     """Pull the range from Genesys into the cache, as the destination's job would."""
+    from datetime import UTC
+    from datetime import datetime as clock
+
     from wfmcli.config import load_config
     from wfmcli.jobs.build import PulledFrames
     from wfmcli.pull import PullSource
@@ -239,7 +242,7 @@ def _pull(
         update={"timezone": destination.timezone, "interval": destination.interval_minutes}
     )
     pulled = PulledFrames(scope_name, PullSource.from_config(scope.source), settings, cache)
-    return dict(pulled.frames(start, end, names))
+    return dict(pulled.frames(start, end, names, clock.now(UTC)))
 
 
 def _show(written: list[RenderedFile], as_json: bool) -> None:

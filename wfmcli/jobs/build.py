@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from wfmcli.config import Config, Destination
     from wfmcli.pull import FrameCache, PullSource, PullSpec
+    from wfmcli.pull.directory_cache import DirectoryCache
 
 
 @dataclass
@@ -30,6 +31,7 @@ class PulledFrames:
     source: PullSource
     settings: Destination
     cache: FrameCache | None = None
+    directories: DirectoryCache | None = None
     counter: RequestCounter = field(default_factory=RequestCounter)
     totals: dict[str, float] = field(default_factory=dict, init=False)
 
@@ -38,12 +40,19 @@ class PulledFrames:
         return self.counter.count()
 
     def frames(
-        self, start: datetime, end: datetime, names: Collection[str]
+        self, start: datetime, end: datetime, names: Collection[str], now: datetime
     ) -> Mapping[str, pd.DataFrame]:
         from wfmcli.pull import pull
 
-        spec = self._spec(start, end, tuple(sorted(names)))
-        result = pull(self.source, spec, cache=self.cache, keep_frames=True, counter=self.counter)
+        result = pull(
+            self.source,
+            self._spec(start, end, tuple(sorted(names))),
+            cache=self.cache,
+            directories=self.directories,
+            now=now,
+            keep_frames=True,
+            counter=self.counter,
+        )
         queue = result.data.get("queue_interval")
         if queue is not None:
             for column in ("offered", "answered", "abandoned"):
@@ -103,7 +112,9 @@ def timing_for(settings: Destination) -> Timing:
 
 def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | None = None) -> Job:
     from transports.registry import open_transport
+    from wfmcli.paths import cache_dir
     from wfmcli.pull import FrameCache, PullSource
+    from wfmcli.pull.directory_cache import DirectoryCache
 
     scope_name, scope, dest_name, settings = config.destination(target)
     delivery = settings.delivery
@@ -121,7 +132,8 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
             scope_name,
             PullSource.from_config(scope.source),
             settings,
-            FrameCache(cache_root),
+            FrameCache(cache_root / "frames" if cache_root else None),
+            DirectoryCache((cache_root or cache_dir()) / "directory"),
         ),
         renderer=renderer,
         open_transport=lambda: open_transport(delivery.url, delivery.transport_options()),

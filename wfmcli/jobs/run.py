@@ -42,7 +42,7 @@ Outcome = Literal["nothing", "delivered", "partial", "failed"]
 
 class FrameSource(Protocol):
     def frames(
-        self, start: datetime, end: datetime, names: Collection[str]
+        self, start: datetime, end: datetime, names: Collection[str], now: datetime
     ) -> Mapping[str, pd.DataFrame]: ...
 
 
@@ -123,7 +123,7 @@ class Job:
         )
         if plan.periods:
             try:
-                self._deliver(plan, state, result, force)
+                self._deliver(plan, state, result, force, now)
             except WfmError as exc:
                 result.error = exc.one_line()
                 result.exit_code = exc.exit_code
@@ -139,7 +139,9 @@ class Job:
         log.info("%s", redact(result.summary()))
         return result
 
-    def _deliver(self, plan: Plan, state: DeliveryState, result: RunResult, force: bool) -> None:
+    def _deliver(
+        self, plan: Plan, state: DeliveryState, result: RunResult, force: bool, now: datetime
+    ) -> None:
         wanted = {(p.report, p.start) for p in plan.periods}
         frame_of = {report.name: report.frame for report in self.renderer.reports()}
         with tempfile.TemporaryDirectory(prefix="wfm-run-") as folder:
@@ -152,7 +154,7 @@ class Job:
                     start = min(p.start for p in day_periods)
                     end = max(p.end for p in day_periods)
                     needed = {frame_of[p.report] for p in day_periods}
-                    frames = self.source.frames(start, end, needed)
+                    frames = self.source.frames(start, end, needed, now)
                     out_dir = Path(folder) / start.strftime("%Y%m%dT%H%M")
                     rendered = self.renderer.render(frames, start, end, out_dir)
                     due = [f for f in rendered if (f.report, _utc(f.start)) in wanted]

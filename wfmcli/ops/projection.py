@@ -37,6 +37,7 @@ from typing import Any
 from wfmcli.frames import FRAMES
 from wfmcli.genesys.notifications import DEFAULT_CHANNEL_LIFE, MAX_TOPICS_PER_CHANNEL
 from wfmcli.jobs.plan import AGENT_FRAMES, Report, Timing, closed_periods, plan_run
+from wfmcli.pull.directory_cache import DIRECTORY_TTL
 
 ALL_FRAMES = frozenset(FRAMES)
 
@@ -124,18 +125,22 @@ def directory_requests(sizes: OrgSizes) -> dict[str, float]:
     }
 
 
-def pull_requests(sizes: OrgSizes, frames: Collection[str] = ALL_FRAMES) -> dict[str, float]:
-    """One pull of one local day of the given frames, by endpoint (as wfmcli.pull.run asks)."""
+def pull_requests(
+    sizes: OrgSizes, frames: Collection[str] = ALL_FRAMES, *, directory: bool = True
+) -> dict[str, float]:
+    """One pull of one local day of the given frames, by endpoint (as wfmcli.pull.run asks);
+    `directory`: whether this pull reads the directory rather than its cached copy."""
     sets = max(sizes.credential_sets, 1)
     shards = _shards(sizes.agents, sets)
     batches = sum(math.ceil(n / USER_BATCH) for n in shards)
     queue_queries = sizes.queue_queries if "queue_interval" in frames else 0
     agent_sets = {i for i, n in enumerate(shards) if n} if AGENT_FRAMES & set(frames) else set()
-    used = {0} | agent_sets | {i % sets for i in range(queue_queries)}
+    used = {0} if directory else set()
+    used |= agent_sets | {i % sets for i in range(queue_queries)}
     conversations = batches if {"agent_interval", "agent_queue_interval"} & set(frames) else 0
     requests = {
         OAUTH: len(used),
-        **directory_requests(sizes),
+        **(directory_requests(sizes) if directory else {}),
         CONVERSATION_AGGREGATES: queue_queries + conversations,
         USER_AGGREGATES: batches if "agent_interval" in frames else 0,
         USER_DETAILS: batches if "agent_status" in frames else 0,
@@ -156,14 +161,20 @@ def run_times(schedule: RunSchedule, day: date) -> list[datetime]:
     return times
 
 
-def pulls_per_day(schedule: RunSchedule, day: date) -> list[frozenset[str]]:
-    """The frames of each pull the day's runs make, in steady state (every earlier period
-    already delivered). A run pulls once per local day its plan touches."""
+@dataclass(frozen=True)
+class Pull:
+    at: datetime
+    frames: frozenset[str]
+
+
+def pulls_per_day(schedule: RunSchedule, day: date) -> list[Pull]:
+    """Each pull the day's runs make, in steady state (every earlier period already
+    delivered). A run pulls once per local day its plan touches, only the frames due."""
     timing = schedule.timing
     # Steady state: nothing older than the re-send window is undelivered.
     short = replace(timing, max_backfill=timing.resend + timedelta(days=1))
     frame_of = {report.name: report.frame for report in schedule.reports}
-    pulls: list[frozenset[str]] = []
+    pulls: list[Pull] = []
     for now in run_times(schedule, day):
         before = now - schedule.every
         horizon = before - short.max_backfill
@@ -176,17 +187,22 @@ def pulls_per_day(schedule: RunSchedule, day: date) -> list[frozenset[str]]:
         for period in plan_run(schedule.reports, short, now, delivered).periods:
             local_day = period.start.astimezone(timing.zone).date()
             days.setdefault(local_day, set()).add(frame_of[period.report])
-        pulls += [frozenset(frames) for _, frames in sorted(days.items())]
+        pulls += [Pull(now, frozenset(frames)) for _, frames in sorted(days.items())]
     return pulls
 
 
 def project_runs(schedule: RunSchedule, sizes: OrgSizes, day: date) -> ProjectionLine:
     pulls = pulls_per_day(schedule, day)
     endpoints: dict[str, float] = {}
-    for frames in pulls:
-        for endpoint, count in pull_requests(sizes, frames).items():
+    fetched: datetime | None = None
+    for pull in pulls:
+        # the directory cache, as DirectoryCache keeps it (steady state: fetched just before)
+        fresh = fetched is not None and pull.at - fetched <= DIRECTORY_TTL
+        if not fresh:
+            fetched = pull.at
+        for endpoint, count in pull_requests(sizes, pull.frames, directory=not fresh).items():
             endpoints[endpoint] = endpoints.get(endpoint, 0) + count
-    with_agents = sum(1 for frames in pulls if AGENT_FRAMES & frames)
+    with_agents = sum(1 for pull in pulls if AGENT_FRAMES & pull.frames)
     item = (
         f"wfm run every {_minutes(schedule.every)} min: {len(pulls)} pulls a day, "
         f"{with_agents} of them with agent data"

@@ -31,6 +31,7 @@ from wfmcli.genesys.retry import RetryPolicy
 from wfmcli.pull.assemble import DayAssembler
 from wfmcli.pull.cache import FrameCache, Partition
 from wfmcli.pull.directory import AgentIdMode, Directory, load_directory
+from wfmcli.pull.directory_cache import DirectoryCache, directory_key
 from wfmcli.pull.queries import (
     DETAILS_PAGE_SIZE,
     USER_BATCH,
@@ -276,6 +277,8 @@ async def pull_async(
     spec: PullSpec,
     *,
     cache: FrameCache | None = None,
+    directories: DirectoryCache | None = None,
+    now: datetime | None = None,
     keep_frames: bool = True,
     progress: Progress | None = None,
     retry: RetryPolicy | None = None,
@@ -295,13 +298,7 @@ async def pull_async(
         retry=retry,
         counter=counter,
     ) as client:
-        directory = await load_directory(
-            client.session(0),
-            divisions=source.divisions,
-            licensed_role=source.licensed_role,
-            agent_id=spec.agent_id,
-            agent_map=spec.agent_map,
-        )
+        directory = await _directory(client.session(0), source, spec, directories, now)
         sets = len(client.sessions)
         done = [0]
         plans = []
@@ -358,6 +355,32 @@ async def pull_async(
         seconds=round(time.monotonic() - began, 3),
         data={name: _concat(name, parts) for name, parts in kept.items()} if keep_frames else {},
     )
+
+
+async def _directory(
+    session: CredentialSession,
+    source: PullSource,
+    spec: PullSpec,
+    directories: DirectoryCache | None,
+    now: datetime | None,
+) -> Directory:
+    """The scope's directory, from the cache while it is fresh."""
+    mapping = sorted((spec.agent_map or {}).items())
+    key = directory_key(
+        source.api_url, source.divisions, source.licensed_role, spec.agent_id, mapping
+    )
+    directory = directories.load(key, now) if directories else None
+    if directory is None:
+        directory = await load_directory(
+            session,
+            divisions=source.divisions,
+            licensed_role=source.licensed_role,
+            agent_id=spec.agent_id,
+            agent_map=spec.agent_map,
+        )
+        if directories is not None:
+            directories.save(key, directory, now)
+    return directory
 
 
 def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
