@@ -42,10 +42,12 @@ def _metric(results: list[dict], name: str, qualifier: str | None = None) -> dic
 
 def test_offered_equals_answered_abandoned_flowed_out_per_queue_day(runtime: Runtime) -> None:
     org, center = runtime.org, runtime.center
-    body = {"interval": DAY, "groupBy": ["queueId"],
-            "metrics": ["nOffered", "tAnswered", "tAbandon", "tFlowOut"],
-            "filter": {"type": "and", "predicates": [
-                {"dimension": "direction", "value": "inbound"}]}}
+    body = {
+        "interval": DAY,
+        "groupBy": ["queueId"],
+        "metrics": ["nOffered", "tAnswered", "tAbandon", "tFlowOut"],
+        "filter": {"type": "and", "predicates": [{"dimension": "direction", "value": "inbound"}]},
+    }
     results = conversation_aggregates(org, center, body)["results"]
     offered = _metric(results, "nOffered")
     ended = [_metric(results, m) for m in ("tAnswered", "tAbandon", "tFlowOut")]
@@ -80,10 +82,18 @@ def test_every_leg_ends_exactly_one_way(runtime: Runtime) -> None:
 def test_routing_status_time_adds_up_to_logged_in_time(runtime: Runtime) -> None:
     org = runtime.org
     users = org.users[:40]
-    body = {"interval": DAY, "granularity": "PT30M", "groupBy": ["userId"],
-            "metrics": ["tAgentRoutingStatus", "tSystemPresence", "tOrganizationPresence"],
-            "filter": {"type": "or", "predicates": [
-                {"type": "dimension", "dimension": "userId", "value": u.id} for u in users]}}
+    body = {
+        "interval": DAY,
+        "granularity": "PT30M",
+        "groupBy": ["userId"],
+        "metrics": ["tAgentRoutingStatus", "tSystemPresence", "tOrganizationPresence"],
+        "filter": {
+            "type": "or",
+            "predicates": [
+                {"type": "dimension", "dimension": "userId", "value": u.id} for u in users
+            ],
+        },
+    }
     response = user_aggregates(org, runtime.center, body, NOW_MS)
     logged_in = Counter[str]()
     routing = Counter[str]()
@@ -92,8 +102,9 @@ def test_routing_status_time_adds_up_to_logged_in_time(runtime: Runtime) -> None
     for result in response["results"]:
         user = result["group"]["userId"]
         for data in result["data"]:
-            bucket = sum(m["stats"]["sum"] for m in data["metrics"]
-                         if m["metric"] == "tSystemPresence")
+            bucket = sum(
+                m["stats"]["sum"] for m in data["metrics"] if m["metric"] == "tSystemPresence"
+            )
             assert bucket == 1_800_000  # every half hour is fully accounted for
             for m in data["metrics"]:
                 stat = m["stats"]["sum"]
@@ -110,16 +121,34 @@ def test_routing_status_time_adds_up_to_logged_in_time(runtime: Runtime) -> None
     assert presence == organization
     assert sum(routing.values()) > 0
     mapping = response["systemToOrganizationMappings"]
-    assert set(mapping) == {"AVAILABLE", "AWAY", "BUSY", "OFFLINE", "IDLE", "ON_QUEUE", "MEAL",
-                            "TRAINING", "MEETING", "BREAK"}
+    assert set(mapping) == {
+        "AVAILABLE",
+        "AWAY",
+        "BUSY",
+        "OFFLINE",
+        "IDLE",
+        "ON_QUEUE",
+        "MEAL",
+        "TRAINING",
+        "MEETING",
+        "BREAK",
+    }
 
 
 def test_user_details_match_user_aggregates(runtime: Runtime) -> None:
     org = runtime.org
     user = org.users[2]
-    details = user_details(org, runtime.center, {
-        "interval": DAY, "userFilters": [{"type": "or", "predicates": [
-            {"dimension": "userId", "value": user.id}]}]}, NOW_MS)
+    details = user_details(
+        org,
+        runtime.center,
+        {
+            "interval": DAY,
+            "userFilters": [
+                {"type": "or", "predicates": [{"dimension": "userId", "value": user.id}]}
+            ],
+        },
+        NOW_MS,
+    )
     assert details["totalHits"] == 1
     record = details["userDetails"][0]
     idle_from_details = 0
@@ -128,9 +157,16 @@ def test_user_details_match_user_aggregates(runtime: Runtime) -> None:
         end = min(DAY_END, _ms(row["endTime"]))
         if row["routingStatus"] == "IDLE" and end > start:
             idle_from_details += end - start
-    aggregates = user_aggregates(org, runtime.center, {
-        "interval": DAY, "metrics": ["tAgentRoutingStatus"], "filter": {
-            "type": "or", "predicates": [{"dimension": "userId", "value": user.id}]}}, NOW_MS)
+    aggregates = user_aggregates(
+        org,
+        runtime.center,
+        {
+            "interval": DAY,
+            "metrics": ["tAgentRoutingStatus"],
+            "filter": {"type": "or", "predicates": [{"dimension": "userId", "value": user.id}]},
+        },
+        NOW_MS,
+    )
     idle = _metric(aggregates["results"], "tAgentRoutingStatus", "IDLE")[user.id]["sum"]
     assert idle == idle_from_details > 0
 
@@ -141,8 +177,12 @@ def _ms(text: str) -> int:
 
 def test_metrics_count_in_the_interval_of_their_emit_time(runtime: Runtime) -> None:
     org, center = runtime.org, runtime.center
-    body = {"interval": DAY, "granularity": "PT30M", "metrics": ["nOffered", "tAnswered"],
-            "groupBy": ["queueId"]}
+    body = {
+        "interval": DAY,
+        "granularity": "PT30M",
+        "metrics": ["nOffered", "tAnswered"],
+        "groupBy": ["queueId"],
+    }
     results = conversation_aggregates(org, center, body)["results"]
     edges = build_grid(DAY, "PT30M", None).edges
     legs = center.legs
@@ -157,15 +197,20 @@ def test_metrics_count_in_the_interval_of_their_emit_time(runtime: Runtime) -> N
         for data in result["data"]:
             for m in data["metrics"]:
                 if m["metric"] == "tAnswered":
-                    seen[(result["group"]["queueId"], labels.index(data["interval"]))] += \
-                        m["stats"]["count"]
+                    seen[(result["group"]["queueId"], labels.index(data["interval"]))] += m[
+                        "stats"
+                    ]["count"]
     assert seen == expected
 
 
-def test_stat_shapes_counters_timers_and_service_level(twin: RunningTwin,
-                                                        api: httpx.Client) -> None:
-    body = {"interval": DAY, "groupBy": ["queueId"],
-            "metrics": ["nOffered", "tHandle", "oServiceLevel", "tTalk"]}
+def test_stat_shapes_counters_timers_and_service_level(
+    twin: RunningTwin, api: httpx.Client
+) -> None:
+    body = {
+        "interval": DAY,
+        "groupBy": ["queueId"],
+        "metrics": ["nOffered", "tHandle", "oServiceLevel", "tTalk"],
+    }
     response = api.post("/api/v2/analytics/conversations/aggregates/query", json=body)
     assert response.status_code == 200
     results = response.json()["results"]
@@ -181,7 +226,8 @@ def test_stat_shapes_counters_timers_and_service_level(twin: RunningTwin,
                 elif metric["metric"] == "oServiceLevel":
                     assert set(stats) == {"ratio", "numerator", "denominator", "target"}
                     assert stats["ratio"] == pytest.approx(
-                        stats["numerator"] / stats["denominator"])
+                        stats["numerator"] / stats["denominator"]
+                    )
                     assert 0 < stats["target"] < 1
                 else:
                     assert set(stats) == {"max", "min", "count", "sum"}
@@ -194,8 +240,12 @@ def test_groups_without_data_are_absent(runtime: Runtime) -> None:
     before = "2026-03-01T00:00:00.000Z/2026-03-02T00:00:00.000Z"
     body = {"interval": before, "metrics": ["nOffered"], "groupBy": ["queueId"]}
     assert conversation_aggregates(org, center, body) == {"results": []}
-    body = {"interval": DAY, "granularity": "PT30M", "metrics": ["tAbandon"],
-            "groupBy": ["queueId"]}
+    body = {
+        "interval": DAY,
+        "granularity": "PT30M",
+        "metrics": ["tAbandon"],
+        "groupBy": ["queueId"],
+    }
     for result in conversation_aggregates(org, center, body)["results"]:
         for data in result["data"]:
             assert data["metrics"] and all(m["stats"]["count"] > 0 for m in data["metrics"])
@@ -210,31 +260,49 @@ def test_buckets_follow_the_time_zone_across_dst() -> None:
     assert [(b - a) // 3_600_000 for a, b in pairwise(edges)] == [24, 23, 24]
     autumn = "2026-11-01T00:00:00-04:00/2026-11-02T00:00:00-05:00"
     assert len(build_grid(autumn, "PT1H", "America/New_York").edges) - 1 == 25
-    kathmandu = build_grid("2026-03-09T00:00:00+05:45/2026-03-10T00:00:00+05:45", "P1D",
-                           "Asia/Kathmandu")
+    kathmandu = build_grid(
+        "2026-03-09T00:00:00+05:45/2026-03-10T00:00:00+05:45", "P1D", "Asia/Kathmandu"
+    )
     assert kathmandu.labels() == ["2026-03-08T18:15:00.000Z/2026-03-09T18:15:00.000Z"]
 
 
 def test_bucketing_neither_loses_nor_doubles(runtime: Runtime) -> None:
     org, center = runtime.org, runtime.center
     local_day = "2026-03-08T19:00:00-05:00/2026-03-09T19:00:00-04:00"
-    whole = conversation_aggregates(org, center, {
-        "interval": local_day, "metrics": ["nOffered"], "timeZone": "America/New_York"})
-    split = conversation_aggregates(org, center, {
-        "interval": local_day, "metrics": ["nOffered"], "granularity": "PT30M",
-        "timeZone": "America/New_York"})
-    total = sum(m["stats"]["count"] for r in whole["results"] for d in r["data"]
-                for m in d["metrics"])
-    parts = sum(m["stats"]["count"] for r in split["results"] for d in r["data"]
-                for m in d["metrics"])
+    whole = conversation_aggregates(
+        org,
+        center,
+        {"interval": local_day, "metrics": ["nOffered"], "timeZone": "America/New_York"},
+    )
+    split = conversation_aggregates(
+        org,
+        center,
+        {
+            "interval": local_day,
+            "metrics": ["nOffered"],
+            "granularity": "PT30M",
+            "timeZone": "America/New_York",
+        },
+    )
+    total = sum(
+        m["stats"]["count"] for r in whole["results"] for d in r["data"] for m in d["metrics"]
+    )
+    parts = sum(
+        m["stats"]["count"] for r in split["results"] for d in r["data"] for m in d["metrics"]
+    )
     assert total == parts > 0
 
 
 def test_more_than_100_user_predicates_is_a_400(twin: RunningTwin, api: httpx.Client) -> None:
-    predicates = [{"dimension": "userId", "value": f"00000000-0000-4000-8000-{i:012d}"}
-                  for i in range(101)]
-    body = {"interval": DAY, "metrics": ["tAgentRoutingStatus"], "groupBy": ["userId"],
-            "filter": {"type": "or", "predicates": predicates}}
+    predicates = [
+        {"dimension": "userId", "value": f"00000000-0000-4000-8000-{i:012d}"} for i in range(101)
+    ]
+    body = {
+        "interval": DAY,
+        "metrics": ["tAgentRoutingStatus"],
+        "groupBy": ["userId"],
+        "filter": {"type": "or", "predicates": predicates},
+    }
     response = api.post("/api/v2/analytics/users/aggregates/query", json=body)
     assert response.status_code == 400
     assert response.json()["status"] == 400
@@ -242,13 +310,16 @@ def test_more_than_100_user_predicates_is_a_400(twin: RunningTwin, api: httpx.Cl
     assert api.post("/api/v2/analytics/users/aggregates/query", json=body).status_code == 200
 
 
-@pytest.mark.parametrize("body", [
-    {"interval": DAY, "metrics": ["nNope"]},
-    {"interval": "yesterday", "metrics": ["nOffered"]},
-    {"interval": DAY, "metrics": ["nOffered"], "granularity": "PT7Q"},
-    {"interval": DAY, "metrics": ["nOffered"], "timeZone": "Mars/Olympus"},
-    {"interval": DAY, "metrics": ["nOffered"], "groupBy": ["shoeSize"]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"interval": DAY, "metrics": ["nNope"]},
+        {"interval": "yesterday", "metrics": ["nOffered"]},
+        {"interval": DAY, "metrics": ["nOffered"], "granularity": "PT7Q"},
+        {"interval": DAY, "metrics": ["nOffered"], "timeZone": "Mars/Olympus"},
+        {"interval": DAY, "metrics": ["nOffered"], "groupBy": ["shoeSize"]},
+    ],
+)
 def test_bad_conversation_queries_are_400(runtime: Runtime, body: dict) -> None:
     with pytest.raises(QueryError):
         conversation_aggregates(runtime.org, runtime.center, body)
@@ -261,29 +332,33 @@ def test_user_details_interval_limit(runtime: Runtime) -> None:
 
 
 def test_same_seed_same_answers_other_seed_other_answers() -> None:
-    body = {"interval": DAY, "granularity": "PT1H", "groupBy": ["queueId"],
-            "metrics": ["nOffered", "tHandle", "oServiceLevel"]}
+    body = {
+        "interval": DAY,
+        "granularity": "PT1H",
+        "groupBy": ["queueId"],
+        "metrics": ["nOffered", "tHandle", "oServiceLevel"],
+    }
     answers = []
     for seed in (11, 11, 12):
-        rt = Runtime(build_org(seed=seed, agents=25, queues=3), now_ms=NOW_MS, days=1,
-                     live=False)
-        answers.append((conversation_aggregates(rt.org, rt.center, body),
-                        [u.id for u in rt.org.users]))
+        rt = Runtime(build_org(seed=seed, agents=25, queues=3), now_ms=NOW_MS, days=1, live=False)
+        answers.append(
+            (conversation_aggregates(rt.org, rt.center, body), [u.id for u in rt.org.users])
+        )
     assert answers[0] == answers[1]
     assert answers[0] != answers[2]
 
 
 def test_user_details_shape_and_every_routing_status(runtime: Runtime) -> None:
     org = runtime.org
-    details = user_details(org, runtime.center, {"interval": DAY, "paging": {"pageSize": 100}},
-                           NOW_MS)
+    details = user_details(
+        org, runtime.center, {"interval": DAY, "paging": {"pageSize": 100}}, NOW_MS
+    )
     assert details["totalHits"] == 60 == len(details["userDetails"])
     statuses = set()
     for record in details["userDetails"]:
         assert set(record) == {"userId", "primaryPresence", "routingStatus"}
         for row in record["primaryPresence"][:-1]:
-            assert set(row) == {"startTime", "endTime", "systemPresence",
-                                "organizationPresenceId"}
+            assert set(row) == {"startTime", "endTime", "systemPresence", "organizationPresenceId"}
         current = record["primaryPresence"][-1]  # may still be going on: no endTime yet
         assert {"startTime", "systemPresence", "organizationPresenceId"} <= set(current)
         for a, b in pairwise(record["routingStatus"]):
@@ -305,17 +380,35 @@ def test_secondary_presences_show_up_by_definition_id(runtime: Runtime) -> None:
 
 def test_range_bound_views_count_the_target_within_range(runtime: Runtime) -> None:
     org, center = runtime.org, runtime.center
-    body = {"interval": DAY, "granularity": "PT1H", "groupBy": ["queueId"],
-            "metrics": ["tAnswered"],
-            "views": [{"target": "tAnswered", "name": "slAnswered20000",
-                       "function": "rangeBound", "range": {"lt": 20001}},
-                      {"target": "tAbandon", "name": "abandonLong", "function": "rangeBound",
-                       "range": {"gte": 30000}}]}
+    body = {
+        "interval": DAY,
+        "granularity": "PT1H",
+        "groupBy": ["queueId"],
+        "metrics": ["tAnswered"],
+        "views": [
+            {
+                "target": "tAnswered",
+                "name": "slAnswered20000",
+                "function": "rangeBound",
+                "range": {"lt": 20001},
+            },
+            {
+                "target": "tAbandon",
+                "name": "abandonLong",
+                "function": "rangeBound",
+                "range": {"gte": 30000},
+            },
+        ],
+    }
     results = conversation_aggregates(org, center, body)["results"]
     legs = center.legs
-    quick = sum(1 for i in range(len(legs)) if legs.outcome[i] == ANSWERED
-                and DAY_START <= legs.answer[i] < DAY_END
-                and legs.answer[i] - legs.enter[i] < 20001)
+    quick = sum(
+        1
+        for i in range(len(legs))
+        if legs.outcome[i] == ANSWERED
+        and DAY_START <= legs.answer[i] < DAY_END
+        and legs.answer[i] - legs.enter[i] < 20001
+    )
     seen = Counter[str]()
     for result in results:
         for data in result["data"]:
@@ -334,24 +427,33 @@ def test_range_bound_views_count_the_target_within_range(runtime: Runtime) -> No
 
 def test_outbound_campaign_traffic(runtime: Runtime) -> None:
     org, center = runtime.org, runtime.center
-    body = {"interval": DAY, "groupBy": ["outboundCampaignId", "originatingDirection"],
-            "metrics": ["nOutboundAttempted", "nOutboundConnected", "nOutbound", "tDialing",
-                        "tHandle"],
-            "filter": {"type": "and", "predicates": [
-                {"dimension": "originatingDirection", "value": "outbound"}]}}
+    body = {
+        "interval": DAY,
+        "groupBy": ["outboundCampaignId", "originatingDirection"],
+        "metrics": ["nOutboundAttempted", "nOutboundConnected", "nOutbound", "tDialing", "tHandle"],
+        "filter": {
+            "type": "and",
+            "predicates": [{"dimension": "originatingDirection", "value": "outbound"}],
+        },
+    }
     results = conversation_aggregates(org, center, body)["results"]
     voice = {c.id for c in org.campaigns if c.kind == "voice"}
     assert results and {r["group"]["outboundCampaignId"] for r in results} <= voice
     for result in results:
         assert result["group"]["originatingDirection"] == "outbound"
         stats = {m["metric"]: m["stats"] for d in result["data"] for m in d["metrics"]}
-        assert stats["nOutboundAttempted"]["count"] >= stats["nOutboundConnected"]["count"] \
-            >= stats["nOutbound"]["count"] > 0
+        assert (
+            stats["nOutboundAttempted"]["count"]
+            >= stats["nOutboundConnected"]["count"]
+            >= stats["nOutbound"]["count"]
+            > 0
+        )
 
 
 @pytest.mark.parametrize(("start_h", "end_h"), [(10, 11), (0, 24), (23, 39)])
-def test_state_segments_match_a_naive_reading_of_the_log(runtime: Runtime, start_h: int,
-                                                        end_h: int) -> None:
+def test_state_segments_match_a_naive_reading_of_the_log(
+    runtime: Runtime, start_h: int, end_h: int
+) -> None:
     from wfmcli.sim.analytics import state_segments
 
     log = runtime.center.states
@@ -367,8 +469,9 @@ def test_state_segments_match_a_naive_reading_of_the_log(runtime: Runtime, start
             if stop > start and t < end:
                 expected.append((user, t, stop, rs))
     seg = state_segments(runtime.center, start, end, NOW_MS, [3, 17, 42])
-    got = list(zip(seg.user.tolist(), seg.start.tolist(), seg.end.tolist(), seg.rs.tolist(),
-                   strict=True))
+    got = list(
+        zip(seg.user.tolist(), seg.start.tolist(), seg.end.tolist(), seg.rs.tolist(), strict=True)
+    )
     assert [g for g in got if g[2] > start] == expected
 
 
@@ -376,10 +479,22 @@ def test_queue_observations_match_the_current_state(runtime: Runtime) -> None:
     from wfmcli.sim.observations import queue_observations
 
     org, center = runtime.org, runtime.center
-    body = {"filter": {"type": "or", "predicates": [
-        {"dimension": "queueId", "value": q.id} for q in org.queues]},
-        "metrics": ["oWaiting", "oInteracting", "oAlerting", "oMemberUsers", "oActiveUsers",
-                    "oOnQueueUsers", "oOffQueueUsers", "oUserPresences"]}
+    body = {
+        "filter": {
+            "type": "or",
+            "predicates": [{"dimension": "queueId", "value": q.id} for q in org.queues],
+        },
+        "metrics": [
+            "oWaiting",
+            "oInteracting",
+            "oAlerting",
+            "oMemberUsers",
+            "oActiveUsers",
+            "oOnQueueUsers",
+            "oOffQueueUsers",
+            "oUserPresences",
+        ],
+    }
     results = queue_observations(org, center, body)["results"]
     by_queue: dict[str, dict[str, int]] = {}
     for result in results:
@@ -391,10 +506,12 @@ def test_queue_observations_match_the_current_state(runtime: Runtime) -> None:
         assert counts["oMemberUsers"] == len(queue.member_indexes) == counts["oUserPresences"]
         assert counts["oActiveUsers"] == counts["oOnQueueUsers"] + counts["oOffQueueUsers"]
         assert counts["oWaiting"] == center.waiting(queue.index)
-    busy_agents = sum(1 for state in center.states.now
-                      if state.routing_status == RS["INTERACTING"])
+    busy_agents = sum(1 for state in center.states.now if state.routing_status == RS["INTERACTING"])
     handling = sum(c["oInteracting"] + c["oAlerting"] for c in by_queue.values())
     assert handling == busy_agents > 0
     with pytest.raises(QueryError):
-        queue_observations(org, center, {"filter": {"predicates": [
-            {"dimension": "userId", "value": org.users[0].id}]}})
+        queue_observations(
+            org,
+            center,
+            {"filter": {"predicates": [{"dimension": "userId", "value": org.users[0].id}]}},
+        )

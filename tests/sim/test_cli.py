@@ -14,8 +14,22 @@ import pytest
 @pytest.mark.timeout(60)
 def test_sim_serve_json_line_and_clean_stop() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "wfmcli", "sim", "serve", "--json", "--agents", "20",
-         "--queues", "2", "--days", "0", "--seed", "4"],
+        [
+            sys.executable,
+            "-m",
+            "wfmcli",
+            "sim",
+            "serve",
+            "--json",
+            "--agents",
+            "20",
+            "--queues",
+            "2",
+            "--days",
+            "0",
+            "--seed",
+            "4",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -25,10 +39,14 @@ def test_sim_serve_json_line_and_clean_stop() -> None:
         info = json.loads(process.stdout.readline())
         assert info["base_url"].startswith("http://127.0.0.1:")
         with httpx.Client(base_url=info["base_url"], timeout=10) as client:
-            token = client.post("/oauth/token", auth=(info["client_id"], info["client_secret"]),
-                                data={"grant_type": "client_credentials"})
-            users = client.get("/api/v2/users", headers={
-                "Authorization": f"Bearer {token.json()['access_token']}"})
+            token = client.post(
+                "/oauth/token",
+                auth=(info["client_id"], info["client_secret"]),
+                data={"grant_type": "client_credentials"},
+            )
+            users = client.get(
+                "/api/v2/users", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+            )
         assert users.json()["total"] == 20
         assert info["licensed_role"] == "Contact Center Agent"
     finally:
@@ -44,9 +62,26 @@ def test_sim_serve_on_a_busy_port_is_a_usage_error() -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "wfmcli", "sim", "serve", "--agents", "5", "--queues", "1",
-             "--days", "0", "--port", str(port)],
-            capture_output=True, text=True, timeout=60, check=False)
+            [
+                sys.executable,
+                "-m",
+                "wfmcli",
+                "sim",
+                "serve",
+                "--agents",
+                "5",
+                "--queues",
+                "1",
+                "--days",
+                "0",
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert result.stdout == ""

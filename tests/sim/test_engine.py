@@ -68,8 +68,12 @@ def test_state_rows_are_in_time_order_and_linked(center: ContactCenter) -> None:
         last[log.user[row]] = row
         if log.rs[row] == OFFLINE_RS:
             assert log.sp[row] == SP["OFFLINE"]
-    assert {log.rs[r] for r in range(len(log))} >= {RS["IDLE"], RS["INTERACTING"],
-                                                     RS["NOT_RESPONDING"], RS["OFF_QUEUE"]}
+    assert {log.rs[r] for r in range(len(log))} >= {
+        RS["IDLE"],
+        RS["INTERACTING"],
+        RS["NOT_RESPONDING"],
+        RS["OFF_QUEUE"],
+    }
 
 
 def test_running_in_steps_gives_the_same_log() -> None:
@@ -86,8 +90,13 @@ def test_running_in_steps_gives_the_same_log() -> None:
 def test_set_clock_moves_the_live_clock_and_the_engine_follows() -> None:
     from wfmcli.sim.runtime import Runtime
 
-    runtime = Runtime(build_org(seed=8, agents=20, queues=2), now_ms=START + 10 * 3_600_000,
-                      days=0, live=True, speed=0.0)
+    runtime = Runtime(
+        build_org(seed=8, agents=20, queues=2),
+        now_ms=START + 10 * 3_600_000,
+        days=0,
+        live=True,
+        speed=0.0,
+    )
     before = len(runtime.center.states)
     runtime.set_clock(START + 11 * 3_600_000, 0.0)
     assert runtime.now_ms() == START + 11 * 3_600_000
@@ -105,10 +114,26 @@ def test_shifts_follow_the_org_time_zone(zone: str) -> None:
     engine.run_until(START + 2 * DAY_MS)
     log = engine.states
     assert all(log.t[i] <= log.t[i + 1] for i in range(len(log) - 1))
-    logins = [log.t[i] for i in range(len(log))
-              if log.sp[i] == SP["AVAILABLE"] and log.prev[i] >= 0
-              and log.sp[log.prev[i]] == SP["OFFLINE"]]
-    hours = Counter(datetime.fromtimestamp(t / 1000, tz=UTC).astimezone(ZoneInfo(zone)).hour
-                    for t in logins)
+    logins = [
+        log.t[i]
+        for i in range(len(log))
+        if log.sp[i] == SP["AVAILABLE"]
+        and log.prev[i] >= 0
+        and log.sp[log.prev[i]] == SP["OFFLINE"]
+    ]
+    hours = Counter(
+        datetime.fromtimestamp(t / 1000, tz=UTC).astimezone(ZoneInfo(zone)).hour for t in logins
+    )
     assert len(logins) > 20
     assert sum(n for h, n in hours.items() if 6 <= h < 22) == len(logins)
+
+
+def test_a_budget_stops_early_and_the_rest_follows() -> None:
+    engine = ContactCenter(build_org(seed=8, agents=20, queues=2), START)
+    target = START + 12 * 3_600_000
+    assert engine.run_until(target, budget=50) == 50
+    assert engine.clock_ms < target
+    rest = engine.run_until(target)
+    reference = ContactCenter(build_org(seed=8, agents=20, queues=2), START)
+    assert reference.run_until(target) == 50 + rest
+    assert list(reference.states.t) == list(engine.states.t)

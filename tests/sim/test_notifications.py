@@ -19,8 +19,7 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture
 def live_twin() -> Iterator[RunningTwin]:
     # 15:00 UTC is mid-shift; at 300x a simulated minute passes every 0.2 s.
-    running = start_twin(seed=3, agents=30, queues=3, days=0, live=True, speed=300,
-                         now_ms=NOW_MS)
+    running = start_twin(seed=3, agents=30, queues=3, days=0, live=True, speed=300, now_ms=NOW_MS)
     try:
         yield running
     finally:
@@ -36,8 +35,10 @@ def client(live_twin: RunningTwin) -> Iterator[httpx.Client]:
 
 def _channel(client: httpx.Client, topics: list[str]) -> dict:
     channel = client.post("/api/v2/notifications/channels").json()
-    response = client.put(f"/api/v2/notifications/channels/{channel['id']}/subscriptions",
-                          json=[{"id": t} for t in topics])
+    response = client.put(
+        f"/api/v2/notifications/channels/{channel['id']}/subscriptions",
+        json=[{"id": t} for t in topics],
+    )
     assert response.status_code == 200, response.text
     return channel
 
@@ -53,8 +54,11 @@ def _messages(ws: ClientConnection, count: int, topic_prefix: str = "v2.users.")
 
 def test_channel_shape_and_live_events(live_twin: RunningTwin, client: httpx.Client) -> None:
     agents = [u for u in live_twin.org.users if u.licensed][:10]
-    topics = [f"v2.users.{u.id}.{kind}" for u in agents
-              for kind in ("activity", "routingStatus", "presence", "conversationsummary")]
+    topics = [
+        f"v2.users.{u.id}.{kind}"
+        for u in agents
+        for kind in ("activity", "routingStatus", "presence", "conversationsummary")
+    ]
     channel = _channel(client, topics)
     assert channel["connectUri"] == f"ws://{live_twin.base_url[7:]}/channels/{channel['id']}"
     assert channel["expires"].endswith("Z")
@@ -73,10 +77,24 @@ def test_channel_shape_and_live_events(live_twin: RunningTwin, client: httpx.Cli
         if event["topicName"].endswith(".activity"):
             assert body["id"] == user_id
             assert body["routingStatus"]["status"] in {
-                "OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"}
+                "OFF_QUEUE",
+                "IDLE",
+                "INTERACTING",
+                "NOT_RESPONDING",
+                "COMMUNICATING",
+            }
             assert body["presence"]["presenceDefinition"]["systemPresence"] in {
-                "AVAILABLE", "AWAY", "BUSY", "OFFLINE", "IDLE", "ON_QUEUE", "MEAL",
-                "TRAINING", "MEETING", "BREAK"}
+                "AVAILABLE",
+                "AWAY",
+                "BUSY",
+                "OFFLINE",
+                "IDLE",
+                "ON_QUEUE",
+                "MEAL",
+                "TRAINING",
+                "MEETING",
+                "BREAK",
+            }
             assert isinstance(body["activeQueueIds"], list)
         elif event["topicName"].endswith(".conversationsummary"):
             assert body["userId"] == user_id
@@ -88,15 +106,18 @@ def test_heartbeat_and_ping(live_twin: RunningTwin, client: httpx.Client) -> Non
     channel = _channel(client, [])
     with connect(channel["connectUri"], open_timeout=5) as ws:
         beat = json.loads(ws.recv(timeout=5))
-        assert beat == {"topicName": "channel.metadata",
-                        "eventBody": {"message": "WebSocket Heartbeat"}}
+        assert beat == {
+            "topicName": "channel.metadata",
+            "eventBody": {"message": "WebSocket Heartbeat"},
+        }
         ws.send(json.dumps({"message": "ping"}))
         replies = [json.loads(ws.recv(timeout=5)) for _ in range(3)]
     assert {"topicName": "channel.metadata", "eventBody": {"message": "pong"}} in replies
 
 
-def test_unknown_topics_are_refused_and_duplicates_fold(live_twin: RunningTwin,
-                                                        client: httpx.Client) -> None:
+def test_unknown_topics_are_refused_and_duplicates_fold(
+    live_twin: RunningTwin, client: httpx.Client
+) -> None:
     channel = client.post("/api/v2/notifications/channels").json()
     url = f"/api/v2/notifications/channels/{channel['id']}/subscriptions"
     bogus = [{"id": f"v2.users.00000000-0000-4000-8000-{i:012d}.activity"} for i in range(3)]
@@ -114,8 +135,11 @@ def test_topic_limit_rejects_1001_distinct_topics() -> None:
             http.headers["Authorization"] = f"Bearer {get_token(http, running)}"
             channel = http.post("/api/v2/notifications/channels").json()
             url = f"/api/v2/notifications/channels/{channel['id']}/subscriptions"
-            topics = [f"v2.users.{u.id}.{k}" for u in running.org.users
-                      for k in ("activity", "presence", "routingStatus", "conversationsummary")]
+            topics = [
+                f"v2.users.{u.id}.{k}"
+                for u in running.org.users
+                for k in ("activity", "presence", "routingStatus", "conversationsummary")
+            ]
             assert http.put(url, json=[{"id": t} for t in topics[:1000]]).status_code == 200
             refused = http.post(url, json=[{"id": topics[1000]}])
             kept = http.get(url).json()["entities"]
@@ -164,13 +188,21 @@ def test_dropped_socket_and_channel_expiry(live_twin: RunningTwin, client: httpx
     assert gone.status_code == 404
 
 
-def test_subscribe_over_the_socket_and_one_socket_per_channel(live_twin: RunningTwin,
-                                                              client: httpx.Client) -> None:
+def test_subscribe_over_the_socket_and_one_socket_per_channel(
+    live_twin: RunningTwin, client: httpx.Client
+) -> None:
     user = next(u for u in live_twin.org.users if u.licensed)
     channel = _channel(client, [])
     with connect(channel["connectUri"], open_timeout=5) as first:
-        first.send(json.dumps({"message": "subscribe", "correlationId": "c1",
-                               "topics": [f"v2.users.{user.id}.routingStatus"]}))
+        first.send(
+            json.dumps(
+                {
+                    "message": "subscribe",
+                    "correlationId": "c1",
+                    "topics": [f"v2.users.{user.id}.routingStatus"],
+                }
+            )
+        )
         reply = json.loads(first.recv(timeout=5))
         assert reply == {"correlationId": "c1", "result": "200", "status": "subscribed"}
         event = _messages(first, 1)[0]

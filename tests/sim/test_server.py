@@ -16,8 +16,11 @@ ERROR_KEYS = {"message", "code", "status", "contextId", "details", "errors"}
 
 def test_token_is_issued_for_basic_client_credentials(twin: RunningTwin) -> None:
     with httpx.Client(base_url=twin.base_url) as client:
-        response = client.post("/oauth/token", auth=(twin.client_id, twin.client_secret),
-                               data={"grant_type": "client_credentials"})
+        response = client.post(
+            "/oauth/token",
+            auth=(twin.client_id, twin.client_secret),
+            data={"grant_type": "client_credentials"},
+        )
     body = response.json()
     assert response.status_code == 200
     assert body["token_type"] == "bearer"
@@ -33,11 +36,16 @@ def test_token_refusals_are_oauth_style(
     twin: RunningTwin, client_id: str | None, secret: str, description: str
 ) -> None:
     with httpx.Client(base_url=twin.base_url) as client:
-        response = client.post("/oauth/token", auth=(client_id or twin.client_id, secret),
-                               data={"grant_type": "client_credentials"})
+        response = client.post(
+            "/oauth/token",
+            auth=(client_id or twin.client_id, secret),
+            data={"grant_type": "client_credentials"},
+        )
     assert response.status_code == 401
     assert response.json() == {
-        "error": "invalid_client", "description": description, "error_description": description
+        "error": "invalid_client",
+        "description": description,
+        "error_description": description,
     }
 
 
@@ -58,21 +66,30 @@ def test_users_paging_envelope(twin: RunningTwin, api: httpx.Client) -> None:
     assert "previousUri" not in first and first["nextUri"].endswith("pageNumber=2")
     last = api.get("/api/v2/users", params={"pageSize": 25, "pageNumber": 3}).json()
     assert len(last["entities"]) == 10 and "nextUri" not in last
-    ids = {u["id"] for page in (1, 2, 3)
-           for u in api.get("/api/v2/users", params={"pageNumber": page}).json()["entities"]}
+    ids = {
+        u["id"]
+        for page in (1, 2, 3)
+        for u in api.get("/api/v2/users", params={"pageNumber": page}).json()["entities"]
+    }
     assert ids == {u.id for u in twin.org.users}
 
 
 def test_user_fields_and_expands(twin: RunningTwin, api: httpx.Client) -> None:
     wanted = [twin.org.users[3].id, twin.org.users[7].id]
-    body = api.get("/api/v2/users", params={"id": ",".join(wanted),
-                                            "expand": "presence,routingStatus"}).json()
+    body = api.get(
+        "/api/v2/users", params={"id": ",".join(wanted), "expand": "presence,routingStatus"}
+    ).json()
     assert [u["id"] for u in body["entities"]] == wanted
     user = body["entities"][0]
     assert {"id", "name", "division", "email", "username", "state", "selfUri"} <= user.keys()
     assert user["employerInfo"]["employeeId"].startswith("E")
     assert user["routingStatus"]["status"] in {
-        "OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"}
+        "OFF_QUEUE",
+        "IDLE",
+        "INTERACTING",
+        "NOT_RESPONDING",
+        "COMMUNICATING",
+    }
     assert ISO_MS.match(user["routingStatus"]["startTime"])
     definition = user["presence"]["presenceDefinition"]
     known = {p.id for p in twin.org.presences}
@@ -91,7 +108,8 @@ def test_queue_members_have_no_totals(twin: RunningTwin, api: httpx.Client) -> N
     body = api.get(f"/api/v2/routing/queues/{queue.id}/members", params={"pageSize": 100}).json()
     assert not {"total", "pageCount", "lastUri"} & body.keys()
     assert {m["id"] for m in body["entities"]} == {
-        twin.org.users[i].id for i in queue.member_indexes}
+        twin.org.users[i].id for i in queue.member_indexes
+    }
     assert all(m["joined"] is True for m in body["entities"])
 
 
@@ -99,15 +117,18 @@ def test_queues_carry_sl_targets(twin: RunningTwin, api: httpx.Client) -> None:
     body = api.get("/api/v2/routing/queues").json()
     assert body["total"] == 5
     voice = next(q for q in body["entities"] if q["name"].endswith("Voice"))
-    assert voice["mediaSettings"]["call"]["serviceLevel"] == {"percentage": 0.8,
-                                                              "durationMs": 20000}
+    assert voice["mediaSettings"]["call"]["serviceLevel"] == {
+        "percentage": 0.8,
+        "durationMs": 20000,
+    }
 
 
 def test_licensing_role_leaves_some_users_out(twin: RunningTwin, api: httpx.Client) -> None:
     roles = api.get("/api/v2/authorization/roles").json()["entities"]
     role = next(r for r in roles if r["name"] == "Contact Center Agent")
-    members = api.get(f"/api/v2/authorization/roles/{role['id']}/users",
-                      params={"pageSize": 100}).json()
+    members = api.get(
+        f"/api/v2/authorization/roles/{role['id']}/users", params={"pageSize": 100}
+    ).json()
     assert 0 < members["total"] < 60
     assert members["total"] == role["userCount"]
 
@@ -159,9 +180,11 @@ def test_fault_knobs_5xx_throttle_and_expiry(fresh_twin: RunningTwin) -> None:
 def test_short_token_lifetime_expires(fresh_twin: RunningTwin) -> None:
     fresh_twin.faults.token_lifetime_s = 0
     with httpx.Client(base_url=fresh_twin.base_url) as client:
-        response = client.post("/oauth/token", auth=(fresh_twin.client_id,
-                                                     fresh_twin.client_secret),
-                               data={"grant_type": "client_credentials"})
+        response = client.post(
+            "/oauth/token",
+            auth=(fresh_twin.client_id, fresh_twin.client_secret),
+            data={"grant_type": "client_credentials"},
+        )
         assert response.json()["expires_in"] == 0
         token = response.json()["access_token"]
         refused = client.get("/api/v2/users", headers={"Authorization": f"Bearer {token}"})
@@ -188,8 +211,9 @@ def test_group_membership_of_queues(twin: RunningTwin, api: httpx.Client) -> Non
     assert group["type"] == "GROUP"
     members = api.get(f"/api/v2/groups/{group['id']}/members", params={"pageSize": 100}).json()
     by_group = {m["id"] for m in members["entities"]}
-    queue_members = api.get(f"/api/v2/routing/queues/{queue.id}/members",
-                            params={"pageSize": 100}).json()["entities"]
+    queue_members = api.get(
+        f"/api/v2/routing/queues/{queue.id}/members", params={"pageSize": 100}
+    ).json()["entities"]
     assert {m["id"] for m in queue_members if m["memberBy"] == "group"} == by_group
     assert any(m["memberBy"] == "user" for m in queue_members)
 
@@ -200,16 +224,20 @@ def test_bulk_presences(twin: RunningTwin, api: httpx.Client) -> None:
     assert [p["userId"] for p in body] == ids
     assert all("presenceDefinition" in p for p in body)
     too_many = ",".join(u.id for u in twin.org.users[:51])
-    assert api.get("/api/v2/users/presences/purecloud/bulk",
-                   params={"id": too_many}).status_code == 400
+    assert (
+        api.get("/api/v2/users/presences/purecloud/bulk", params={"id": too_many}).status_code
+        == 400
+    )
 
 
 def test_token_endpoint_fault(fresh_twin: RunningTwin) -> None:
     fresh_twin.faults.fail_token_next(1, status=502)
     with httpx.Client(base_url=fresh_twin.base_url) as client:
-        refused = client.post("/oauth/token", auth=(fresh_twin.client_id,
-                                                    fresh_twin.client_secret),
-                              data={"grant_type": "client_credentials"})
+        refused = client.post(
+            "/oauth/token",
+            auth=(fresh_twin.client_id, fresh_twin.client_secret),
+            data={"grant_type": "client_credentials"},
+        )
         assert refused.status_code == 502
         assert refused.json()["error"] == "temporarily_unavailable"
         assert get_token(client, fresh_twin)

@@ -24,28 +24,94 @@ JSON = dict[str, Any]
 
 # Conversation dimensions (reference §3.5); the twin models the first group, the rest are
 # accepted and simply have no value.
-MODELED_DIMENSIONS = ("queueId", "mediaType", "direction", "originatingDirection", "userId",
-                      "outboundCampaignId", "divisionId")
+MODELED_DIMENSIONS = (
+    "queueId",
+    "mediaType",
+    "direction",
+    "originatingDirection",
+    "userId",
+    "outboundCampaignId",
+    "divisionId",
+)
 OTHER_DIMENSIONS = frozenset(
     [
-        "activeRouting", "activeSkillId", "addressFrom", "addressTo", "agentAssistantId",
-        "agentBullseyeRing", "agentOwned", "agentRank", "agentScore", "ani", "assignerId",
-        "authenticated", "canonicalExternalContactId", "conversationId",
-        "conversationInitiator", "convertedFrom", "convertedTo", "customerParticipation",
-        "deliveryStatus", "destinationAddress", "disconnectType", "dnis", "edgeId",
-        "eligibleAgentCount", "errorCode", "extendedDeliveryStatus", "externalContactId",
-        "externalMediaCount", "externalOrganizationId", "externalTag", "firstQueue",
-        "flaggedReason", "flowInType", "flowOutType", "groupId", "interactionType",
-        "journeyActionId", "journeyActionMapId", "journeyActionMapVersion", "journeyCustomerId",
-        "journeyCustomerIdType", "journeyCustomerSessionId", "journeyCustomerSessionIdType",
-        "knowledgeBaseId", "mediaCount", "messageType", "originatingSocialMediaPublic",
-        "outboundContactId", "outboundContactListId", "participantName", "peerId",
-        "proposedAgentId", "provider", "purpose", "remote", "removedSkillId",
-        "requestedLanguageId", "requestedRouting", "requestedRoutingSkillId", "roomId",
-        "routingPriority", "routingRing", "routingRule", "routingRuleType", "scoredAgentId",
-        "selectedAgentId", "selectedAgentRank", "selfServed", "sessionDnis", "sessionId",
-        "skillExpressionId", "stationId", "teamId", "usedRouting", "videoPresent",
-        "waitingInteractionCount", "wrapUpCode"
+        "activeRouting",
+        "activeSkillId",
+        "addressFrom",
+        "addressTo",
+        "agentAssistantId",
+        "agentBullseyeRing",
+        "agentOwned",
+        "agentRank",
+        "agentScore",
+        "ani",
+        "assignerId",
+        "authenticated",
+        "canonicalExternalContactId",
+        "conversationId",
+        "conversationInitiator",
+        "convertedFrom",
+        "convertedTo",
+        "customerParticipation",
+        "deliveryStatus",
+        "destinationAddress",
+        "disconnectType",
+        "dnis",
+        "edgeId",
+        "eligibleAgentCount",
+        "errorCode",
+        "extendedDeliveryStatus",
+        "externalContactId",
+        "externalMediaCount",
+        "externalOrganizationId",
+        "externalTag",
+        "firstQueue",
+        "flaggedReason",
+        "flowInType",
+        "flowOutType",
+        "groupId",
+        "interactionType",
+        "journeyActionId",
+        "journeyActionMapId",
+        "journeyActionMapVersion",
+        "journeyCustomerId",
+        "journeyCustomerIdType",
+        "journeyCustomerSessionId",
+        "journeyCustomerSessionIdType",
+        "knowledgeBaseId",
+        "mediaCount",
+        "messageType",
+        "originatingSocialMediaPublic",
+        "outboundContactId",
+        "outboundContactListId",
+        "participantName",
+        "peerId",
+        "proposedAgentId",
+        "provider",
+        "purpose",
+        "remote",
+        "removedSkillId",
+        "requestedLanguageId",
+        "requestedRouting",
+        "requestedRoutingSkillId",
+        "roomId",
+        "routingPriority",
+        "routingRing",
+        "routingRule",
+        "routingRuleType",
+        "scoredAgentId",
+        "selectedAgentId",
+        "selectedAgentRank",
+        "selfServed",
+        "sessionDnis",
+        "sessionId",
+        "skillExpressionId",
+        "stationId",
+        "teamId",
+        "usedRouting",
+        "videoPresent",
+        "waitingInteractionCount",
+        "wrapUpCode",
     ]
 )
 USER_METRICS = ("tAgentRoutingStatus", "tSystemPresence", "tOrganizationPresence")
@@ -138,8 +204,14 @@ def _group_keys(dims: list[Dim], bucket: Ints) -> tuple[Ints, Ints]:
     return unique, inverse.astype(np.int64)
 
 
-def _stats(kind: str, value: Ints, inverse: Ints, groups: int,
-           numerator: Ints | None, target: Sequence[float | None]) -> list[JSON]:
+def _stats(
+    kind: str,
+    value: Ints,
+    inverse: Ints,
+    groups: int,
+    numerator: Ints | None,
+    target: Sequence[float | None],
+) -> list[JSON]:
     count = np.bincount(inverse, minlength=groups)
     if kind == "counter":
         return [{"count": int(c)} for c in count]
@@ -148,8 +220,11 @@ def _stats(kind: str, value: Ints, inverse: Ints, groups: int,
         num = np.bincount(inverse, weights=numerator, minlength=groups)
         out = []
         for g in range(groups):
-            stats: JSON = {"ratio": float(num[g] / count[g]) if count[g] else 0.0,
-                           "numerator": int(num[g]), "denominator": int(count[g])}
+            stats: JSON = {
+                "ratio": float(num[g] / count[g]) if count[g] else 0.0,
+                "numerator": int(num[g]),
+                "denominator": int(count[g]),
+            }
             if target[g] is not None:
                 stats["target"] = target[g]
             out.append(stats)
@@ -179,14 +254,17 @@ class View:
             raise QueryError("a view must be an object")
         name, target = str(raw.get("name", "")), str(raw.get("target", ""))
         if not name or name in KNOWN_METRICS:
-            raise QueryError(f"View name [{name}] is empty or a built-in metric name",
-                             "invalid.value")
+            raise QueryError(
+                f"View name [{name}] is empty or a built-in metric name", "invalid.value"
+            )
         if target not in KNOWN_METRICS or not target.startswith("t"):
-            raise QueryError(f"View target [{target}] must be a built-in timer metric",
-                             "invalid.value")
+            raise QueryError(
+                f"View target [{target}] must be a built-in timer metric", "invalid.value"
+            )
         if raw.get("function", "rangeBound") != "rangeBound":
-            raise QueryError(f"View function [{raw.get('function')}] is not supported",
-                             "invalid.value")
+            raise QueryError(
+                f"View function [{raw.get('function')}] is not supported", "invalid.value"
+            )
         bounds = raw.get("range") or {}
         if not isinstance(bounds, dict):
             raise QueryError("a view range must be an object")
@@ -196,8 +274,9 @@ class View:
         high = bounds.get("lt")
         if high is None and bounds.get("lte") is not None:
             high = int(bounds["lte"]) + 1
-        return cls(name, target, None if low is None else int(low),
-                   None if high is None else int(high))
+        return cls(
+            name, target, None if low is None else int(low), None if high is None else int(high)
+        )
 
     def mask(self, values: Ints) -> Mask:
         keep = np.ones(len(values), dtype=bool)
@@ -216,13 +295,13 @@ class ConversationQuery:
     def __init__(self, org: Org, center: ContactCenter, body: JSON) -> None:
         self.org = org
         self.center = center
-        self.grid = build_grid(body.get("interval"), body.get("granularity"),
-                               body.get("timeZone"))
+        self.grid = build_grid(body.get("interval"), body.get("granularity"), body.get("timeZone"))
         self.metrics = [str(m) for m in _require_list(body, "metrics", required=True)]
         unknown = [m for m in self.metrics if m not in KNOWN_METRICS]
         if unknown or not self.metrics:
-            raise QueryError(f"Unknown metric(s): {', '.join(unknown) or '(none)'}",
-                             "invalid.value")
+            raise QueryError(
+                f"Unknown metric(s): {', '.join(unknown) or '(none)'}", "invalid.value"
+            )
         raw_views = _require_list(body, "views")
         if len(raw_views) > MAX_VIEWS:
             raise QueryError(f"At most {MAX_VIEWS} views per query", "invalid.value")
@@ -239,7 +318,8 @@ class ConversationQuery:
         self.queue_targets = [q.sl_target for q in org.queues]
         self.division_ids = [d.id for d in org.divisions]
         self.queue_division = np.array(
-            [self.division_ids.index(q.division.id) for q in org.queues], dtype=np.int64)
+            [self.division_ids.index(q.division.id) for q in org.queues], dtype=np.int64
+        )
 
     @staticmethod
     def _check_dimension(name: str) -> None:
@@ -307,8 +387,7 @@ class ConversationQuery:
             results.append({"group": dict(group), "data": data})
         return {"results": results}
 
-    def _add(self, cells: Cells, dims_order: list[str], found: Emits, key: str,
-             head: JSON) -> None:
+    def _add(self, cells: Cells, dims_order: list[str], found: Emits, key: str, head: JSON) -> None:
         dims = [self._dimension(name, found) for name in dims_order]
         bucket = _bucket_of(self.grid, found.t)
         unique, inverse = _group_keys(dims, bucket)
@@ -332,8 +411,9 @@ class ConversationQuery:
         starts = np.searchsorted(inverse[order], np.arange(groups))
         low = np.minimum.reduceat(per_row[order], starts)
         high = np.maximum.reduceat(per_row[order], starts)
-        return [float(a) if a == b else None for a, b in zip(low.tolist(), high.tolist(),
-                                                             strict=True)]
+        return [
+            float(a) if a == b else None for a, b in zip(low.tolist(), high.tolist(), strict=True)
+        ]
 
 
 def conversation_aggregates(org: Org, center: ContactCenter, body: JSON) -> JSON:
@@ -372,8 +452,9 @@ class StateColumns:
                 grown = np.zeros(max(total, 2 * len(column)), dtype=np.int64)
                 grown[: self.rows] = column[: self.rows]
                 self.data[name] = column = grown
-            column[self.rows : total] = np.array(getattr(log, name)[self.rows : total],
-                                                 dtype=np.int64)
+            column[self.rows : total] = np.array(
+                getattr(log, name)[self.rows : total], dtype=np.int64
+            )
         self.rows = total
 
     def __getitem__(self, name: str) -> Ints:
@@ -434,11 +515,11 @@ def state_segments(
     tail = np.ones(len(rows), dtype=bool)
     tail[:-1] = ~same_user
     tail_rows = rows[tail]
-    after = _first_at_or_after(prev, np.asarray(log.last_row, dtype=np.int64)[user[tail_rows]],
-                               hi)
+    after = _first_at_or_after(prev, np.asarray(log.last_row, dtype=np.int64)[user[tail_rows]], hi)
     end[tail] = np.where(after >= 0, t[np.maximum(after, 0)], np.maximum(now_ms, t[tail_rows]))
-    return Segments(user[rows], t[rows], end, columns["rs"][rows], columns["sp"][rows],
-                    columns["pd"][rows])
+    return Segments(
+        user[rows], t[rows], end, columns["rs"][rows], columns["sp"][rows], columns["pd"][rows]
+    )
 
 
 def _first_at_or_after(prev: Ints, last: Ints, limit: int) -> Ints:
@@ -465,12 +546,15 @@ def _user_filter(org: Org, body: JSON) -> list[int] | None:
     if len(predicates) > MAX_USER_PREDICATES:
         raise QueryError(
             f"A user aggregate query may hold at most {MAX_USER_PREDICATES} userId predicates "
-            f"({len(predicates)} given)", "invalid.value")
+            f"({len(predicates)} given)",
+            "invalid.value",
+        )
     wanted = []
     for predicate in predicates:
         if predicate.get("dimension") != "userId":
-            raise QueryError("User aggregate filters support only the userId dimension",
-                             "invalid.value")
+            raise QueryError(
+                "User aggregate filters support only the userId dimension", "invalid.value"
+            )
         user = org.user_by_id.get(str(predicate.get("value")))
         if user is not None:
             wanted.append(user.index)
@@ -489,8 +573,9 @@ def user_aggregates(org: Org, center: ContactCenter, body: JSON, now_ms: int) ->
     metrics = [str(m) for m in _require_list(body, "metrics", required=True)]
     bad = [m for m in metrics if m not in USER_METRICS]
     if bad or not metrics:
-        raise QueryError(f"Invalid user aggregate metric(s): {', '.join(bad) or '(none)'}",
-                         "invalid.value")
+        raise QueryError(
+            f"Invalid user aggregate metric(s): {', '.join(bad) or '(none)'}", "invalid.value"
+        )
     group_by = [str(g) for g in _require_list(body, "groupBy")]
     if any(g != "userId" for g in group_by):
         raise QueryError("User aggregates can only be grouped by userId", "invalid.value")
@@ -518,8 +603,9 @@ def user_aggregates(org: Org, center: ContactCenter, body: JSON, now_ms: int) ->
     table: dict[int, dict[int, list[JSON]]] = {}
     for metric in metrics:
         codes, names = qualifiers[metric]
-        valid = (duration > 0) & (codes != OFFLINE_RS if metric == "tAgentRoutingStatus"
-                                  else codes >= 0)
+        valid = (duration > 0) & (
+            codes != OFFLINE_RS if metric == "tAgentRoutingStatus" else codes >= 0
+        )
         idx = np.nonzero(valid)[0]
         radix = len(names) + 1
         key = (user[idx] * radix + codes[idx]) * len(labels) + bucket[idx]
@@ -539,9 +625,13 @@ def user_aggregates(org: Org, center: ContactCenter, body: JSON, now_ms: int) ->
             else:
                 cell.append(entry)
     results = [
-        {"group": {"userId": org.users[u].id},
-         "data": [{"interval": labels[b], "metrics": entries}
-                  for b, entries in sorted(buckets.items())]}
+        {
+            "group": {"userId": org.users[u].id},
+            "data": [
+                {"interval": labels[b], "metrics": entries}
+                for b, entries in sorted(buckets.items())
+            ],
+        }
         for u, buckets in sorted(table.items())
     ]
     return {"systemToOrganizationMappings": system_to_org_mappings(org), "results": results}
@@ -550,12 +640,18 @@ def user_aggregates(org: Org, center: ContactCenter, body: JSON, now_ms: int) ->
 def user_details(org: Org, center: ContactCenter, body: JSON, now_ms: int) -> JSON:
     start, end = parse_interval(body.get("interval"))
     start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-    filters = [f for key in ("userFilters", "presenceFilters", "routingStatusFilters")
-               for f in _require_list(body, key)]
+    filters = [
+        f
+        for key in ("userFilters", "presenceFilters", "routingStatusFilters")
+        for f in _require_list(body, key)
+    ]
     limit_days = 31 if filters else 7
     if end_ms - start_ms > limit_days * 86_400_000:
-        raise QueryError(f"The interval may span at most {limit_days} days"
-                         + (" with filters" if filters else " without filters"), "invalid.value")
+        raise QueryError(
+            f"The interval may span at most {limit_days} days"
+            + (" with filters" if filters else " without filters"),
+            "invalid.value",
+        )
     wanted = None
     for node in _require_list(body, "userFilters"):
         for predicate in predicates_of(node):
@@ -565,10 +661,12 @@ def user_details(org: Org, center: ContactCenter, body: JSON, now_ms: int) -> JS
     size = int(paging.get("pageSize", 25))
     number = int(paging.get("pageNumber", 1))
     if not 1 <= size <= 100 or number < 1:
-        raise QueryError("paging.pageSize must be 1..100 and pageNumber at least 1",
-                         "invalid.value")
-    seg = state_segments(center, start_ms, end_ms, now_ms,
-                         None if wanted is None else sorted(wanted))
+        raise QueryError(
+            "paging.pageSize must be 1..100 and pageNumber at least 1", "invalid.value"
+        )
+    seg = state_segments(
+        center, start_ms, end_ms, now_ms, None if wanted is None else sorted(wanted)
+    )
     keep = (seg.end > start_ms) & (seg.start < end_ms)
     index = np.nonzero(keep)[0]
     users = sorted(set(seg.user[index].tolist()))
@@ -591,17 +689,27 @@ def _user_detail(org: Org, seg: Segments, rows: Ints, user: int, now_ms: int) ->
         if presence and presence[-1]["organizationPresenceId"] == definition.id:
             presence[-1]["_end"] = end
         else:
-            presence.append({"startTime": iso(start), "_end": end, "systemPresence": sp,
-                             "organizationPresenceId": definition.id})
+            presence.append(
+                {
+                    "startTime": iso(start),
+                    "_end": end,
+                    "systemPresence": sp,
+                    "organizationPresenceId": definition.id,
+                }
+            )
         rs = int(seg.rs[row])
         if rs == OFFLINE_RS:
             continue
-        if routing and routing[-1]["routingStatus"] == ROUTING_STATUSES[rs] and \
-                routing[-1]["_end"] == start:
+        if (
+            routing
+            and routing[-1]["routingStatus"] == ROUTING_STATUSES[rs]
+            and routing[-1]["_end"] == start
+        ):
             routing[-1]["_end"] = end
         else:
-            routing.append({"startTime": iso(start), "_end": end,
-                            "routingStatus": ROUTING_STATUSES[rs]})
+            routing.append(
+                {"startTime": iso(start), "_end": end, "routingStatus": ROUTING_STATUSES[rs]}
+            )
     for record in presence + routing:
         stop = record.pop("_end")
         if stop < now_ms:

@@ -42,13 +42,19 @@ def _handler(runtime: Runtime, query: Query) -> Callable[[web.Request], Any]:
 def add_routes(app: web.Application, runtime: Runtime) -> None:
     org, center = runtime.org, runtime.center
     base = "/api/v2/analytics"
-    app.router.add_post(f"{base}/conversations/aggregates/query",
-                        _handler(runtime, lambda b: conversation_aggregates(org, center, b)))
-    app.router.add_post(f"{base}/users/aggregates/query",
-                        _handler(runtime, lambda b: user_aggregates(org, center, b,
-                                                                    runtime.now_ms())))
-    app.router.add_post(f"{base}/queues/observations/query",
-                        _handler(runtime, lambda b: queue_observations(org, center, b)))
-    app.router.add_post(f"{base}/users/details/query",
-                        _handler(runtime, lambda b: user_details(org, center, b,
-                                                                 runtime.now_ms())))
+    app.router.add_post(
+        f"{base}/conversations/aggregates/query",
+        _handler(runtime, lambda b: conversation_aggregates(org, center, b)),
+    )
+    app.router.add_post(
+        f"{base}/users/aggregates/query",
+        _handler(runtime, lambda b: user_aggregates(org, center, b, runtime.now_ms())),
+    )
+    app.router.add_post(
+        f"{base}/queues/observations/query",
+        _handler(runtime, lambda b: queue_observations(org, center, b)),
+    )
+    app.router.add_post(
+        f"{base}/users/details/query",
+        _handler(runtime, lambda b: user_details(org, center, b, runtime.now_ms())),
+    )

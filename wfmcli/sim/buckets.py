@@ -87,13 +87,17 @@ def build_grid(interval: object, granularity: object, time_zone: object) -> Grid
     parts = {k: int(v) for k, v in match.groupdict().items() if v}
     if not parts or not any(parts.values()):
         raise QueryError(f"Invalid granularity [{granularity}]", "invalid.value")
-    clock = timedelta(hours=parts.get("hours", 0), minutes=parts.get("minutes", 0),
-                      seconds=parts.get("seconds", 0))
+    clock = timedelta(
+        hours=parts.get("hours", 0),
+        minutes=parts.get("minutes", 0),
+        seconds=parts.get("seconds", 0),
+    )
     months = parts.get("months", 0)
     days = parts.get("days", 0) + 7 * parts.get("weeks", 0)
     if (months or days) and clock:
-        raise QueryError(f"Granularity [{granularity}] mixes calendar and clock units",
-                         "invalid.value")
+        raise QueryError(
+            f"Granularity [{granularity}] mixes calendar and clock units", "invalid.value"
+        )
     edges = [start_ms]
     if clock:
         step = int(clock.total_seconds() * 1000)

@@ -46,8 +46,9 @@ class Directory:
             users, size, number, "/api/v2/users", _params(request, "expand", "id", "state")
         )
         now = self.rt.center.states.now
-        page["entities"] = [wire.user_json(self.org, u, now[u.index], expand)
-                            for u in page["entities"]]
+        page["entities"] = [
+            wire.user_json(self.org, u, now[u.index], expand) for u in page["entities"]
+        ]
         return json_response(page)
 
     async def user(self, request: web.Request) -> web.Response:
@@ -73,9 +74,7 @@ class Directory:
         user = self._user(request.match_info["user_id"])
         size, number = paging(request)
         queues = [self.org.queues[q] for q in user.queue_indexes]
-        entities = [
-            {**self._queue(q), "joined": True} for q in queues
-        ]
+        entities = [{**self._queue(q), "joined": True} for q in queues]
         return json_response(wire.page(entities, size, number, f"/api/v2/users/{user.id}/queues"))
 
     async def queues(self, request: web.Request) -> web.Response:
@@ -116,15 +115,17 @@ class Directory:
             users = [u for u in users if self._status(u) in statuses]
         presences = {p.upper() for p in list_param(request, "presence")}
         if presences:
-            users = [u for u in users
-                     if SYSTEM_PRESENCES[now[u.index].system_presence] in presences]
+            users = [
+                u for u in users if SYSTEM_PRESENCES[now[u.index].system_presence] in presences
+            ]
         if request.query.get("joined", "true").lower() == "false":
             users = []
         group = self._group_of(queue)
         by_group = set(group.member_indexes) if group else set()
         entities = [
-            wire.queue_member_json(self.org, u, now[u.index], expand,
-                                   "group" if u.index in by_group else "user")
+            wire.queue_member_json(
+                self.org, u, now[u.index], expand, "group" if u.index in by_group else "user"
+            )
             for u in users
         ]
         path = f"/api/v2/routing/queues/{queue.id}/members"
@@ -156,8 +157,10 @@ class Directory:
         size, number = paging(request)
         expand = set(list_param(request, "expand"))
         now = self.rt.center.states.now
-        entities = [wire.user_json(self.org, self.org.users[i], now[i], expand)
-                    for i in group.member_indexes]
+        entities = [
+            wire.user_json(self.org, self.org.users[i], now[i], expand)
+            for i in group.member_indexes
+        ]
         path = f"/api/v2/groups/{group.id}/members"
         return json_response(wire.page(entities, size, number, path))
 
@@ -168,9 +171,9 @@ class Directory:
             raise ApiError(400, "invalid.value", "At most 50 user ids per bulk presence request")
         now = self.rt.center.states.now
         users = [self._user(i) for i in ids]
-        return json_response([
-            {**wire.presence_json(self.org, u, now[u.index]), "userId": u.id} for u in users
-        ])
+        return json_response(
+            [{**wire.presence_json(self.org, u, now[u.index]), "userId": u.id} for u in users]
+        )
 
     def _status(self, user: User) -> str:
         code = self.rt.center.states.now[user.index].routing_status
@@ -233,8 +236,11 @@ class Directory:
     async def system_presences(self, request: web.Request) -> web.Response:
         return json_response(
             [
-                {"id": sp, "name": sp.replace("_", " ").title(),
-                 "selfUri": f"/api/v2/systempresences/{sp}"}
+                {
+                    "id": sp,
+                    "name": sp.replace("_", " ").title(),
+                    "selfUri": f"/api/v2/systempresences/{sp}",
+                }
                 for sp in SYSTEM_PRESENCES
             ]
         )

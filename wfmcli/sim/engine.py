@@ -103,22 +103,26 @@ class ContactCenter:
         self._arrival_next = 0
         self._deadline: dict[int, tuple[int, int]] = {}  # waiting leg -> (time, outcome)
         self._same_media = [
-            [other.index for other in org.queues
-             if other.media == queue.media and other.index != queue.index]
+            [
+                other.index
+                for other in org.queues
+                if other.media == queue.media and other.index != queue.index
+            ]
             for queue in org.queues
         ]
         self._def_index = {p.id: i for i, p in enumerate(org.presences)}
-        self._sys_def = {
-            sp: self._def_index[org.system_definition(sp).id] for sp in SP
-        }
-        self._secondary = {
-            p.name: self._def_index[p.id] for p in org.presences if not p.primary
-        }
+        self._sys_def = {sp: self._def_index[org.system_definition(sp).id] for sp in SP}
+        self._secondary = {p.name: self._def_index[p.id] for p in org.presences if not p.primary}
         # Indexed by event kind; every handler takes (t, a, b).
         self._handlers: list[Callable[[int, int, int], None]] = [
-            self._leave, self._alert_end, lambda t, leg, _: self._talk_end(t, leg),
-            lambda t, leg, _: self._acw_end(t, leg), lambda t, agent, _: self._nr_end(t, agent),
-            self._action, lambda t, q, _: self._dial(t, q), self._dial_end,
+            self._leave,
+            self._alert_end,
+            lambda t, leg, _: self._talk_end(t, leg),
+            lambda t, leg, _: self._acw_end(t, leg),
+            lambda t, agent, _: self._nr_end(t, agent),
+            self._action,
+            lambda t, q, _: self._dial(t, q),
+            self._dial_end,
         ]
         self._dialer_queues = {
             c.queue_index: i for i, c in enumerate(org.campaigns) if c.queue_index is not None
@@ -135,10 +139,14 @@ class ContactCenter:
 
     # -- the clock ------------------------------------------------------------------------
 
-    def run_until(self, t_ms: int) -> int:
-        """Process every event up to `t_ms`; returns how many were processed."""
+    def run_until(self, t_ms: int, budget: int | None = None) -> int:
+        """Process every event up to `t_ms`, or only `budget` of them; returns how many.
+
+        With a budget spent early, the clock stops at the last event processed.
+        """
         self._plan_through(max(t_ms, self.clock_ms))
         processed = 0
+        limit = budget if budget is not None else -1
         heap, arrivals_t, arrivals_q = self._heap, self._arrivals_t, self._arrivals_q
         handlers = self._handlers
         never = t_ms + 1
@@ -160,6 +168,8 @@ class ContactCenter:
                 self.clock_ms = t
                 handlers[kind](t, a, b)
             processed += 1
+            if processed == limit:
+                return processed
         if self._arrival_next > 100_000:
             del arrivals_t[: self._arrival_next]
             del arrivals_q[: self._arrival_next]
@@ -204,8 +214,13 @@ class ContactCenter:
             if rng.random() < 0.12:  # a day off
                 continue
             roll = rng.random()
-            hour = (rng.uniform(6, 10) if roll < 0.7 else
-                    rng.uniform(10, 14) if roll < 0.95 else rng.uniform(14, 22))
+            hour = (
+                rng.uniform(6, 10)
+                if roll < 0.7
+                else rng.uniform(10, 14)
+                if roll < 0.95
+                else rng.uniform(14, 22)
+            )
             start = day_ms + int(hour * 3_600_000) // 60_000 * 60_000
             if start >= self.start_ms:  # a shift that began before the history is not in it
                 self._plan_one_shift(rng, user.index, start, user.licensed)
@@ -226,8 +241,9 @@ class ContactCenter:
         plan.append((390 + rng.randrange(-15, 15), 15, self._sys_def["BREAK"]))
         if rng.random() < 0.25:
             extra = rng.choice(("E-learning", "Team Meeting", "Coaching", "Back Office"))
-            plan.append((300 + rng.randrange(0, 40), rng.choice((15, 30, 45)),
-                         self._secondary[extra]))
+            plan.append(
+                (300 + rng.randrange(0, 40), rng.choice((15, 30, 45)), self._secondary[extra])
+            )
         if not agent:
             plan.append((60, 60, self._sys_def["MEETING"]))
         plan.sort()

@@ -60,8 +60,11 @@ def int_param(request: web.Request, name: str, default: int, low: int, high: int
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, "bad.request", f"Value [{raw}] is not valid for field type [int] "
-                       f"for parameter [{name}]") from None
+        raise ApiError(
+            400,
+            "bad.request",
+            f"Value [{raw}] is not valid for field type [int] for parameter [{name}]",
+        ) from None
     if not low <= value <= high:
         raise ApiError(400, "invalid.value", f"{name} must be between {low} and {high}")
     return value

@@ -109,8 +109,22 @@ class LegLog:
     """One row per queue leg; -1 marks a moment that has not happened (yet)."""
 
     COLUMNS = (
-        "conv", "queue", "media", "direction", "campaign", "first_leg", "enter", "end_queue",
-        "outcome", "user", "answer", "talk_end", "held", "acw_end", "transferred", "dialing",
+        "conv",
+        "queue",
+        "media",
+        "direction",
+        "campaign",
+        "first_leg",
+        "enter",
+        "end_queue",
+        "outcome",
+        "user",
+        "answer",
+        "talk_end",
+        "held",
+        "acw_end",
+        "transferred",
+        "dialing",
         "contacting",
     )
 

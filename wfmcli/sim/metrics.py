@@ -31,24 +31,88 @@ Mask = npt.NDArray[np.bool_]
 # Names accepted by conversation aggregate queries (reference §3.4).
 KNOWN_METRICS = frozenset(
     [
-        "nAgentDeclined", "nAlertExpired", "nBlindTransferred", "nBotInteractions",
-        "nCallbackAttempts", "nCallbackOverSla", "nCallbackScheduled", "nCfcOffered",
-        "nCobrowseSessions", "nConnected", "nConsult", "nConsultTransferred", "nConversations",
-        "nError", "nOffered", "nOutbound", "nOutboundAbandoned", "nOutboundAttempted",
-        "nOutboundConnected", "nOverSla", "nStateTransitionError", "nTakeover", "nTransferred",
-        "oAudioMessageCount", "oCallbackServiceLevel", "oExternalAudioMessageCount",
-        "oExternalMediaCount", "oMediaCount", "oMessageCount", "oMessageSegmentCount",
-        "oMessageTurn", "oServiceLevel", "oServiceTarget", "oSkillExpressionApplications",
-        "tAbandon", "tAcd", "tActiveCallback", "tActiveCallbackComplete", "tAcw",
-        "tAgentResponseTime", "tAgentVideoConnected", "tAlert", "tAnswered",
-        "tAverageAgentResponseTime", "tAverageCustomerResponseTime", "tBarging",
-        "tCallbackAbandon", "tCallbackConnect", "tCallbackNotReached", "tCallbackVirtualWait",
-        "tCfcAbandon", "tCfcAcd", "tCfcAnswered", "tCfcFlowOut", "tCoaching",
-        "tCoachingComplete", "tConnected", "tContacting", "tDialing", "tFirstConnect",
-        "tFirstDial", "tFirstEngagement", "tFirstResponse", "tFlowOut", "tHandle", "tHeld",
-        "tHeldComplete", "tIvr", "tMonitoring", "tMonitoringComplete", "tNotResponding",
-        "tPark", "tParkComplete", "tScreenMonitoring", "tShortAbandon", "tSnippetRecord",
-        "tTalk", "tTalkComplete", "tTransmitting", "tUserResponseTime", "tVoicemail", "tWait"
+        "nAgentDeclined",
+        "nAlertExpired",
+        "nBlindTransferred",
+        "nBotInteractions",
+        "nCallbackAttempts",
+        "nCallbackOverSla",
+        "nCallbackScheduled",
+        "nCfcOffered",
+        "nCobrowseSessions",
+        "nConnected",
+        "nConsult",
+        "nConsultTransferred",
+        "nConversations",
+        "nError",
+        "nOffered",
+        "nOutbound",
+        "nOutboundAbandoned",
+        "nOutboundAttempted",
+        "nOutboundConnected",
+        "nOverSla",
+        "nStateTransitionError",
+        "nTakeover",
+        "nTransferred",
+        "oAudioMessageCount",
+        "oCallbackServiceLevel",
+        "oExternalAudioMessageCount",
+        "oExternalMediaCount",
+        "oMediaCount",
+        "oMessageCount",
+        "oMessageSegmentCount",
+        "oMessageTurn",
+        "oServiceLevel",
+        "oServiceTarget",
+        "oSkillExpressionApplications",
+        "tAbandon",
+        "tAcd",
+        "tActiveCallback",
+        "tActiveCallbackComplete",
+        "tAcw",
+        "tAgentResponseTime",
+        "tAgentVideoConnected",
+        "tAlert",
+        "tAnswered",
+        "tAverageAgentResponseTime",
+        "tAverageCustomerResponseTime",
+        "tBarging",
+        "tCallbackAbandon",
+        "tCallbackConnect",
+        "tCallbackNotReached",
+        "tCallbackVirtualWait",
+        "tCfcAbandon",
+        "tCfcAcd",
+        "tCfcAnswered",
+        "tCfcFlowOut",
+        "tCoaching",
+        "tCoachingComplete",
+        "tConnected",
+        "tContacting",
+        "tDialing",
+        "tFirstConnect",
+        "tFirstDial",
+        "tFirstEngagement",
+        "tFirstResponse",
+        "tFlowOut",
+        "tHandle",
+        "tHeld",
+        "tHeldComplete",
+        "tIvr",
+        "tMonitoring",
+        "tMonitoringComplete",
+        "tNotResponding",
+        "tPark",
+        "tParkComplete",
+        "tScreenMonitoring",
+        "tShortAbandon",
+        "tSnippetRecord",
+        "tTalk",
+        "tTalkComplete",
+        "tTransmitting",
+        "tUserResponseTime",
+        "tVoicemail",
+        "tWait",
     ]
 )
 
@@ -87,12 +151,22 @@ class Legs:
         sl = np.array([q.sl_ms for q in org.queues], dtype=np.int64)
         short = np.array([q.short_abandon_ms for q in org.queues], dtype=np.int64)
         return cls(
-            queue=queue, media=col(legs.media), direction=col(legs.direction),
-            campaign=col(legs.campaign), first_leg=col(legs.first_leg), enter=col(legs.enter),
-            end_queue=col(legs.end_queue), outcome=col(legs.outcome), user=col(legs.user),
-            answer=col(legs.answer), talk_end=col(legs.talk_end), held=col(legs.held),
-            acw_end=col(legs.acw_end), transferred=col(legs.transferred),
-            dialing=col(legs.dialing), contacting=col(legs.contacting),
+            queue=queue,
+            media=col(legs.media),
+            direction=col(legs.direction),
+            campaign=col(legs.campaign),
+            first_leg=col(legs.first_leg),
+            enter=col(legs.enter),
+            end_queue=col(legs.end_queue),
+            outcome=col(legs.outcome),
+            user=col(legs.user),
+            answer=col(legs.answer),
+            talk_end=col(legs.talk_end),
+            held=col(legs.held),
+            acw_end=col(legs.acw_end),
+            transferred=col(legs.transferred),
+            dialing=col(legs.dialing),
+            contacting=col(legs.contacting),
             sl_ms=sl[queue] if len(queue) else queue,
             short_ms=short[queue] if len(queue) else queue,
         )
@@ -113,17 +187,32 @@ class Emits:
     numerator: Ints | None = None  # oServiceLevel only: 1 when within the SL threshold
 
     def subset(self, index: npt.NDArray[np.intp]) -> Emits:
-        return Emits(self.kind, self.t[index], self.value[index], self.user[index],
-                     self.queue[index], self.media[index], self.direction[index],
-                     self.campaign[index],
-                     None if self.numerator is None else self.numerator[index])
+        return Emits(
+            self.kind,
+            self.t[index],
+            self.value[index],
+            self.user[index],
+            self.queue[index],
+            self.media[index],
+            self.direction[index],
+            self.campaign[index],
+            None if self.numerator is None else self.numerator[index],
+        )
 
 
 def _pick(kind: str, mask: Mask, t: Ints, value: Ints, user: Ints | None, legs: Legs) -> Emits:
     index = np.nonzero(mask)[0]
     users = user[index] if user is not None else np.full(len(index), -1, dtype=np.int64)
-    return Emits(kind, t[index], value[index], users, legs.queue[index], legs.media[index],
-                 legs.direction[index], legs.campaign[index])
+    return Emits(
+        kind,
+        t[index],
+        value[index],
+        users,
+        legs.queue[index],
+        legs.media[index],
+        legs.direction[index],
+        legs.campaign[index],
+    )
 
 
 def emits(metric: str, legs: Legs, alerts: AlertLog, dials: DialLog) -> Emits | None:
@@ -153,8 +242,9 @@ def emits(metric: str, legs: Legs, alerts: AlertLog, dials: DialLog) -> Emits | 
     if metric == "tFlowOut":
         return _pick("timer", legs.outcome == FLOWED_OUT, legs.end_queue, wait, None, legs)
     if metric == "nOverSla":
-        return _pick("counter", inbound & answered & (wait > legs.sl_ms), legs.answer, one, None,
-                     legs)
+        return _pick(
+            "counter", inbound & answered & (wait > legs.sl_ms), legs.answer, one, None, legs
+        )
     if metric == "oServiceLevel":
         counted = inbound & (answered | (abandoned & (wait >= legs.short_ms)))
         within = answered & (wait <= legs.sl_ms)
@@ -205,9 +295,16 @@ def _outbound(metric: str, legs: Legs, dials: DialLog, one: Ints) -> Emits | Non
         t, value = start + dialing, dialing
     queue = col(dials.queue)[index]
     kind = "timer" if metric == "tDialing" else "counter"
-    return Emits(kind, t[index], value[index], np.full(len(index), -1, dtype=np.int64), queue,
-                 np.full(len(index), MEDIA["voice"], dtype=np.int64),
-                 np.ones(len(index), dtype=np.int64), col(dials.campaign)[index])
+    return Emits(
+        kind,
+        t[index],
+        value[index],
+        np.full(len(index), -1, dtype=np.int64),
+        queue,
+        np.full(len(index), MEDIA["voice"], dtype=np.int64),
+        np.ones(len(index), dtype=np.int64),
+        col(dials.campaign)[index],
+    )
 
 
 def _alert_emits(metric: str, alerts: AlertLog, legs: Legs) -> Emits:
@@ -218,5 +315,13 @@ def _alert_emits(metric: str, alerts: AlertLog, legs: Legs) -> Emits:
     else:
         index = np.arange(len(end))
     of = leg[index]
-    return Emits("timer", end[index], (end - start)[index], user[index], legs.queue[of],
-                 legs.media[of], legs.direction[of], legs.campaign[of])
+    return Emits(
+        "timer",
+        end[index],
+        (end - start)[index],
+        user[index],
+        legs.queue[of],
+        legs.media[of],
+        legs.direction[of],
+        legs.campaign[of],
+    )

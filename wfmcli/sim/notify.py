@@ -189,8 +189,10 @@ class Hub:
 
     def _routing(self, user: int) -> dict[str, str]:
         agent = self.center.states.now[user]
-        status = "OFF_QUEUE" if agent.routing_status == OFFLINE_RS else (
-            ROUTING_STATUSES[agent.routing_status]
+        status = (
+            "OFF_QUEUE"
+            if agent.routing_status == OFFLINE_RS
+            else (ROUTING_STATUSES[agent.routing_status])
         )
         return {"status": status, "startTime": iso(agent.routing_since)}
 

@@ -57,8 +57,11 @@ class Sockets:
     async def list_channels(self, request: web.Request) -> web.Response:
         self.hub.expire()
         client = _client_id(request)
-        entities = [channel_json(request, self.hub, c) for c in self.hub.channels.values()
-                    if c.client_id == client]
+        entities = [
+            channel_json(request, self.hub, c)
+            for c in self.hub.channels.values()
+            if c.client_id == client
+        ]
         return json_response({"entities": entities})
 
     async def head(self, request: web.Request) -> web.Response:
@@ -78,8 +81,9 @@ class Sockets:
         if not isinstance(body, list) or not all(isinstance(t, dict) and "id" in t for t in body):
             raise ApiError(400, "bad.request", 'Expected a list of {"id": "<topic>"}')
         try:
-            self.hub.subscribe(channel, [str(t["id"]) for t in body],
-                               replace=request.method == "PUT")
+            self.hub.subscribe(
+                channel, [str(t["id"]) for t in body], replace=request.method == "PUT"
+            )
         except SubscriptionError as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
         return json_response({"entities": [_topic_json(channel, t) for t in channel.topics]})
@@ -133,8 +137,9 @@ class Sockets:
         elif message.get("message") == "subscribe":
             reply: dict[str, Any] = {"correlationId": message.get("correlationId")}
             try:
-                self.hub.subscribe(channel, [str(t) for t in message.get("topics", [])],
-                                   replace=False)
+                self.hub.subscribe(
+                    channel, [str(t) for t in message.get("topics", [])], replace=False
+                )
                 reply.update(result="200", status="subscribed")
             except SubscriptionError as exc:
                 reply.update(result=str(exc.status), status="failed", message=exc.message)

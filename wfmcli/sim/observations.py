@@ -14,8 +14,14 @@ from wfmcli.sim.org import ROUTING_STATUSES, Org, Queue
 
 JSON = dict[str, Any]
 CONVERSATION_METRICS = ("oWaiting", "oInteracting", "oAlerting")
-USER_METRICS = ("oOnQueueUsers", "oOffQueueUsers", "oActiveUsers", "oMemberUsers",
-                "oUserRoutingStatuses", "oUserPresences")
+USER_METRICS = (
+    "oOnQueueUsers",
+    "oOffQueueUsers",
+    "oActiveUsers",
+    "oMemberUsers",
+    "oUserRoutingStatuses",
+    "oUserPresences",
+)
 MAX_QUEUES = 100
 
 
@@ -25,8 +31,9 @@ def queue_observations(org: Org, center: ContactCenter, body: JSON) -> JSON:
         raise QueryError("metrics must be a list")
     unknown = [m for m in metrics if m not in CONVERSATION_METRICS + USER_METRICS]
     if unknown:
-        raise QueryError(f"Unknown observation metric(s): {', '.join(map(str, unknown))}",
-                         "invalid.value")
+        raise QueryError(
+            f"Unknown observation metric(s): {', '.join(map(str, unknown))}", "invalid.value"
+        )
     node = body.get("filter")
     if not isinstance(node, dict):
         raise QueryError("filter with queueId predicates is required")
@@ -41,21 +48,31 @@ def queue_observations(org: Org, center: ContactCenter, body: JSON) -> JSON:
         elif predicate.get("dimension") == "mediaType":
             media.add(value)
         else:
-            raise QueryError("Queue observations filter on queueId and mediaType only",
-                             "invalid.value")
+            raise QueryError(
+                "Queue observations filter on queueId and mediaType only", "invalid.value"
+            )
     if len(queues) > MAX_QUEUES:
         raise QueryError(f"At most {MAX_QUEUES} queueId predicates", "invalid.value")
     busy = _busy_legs(center)
     results: list[JSON] = []
     for queue in queues:
-        conversation = [_count(m, busy[m].get(queue.index, 0) if m != "oWaiting"
-                               else center.waiting(queue.index))
-                        for m in metrics if m in CONVERSATION_METRICS]
+        conversation = [
+            _count(
+                m, busy[m].get(queue.index, 0) if m != "oWaiting" else center.waiting(queue.index)
+            )
+            for m in metrics
+            if m in CONVERSATION_METRICS
+        ]
         if conversation and (not media or queue.media in media):
-            results.append({"group": {"queueId": queue.id, "mediaType": queue.media},
-                            "data": conversation})
-        users = [entry for m in metrics if m in USER_METRICS
-                 for entry in _user_metric(org, center, queue, m)]
+            results.append(
+                {"group": {"queueId": queue.id, "mediaType": queue.media}, "data": conversation}
+            )
+        users = [
+            entry
+            for m in metrics
+            if m in USER_METRICS
+            for entry in _user_metric(org, center, queue, m)
+        ]
         if users:
             results.append({"group": {"queueId": queue.id}, "data": users})
     return {"results": results, "systemToOrganizationMappings": system_to_org_mappings(org)}

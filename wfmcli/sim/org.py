@@ -68,33 +68,133 @@ _OTHER_ROLES = ("employee", "Supervisor", "Master Admin", "Quality Evaluator")
 _DIVISION_NAMES = ("Home", "Customer Service", "Sales", "Back Office")
 
 _FIRST = (
-    "Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira",
-    "Liam", "Maya", "Nils", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara", "Uma", "Viktor",
-    "Wen", "Xavier", "Yara", "Zoe", "Amir", "Bianca", "Carlos", "Dana", "Emeka", "Freya",
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Liam",
+    "Maya",
+    "Nils",
+    "Olga",
+    "Pavel",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Xavier",
+    "Yara",
+    "Zoe",
+    "Amir",
+    "Bianca",
+    "Carlos",
+    "Dana",
+    "Emeka",
+    "Freya",
 )
 _LAST = (
-    "Okafor", "Schmidt", "Rossi", "Novak", "Silva", "Kowalski", "Larsen", "Dubois", "Haddad",
-    "Tanaka", "Murphy", "Fischer", "Moreau", "Costa", "Nielsen", "Petrov", "Ahmed", "Garcia",
-    "Jansen", "Kim", "Lopez", "Meyer", "Nakamura", "O'Brien", "Patel", "Quist", "Reyes",
+    "Okafor",
+    "Schmidt",
+    "Rossi",
+    "Novak",
+    "Silva",
+    "Kowalski",
+    "Larsen",
+    "Dubois",
+    "Haddad",
+    "Tanaka",
+    "Murphy",
+    "Fischer",
+    "Moreau",
+    "Costa",
+    "Nielsen",
+    "Petrov",
+    "Ahmed",
+    "Garcia",
+    "Jansen",
+    "Kim",
+    "Lopez",
+    "Meyer",
+    "Nakamura",
+    "O'Brien",
+    "Patel",
+    "Quist",
+    "Reyes",
 )
 _TOPICS = ("Billing", "Sales", "Support", "Retention", "Claims", "Orders", "Tech", "Accounts")
 
 # Per media: SL goal (fraction, seconds), alerting timeout (s), mean handle parts (s),
 # patience (s), flow-out timeout (s).
 _MEDIA_PROFILE: dict[str, dict[str, float]] = {
-    "voice": {"sl": 0.8, "sl_s": 20, "alert_s": 8, "talk": 240, "acw": 45, "patience": 150,
-              "flow_s": 240},
-    "chat": {"sl": 0.8, "sl_s": 60, "alert_s": 15, "talk": 420, "acw": 30, "patience": 300,
-             "flow_s": 600},
-    "email": {"sl": 0.9, "sl_s": 14400, "alert_s": 30, "talk": 300, "acw": 20,
-              "patience": 10**9, "flow_s": 10**9},
-    "message": {"sl": 0.8, "sl_s": 120, "alert_s": 30, "talk": 360, "acw": 20,
-                "patience": 900, "flow_s": 1800},
-    "callback": {"sl": 0.8, "sl_s": 3600, "alert_s": 15, "talk": 200, "acw": 0,
-                 "patience": 10**9, "flow_s": 10**9},
+    "voice": {
+        "sl": 0.8,
+        "sl_s": 20,
+        "alert_s": 8,
+        "talk": 240,
+        "acw": 45,
+        "patience": 150,
+        "flow_s": 240,
+    },
+    "chat": {
+        "sl": 0.8,
+        "sl_s": 60,
+        "alert_s": 15,
+        "talk": 420,
+        "acw": 30,
+        "patience": 300,
+        "flow_s": 600,
+    },
+    "email": {
+        "sl": 0.9,
+        "sl_s": 14400,
+        "alert_s": 30,
+        "talk": 300,
+        "acw": 20,
+        "patience": 10**9,
+        "flow_s": 10**9,
+    },
+    "message": {
+        "sl": 0.8,
+        "sl_s": 120,
+        "alert_s": 30,
+        "talk": 360,
+        "acw": 20,
+        "patience": 900,
+        "flow_s": 1800,
+    },
+    "callback": {
+        "sl": 0.8,
+        "sl_s": 3600,
+        "alert_s": 15,
+        "talk": 200,
+        "acw": 0,
+        "patience": 10**9,
+        "flow_s": 10**9,
+    },
 }
-_MEDIA_CYCLE = ("voice", "chat", "voice", "email", "message", "voice", "callback", "chat",
-                "voice", "email", "message", "voice")
+_MEDIA_CYCLE = (
+    "voice",
+    "chat",
+    "voice",
+    "email",
+    "message",
+    "voice",
+    "callback",
+    "chat",
+    "voice",
+    "email",
+    "message",
+    "voice",
+)
 
 
 @dataclass(frozen=True)
@@ -206,9 +306,7 @@ class Org:
         return next(r for r in self.roles if r.licensing)
 
     def system_definition(self, system_presence: str) -> PresenceDefinition:
-        return next(
-            p for p in self.presences if p.primary and p.system_presence == system_presence
-        )
+        return next(p for p in self.presences if p.primary and p.system_presence == system_presence)
 
     def secondary_definition(self, name: str) -> PresenceDefinition:
         return next(p for p in self.presences if not p.primary and p.name == name)
@@ -305,7 +403,10 @@ def _users(
 
 
 def build_org(
-    seed: int = 1, agents: int = 200, queues: int = 12, credentials: int = 1,
+    seed: int = 1,
+    agents: int = 200,
+    queues: int = 12,
+    credentials: int = 1,
     timezone: str = "UTC",
 ) -> Org:
     """The whole org for a seed; the same arguments always give the same org."""

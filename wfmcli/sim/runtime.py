@@ -41,6 +41,10 @@ class Runtime:
         """
         self._anchor_sim, self._anchor_real, self.speed = now_ms, time.monotonic(), speed
 
-    def catch_up(self) -> int:
-        """Run the contact center to the current simulated time; returns events processed."""
-        return self.center.run_until(self.now_ms())
+    def catch_up(self, budget: int | None = None) -> int:
+        """Run the contact center to the current simulated time; returns events processed.
+
+        A `budget` caps the work of one call, so an overloaded live twin lags behind its clock
+        instead of blocking its event loop (and every socket) for long stretches.
+        """
+        return self.center.run_until(self.now_ms(), budget)

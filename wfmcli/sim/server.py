@@ -24,7 +24,6 @@ log = logging.getLogger("wfm.sim")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-
 class TwinServer:
     def __init__(self, runtime: Runtime, faults: Faults) -> None:
         self.runtime = runtime
@@ -45,8 +44,11 @@ class TwinServer:
     async def _token(self, request: web.Request) -> web.Response:
         forced = self.faults.take_forced_token_status()
         if forced is not None:
-            body = {"error": "temporarily_unavailable",
-                    "description": "injected fault", "error_description": "injected fault"}
+            body = {
+                "error": "temporarily_unavailable",
+                "description": "injected fault",
+                "error_description": "injected fault",
+            }
             return json_response(body, forced)
         form = {k: str(v) for k, v in (await request.post()).items()}
         try:
@@ -97,8 +99,9 @@ class TwinServer:
             response = error_response(exc.status, code, exc.reason, context_id)
         except Exception:
             log.exception("twin: %s %s failed", request.method, path)
-            response = error_response(500, "internal.server.error",
-                                      "The twin failed to answer (see its log)", context_id)
+            response = error_response(
+                500, "internal.server.error", "The twin failed to answer (see its log)", context_id
+            )
         response.headers["ININ-Correlation-Id"] = context_id
         response.headers["inin-ratelimit-count"] = str(decision.count)
         response.headers["inin-ratelimit-allowed"] = str(decision.limit)
@@ -107,9 +110,7 @@ class TwinServer:
 
     @staticmethod
     def _too_many(retry_after: int, context_id: str, count: int, limit: int) -> web.Response:
-        message = (
-            f"Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds"
-        )
+        message = f"Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds"
         return error_response(
             429,
             "too.many.requests.retry.after",

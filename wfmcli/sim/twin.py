@@ -1,9 +1,9 @@
 """Start the twin in a background thread: what tests, `wfm demo` and `wfm sim serve` use.
 
-    twin = start_twin(seed=7, agents=50, queues=4)
-    ... httpx against twin.base_url with twin.client_id / twin.client_secret ...
-    twin.faults.fail_next(3)          # knobs apply to the next requests
-    twin.stop()
+twin = start_twin(seed=7, agents=50, queues=4)
+... httpx against twin.base_url with twin.client_id / twin.client_secret ...
+twin.faults.fail_next(3)          # knobs apply to the next requests
+twin.stop()
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from wfmcli.sim.server import TwinServer
 T = TypeVar("T")
 log = logging.getLogger("wfm.sim")
 _TICK_S = 0.05
+_TICK_BUDGET = 20_000  # events per tick: about 0.1 s of work, so sockets keep being served
 
 
 @dataclass
@@ -50,8 +51,10 @@ class RunningTwin:
 
     def expire_tokens(self) -> int:
         """Early token expiry: every token issued so far answers 401 from now on."""
+
         async def run() -> int:
             return self.server.tokens.expire_all()
+
         return self.call(run())
 
     def drop_sockets(self) -> int:
@@ -104,8 +107,9 @@ def start_twin(
 
     `timezone` is where the agents work: shifts start 06:00-22:00 on its clock.
     """
-    org = build_org(seed=seed, agents=agents, queues=queues, credentials=credentials,
-                    timezone=timezone)
+    org = build_org(
+        seed=seed, agents=agents, queues=queues, credentials=credentials, timezone=timezone
+    )
     start = int(time.time() * 1000) if now_ms is None else now_ms
     runtime = Runtime(org, now_ms=start, days=days, live=live, speed=speed)
     faults = faults or Faults(seed=seed)
@@ -172,7 +176,7 @@ async def _tick(runtime: Runtime) -> None:
     while True:
         try:
             if runtime.live:
-                runtime.catch_up()
+                runtime.catch_up(_TICK_BUDGET)
             runtime.hub.expire()
         except Exception:
             log.exception("twin: the live clock failed to advance")

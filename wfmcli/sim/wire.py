@@ -115,8 +115,10 @@ def role_json(role: Role, user_count: int) -> JSON:
 
 
 def routing_status_json(user: User, agent: AgentNow) -> JSON:
-    status = "OFF_QUEUE" if agent.routing_status == OFFLINE_RS else (
-        ROUTING_STATUSES[agent.routing_status]
+    status = (
+        "OFF_QUEUE"
+        if agent.routing_status == OFFLINE_RS
+        else (ROUTING_STATUSES[agent.routing_status])
     )
     return {"userId": user.id, "status": status, "startTime": iso(agent.routing_since)}
 
@@ -138,8 +140,13 @@ def presence_json(org: Org, user: User, agent: AgentNow) -> JSON:
     }
 
 
-_SUMMARY_KEYS = {"voice": "call", "callback": "callback", "email": "email",
-                 "message": "message", "chat": "chat"}
+_SUMMARY_KEYS = {
+    "voice": "call",
+    "callback": "callback",
+    "email": "email",
+    "message": "message",
+    "chat": "chat",
+}
 
 
 def conversation_summary_json(user: User, agent: AgentNow) -> JSON:
@@ -150,10 +157,12 @@ def conversation_summary_json(user: User, agent: AgentNow) -> JSON:
             "enterprise": {"active": 0, "acw": 0},
         }
     summary["socialExpression"] = {
-        "contactCenter": {"active": 0, "acw": 0}, "enterprise": {"active": 0, "acw": 0}
+        "contactCenter": {"active": 0, "acw": 0},
+        "enterprise": {"active": 0, "acw": 0},
     }
     summary["video"] = {
-        "contactCenter": {"active": 0, "acw": 0}, "enterprise": {"active": 0, "acw": 0}
+        "contactCenter": {"active": 0, "acw": 0},
+        "enterprise": {"active": 0, "acw": 0},
     }
     return summary
 
@@ -194,8 +203,13 @@ def user_ref(user: User) -> JSON:
 
 
 def _media_settings(queue: Queue) -> JSON:
-    keys = {"voice": "call", "callback": "callback", "chat": "chat", "email": "email",
-            "message": "message"}
+    keys = {
+        "voice": "call",
+        "callback": "callback",
+        "chat": "chat",
+        "email": "email",
+        "message": "message",
+    }
     settings: JSON = {}
     for media, key in keys.items():
         own = media == queue.media
@@ -211,14 +225,25 @@ def _media_settings(queue: Queue) -> JSON:
 
 
 def group_ref(group: Group) -> JSON:
-    return {"id": group.id, "name": group.name, "type": "GROUP",
-            "selfUri": f"/api/v2/groups/{group.id}"}
+    return {
+        "id": group.id,
+        "name": group.name,
+        "type": "GROUP",
+        "selfUri": f"/api/v2/groups/{group.id}",
+    }
 
 
 def group_json(group: Group) -> JSON:
-    return {**group_ref(group), "description": f"{group.name} members", "state": "active",
-            "memberCount": len(group.member_indexes), "visibility": "public",
-            "rulesVisible": True, "dateModified": CREATED, "version": 1}
+    return {
+        **group_ref(group),
+        "description": f"{group.name} members",
+        "state": "active",
+        "memberCount": len(group.member_indexes),
+        "visibility": "public",
+        "rulesVisible": True,
+        "dateModified": CREATED,
+        "version": 1,
+    }
 
 
 def queue_json(queue: Queue, joined: int, group: Group | None = None) -> JSON:
