@@ -108,26 +108,6 @@ class StateLog:
 class LegLog:
     """One row per queue leg; -1 marks a moment that has not happened (yet)."""
 
-    COLUMNS = (
-        "conv",
-        "queue",
-        "media",
-        "direction",
-        "campaign",
-        "first_leg",
-        "enter",
-        "end_queue",
-        "outcome",
-        "user",
-        "answer",
-        "talk_end",
-        "held",
-        "acw_end",
-        "transferred",
-        "dialing",
-        "contacting",
-    )
-
     def __init__(self) -> None:
         self.conv = array("q")
         self.queue = array("i")
