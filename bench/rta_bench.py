@@ -203,6 +203,7 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
         twin_cpu = cpu_seconds(twin.pid) - twin_cpu0
         final = (await http.get("/status")).json()
         events = sum(s["events_in"] for s in final["sources"]) - events0
+        loop_lag = final["loop_lag_max_ms"]
         window = client.records[first:]
         sent = client.bytes - bytes0
         peak = peak_rss_mb(relay.pid)
@@ -227,6 +228,7 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
         ("latency publish -> client p50", f"{percentile(latencies, 0.50):.1f} ms"),
         ("latency publish -> client p99", f"{percentile(latencies, 0.99):.1f} ms"),
         ("latency samples matched", f"{len(latencies):,} of {len(window):,}"),
+        ("relay event-loop lag, worst of last 10 s", f"{loop_lag:.0f} ms"),
         ("relay CPU", f"{100 * cpu / elapsed:.0f} % of one core"),
         ("twin CPU", f"{100 * twin_cpu / elapsed:.0f} % of one core"),
         ("relay peak RSS", f"{peak:.0f} MB"),

@@ -48,6 +48,8 @@ def metrics_text(status: dict[str, Any]) -> str:
         "# TYPE wfm_rta_lag_seconds gauge",
         _line("wfm_rta_lag_seconds",
               max((s["last_event_lag_ms"] for s in sources), default=0) / 1000),
+        "# TYPE wfm_rta_loop_lag_seconds gauge",
+        _line("wfm_rta_loop_lag_seconds", status["loop_lag_max_ms"] / 1000),
         "# TYPE wfm_rta_dropped_events_total counter",
         _line("wfm_rta_dropped_events_total", status["engine"].get("stale", 0),
               {"reason": "stale"}),

@@ -12,6 +12,7 @@ import gc
 import logging
 import ssl
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from rta.source import GenesysSource, SourceConfig
 from rta.statemap import StateMap
 
 log = logging.getLogger("wfm.rta")
+HOUSEKEEPING_S = 0.25
 SinkKind = Literal["tcp-server", "tcp-client", "http-push", "stdout"]
 
 
@@ -109,6 +111,7 @@ class Relay:
         self.started = time.time()
         self.ready_after_s: float | None = None
         self._sources_ready = 0
+        self._loop_lag: deque[float] = deque(maxlen=int(10 / HOUSEKEEPING_S))
 
     # -- engine steps: apply and publish with no await in between -------------------------
 
@@ -158,8 +161,12 @@ class Relay:
 
     async def _housekeeping(self) -> None:
         """Releases held-back states (flicker filter) and keeps the link status current."""
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(0.25)
+            planned = loop.time() + HOUSEKEEPING_S
+            await asyncio.sleep(HOUSEKEEPING_S)
+            # How late the loop woke us: what every event waited at worst meanwhile.
+            self._loop_lag.append(max(0.0, loop.time() - planned))
             if self.engine.min_state_ms:
                 self.feed.publish(self.engine.tick(int(time.time() * 1000)))
             if self.feed.ready.is_set():
@@ -177,6 +184,7 @@ class Relay:
             "ready": self.feed.ready.is_set(),
             "ready_after_s": self.ready_after_s,
             "link": self.feed.link,
+            "loop_lag_max_ms": round(1000 * max(self._loop_lag, default=0.0), 1),
             "agents": self.engine.agents(),
             "by_state": self.engine.by_state(),
             "observations": stats["observations"],

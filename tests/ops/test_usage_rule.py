@@ -117,16 +117,20 @@ def test_a_peak_at_the_end_of_the_data_is_not_assumed_to_last() -> None:
 def test_spring_forward_peak_is_measured_in_real_minutes() -> None:
     # 2026-03-29, Berlin: 02:00 CET jumps to 03:00 CEST. 01:45 -> 03:15 local is 30 real minutes.
     day = datetime(2026, 3, 29, tzinfo=BERLIN)
-    counted = {f"u{i}": [(ms(day.replace(hour=1, minute=45)), ms(day.replace(hour=3, minute=15)))]
-               for i in range(3)}
+    counted = {
+        f"u{i}": [(ms(day.replace(hour=1, minute=45)), ms(day.replace(hour=3, minute=15)))]
+        for i in range(3)
+    }
     start, end = day, datetime(2026, 3, 30, tzinfo=BERLIN)
     assert (end - start) == timedelta(hours=24)  # wall clock; the real length is 23 h
     assert ms(end) - ms(start) == 23 * 3_600_000
     result = usage_figures(counted, start, end, BERLIN, licensed_users=3)
     assert result.concurrent_peak == 3
     assert [d.day for d in result.days] == [date(2026, 3, 29)]
-    short = {f"u{i}": [(ms(day.replace(hour=1, minute=50)), ms(day.replace(hour=3, minute=15)))]
-             for i in range(3)}  # 85 minutes on the clock face, 25 real minutes
+    short = {
+        f"u{i}": [(ms(day.replace(hour=1, minute=50)), ms(day.replace(hour=3, minute=15)))]
+        for i in range(3)
+    }  # 85 minutes on the clock face, 25 real minutes
     assert usage_figures(short, start, end, BERLIN, licensed_users=3).concurrent_peak == 0
 
 

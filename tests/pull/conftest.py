@@ -22,8 +22,14 @@ SCOPED_DIVISIONS = ("Customer Service", "Sales", "Back Office")  # "Home" is lef
 
 @pytest.fixture(autouse=True)
 def _no_proxy_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -42,8 +48,9 @@ class Org:
     def end(self) -> datetime:
         return local_midnight(self.day + timedelta(days=1), self.zone).to_pydatetime()
 
-    def source(self, sets: int | None = None, divisions: tuple[str, ...] = SCOPED_DIVISIONS
-               ) -> PullSource:
+    def source(
+        self, sets: int | None = None, divisions: tuple[str, ...] = SCOPED_DIVISIONS
+    ) -> PullSource:
         creds = self.twin.credentials[: sets or len(self.twin.credentials)]
         return PullSource(
             self.front.base_url,
@@ -60,8 +67,15 @@ def start_org(
     tz = ZoneInfo(zone)
     day_end = local_midnight(day + timedelta(days=1), tz).to_pydatetime()
     now = day_end.astimezone(UTC) + timedelta(hours=2)
-    twin = start_twin(seed=seed, agents=agents, queues=queues, days=2, live=False,
-                      now_ms=int(now.timestamp() * 1000), credentials=credentials)
+    twin = start_twin(
+        seed=seed,
+        agents=agents,
+        queues=queues,
+        days=2,
+        live=False,
+        now_ms=int(now.timestamp() * 1000),
+        credentials=credentials,
+    )
     return Org(twin, AnalyticsFront(twin), tz, day)
 
 

@@ -32,8 +32,10 @@ def iso(ms: int) -> str:
 
 def _interval(text: str) -> tuple[int, int]:
     start, end = text.split("/")
-    return (int(datetime.fromisoformat(start).timestamp() * 1000),
-            int(datetime.fromisoformat(end).timestamp() * 1000))
+    return (
+        int(datetime.fromisoformat(start).timestamp() * 1000),
+        int(datetime.fromisoformat(end).timestamp() * 1000),
+    )
 
 
 def _granularity(text: str) -> int:
@@ -110,12 +112,16 @@ class AnalyticsFake:
             data = []
             for index, bucket in sorted(buckets.items()):
                 lo = start + index * step
-                data.append({
-                    "interval": f"{iso(lo)}/{iso(min(lo + step, end))}",
-                    "metrics": [{"metric": m, "stats": s} for m, s in bucket["m"].items()],
-                    "views": [{"name": n, "stats": {"count": s["count"]}}
-                              for n, s in bucket["v"].items()],
-                })
+                data.append(
+                    {
+                        "interval": f"{iso(lo)}/{iso(min(lo + step, end))}",
+                        "metrics": [{"metric": m, "stats": s} for m, s in bucket["m"].items()],
+                        "views": [
+                            {"name": n, "stats": {"count": s["count"]}}
+                            for n, s in bucket["v"].items()
+                        ],
+                    }
+                )
             results.append({"group": group, "data": data})
         return {"results": results}
 
@@ -142,11 +148,15 @@ class AnalyticsFake:
             data = []
             for index, cell in sorted(buckets.items()):
                 lo = start + index * step
-                data.append({
-                    "interval": f"{iso(lo)}/{iso(min(lo + step, end))}",
-                    "metrics": [{"metric": m, "qualifier": q, "stats": {"sum": v}}
-                                for (m, q), v in cell.items()],
-                })
+                data.append(
+                    {
+                        "interval": f"{iso(lo)}/{iso(min(lo + step, end))}",
+                        "metrics": [
+                            {"metric": m, "qualifier": q, "stats": {"sum": v}}
+                            for (m, q), v in cell.items()
+                        ],
+                    }
+                )
             results.append({"group": {"userId": user_id}, "data": data})
         return {"results": results, "systemToOrganizationMappings": {}}
 
@@ -166,25 +176,38 @@ class AnalyticsFake:
             spans = by_user[user_id]
             presence = _merge(spans, lambda s: (s.system, s.definition_id), now)
             routing = _merge([s for s in spans if s.routing], lambda s: (s.routing,), now)
-            details.append({
-                "userId": user_id,
-                "primaryPresence": [
-                    {"startTime": iso(a), **({"endTime": iso(b)} if b is not None else {}),
-                     "systemPresence": k[0], "organizationPresenceId": k[1]}
-                    for a, b, k in presence
-                ],
-                "routingStatus": [
-                    {"startTime": iso(a), **({"endTime": iso(b)} if b is not None else {}),
-                     "routingStatus": k[0]}
-                    for a, b, k in routing
-                ],
-            })
+            details.append(
+                {
+                    "userId": user_id,
+                    "primaryPresence": [
+                        {
+                            "startTime": iso(a),
+                            **({"endTime": iso(b)} if b is not None else {}),
+                            "systemPresence": k[0],
+                            "organizationPresenceId": k[1],
+                        }
+                        for a, b, k in presence
+                    ],
+                    "routingStatus": [
+                        {
+                            "startTime": iso(a),
+                            **({"endTime": iso(b)} if b is not None else {}),
+                            "routingStatus": k[0],
+                        }
+                        for a, b, k in routing
+                    ],
+                }
+            )
         return {"userDetails": details, "totalHits": len(ids)}
 
 
 def _add(store: dict[str, Any], name: str, o: Observation) -> None:
-    stats = store.setdefault(name, {"count": 0} if name.startswith("n") else
-                             {"count": 0, "sum": 0, "max": 0, "min": o.value_ms})
+    stats = store.setdefault(
+        name,
+        {"count": 0}
+        if name.startswith("n")
+        else {"count": 0, "sum": 0, "max": 0, "min": o.value_ms},
+    )
     stats["count"] += 1
     if "sum" in stats:
         stats["sum"] += o.value_ms
@@ -259,13 +282,17 @@ class AnalyticsFront:
             if request.path.endswith("users/details/query"):
                 return web.json_response(self.fake.details(body))
             raise web.HTTPNotFound()
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() in ("authorization", "content-type")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in ("authorization", "content-type")
+        }
         answer = await self._upstream.request(
             request.method, request.path_qs, content=await request.read(), headers=headers
         )
-        return web.Response(body=answer.content, status=answer.status_code,
-                            content_type="application/json")
+        return web.Response(
+            body=answer.content, status=answer.status_code, content_type="application/json"
+        )
 
     def stop(self) -> None:
         if self._stop is not None:

@@ -54,7 +54,10 @@ def observations(twin: RunningTwin) -> list[Observation]:
 
         enter, end_queue, outcome = legs.enter[i], legs.end_queue[i], legs.outcome[i]
         answer, talk_end, acw_end, held = (
-            legs.answer[i], legs.talk_end[i], legs.acw_end[i], legs.held[i]
+            legs.answer[i],
+            legs.talk_end[i],
+            legs.acw_end[i],
+            legs.held[i],
         )
         emit("nOffered", enter, 0)
         if outcome == ANSWERED and answer >= 0:
@@ -98,8 +101,11 @@ def state_spans(twin: RunningTwin, now_ms: int) -> list[StateSpan]:
         t, rs, sp, pd = last[user]
         if end > t:
             routing = "" if rs == OFFLINE_RS else ROUTING_STATUSES[rs]
-            spans.append(StateSpan(org.users[user].id, t, end, routing, SYSTEM_PRESENCES[sp],
-                                   org.presences[pd].id))
+            spans.append(
+                StateSpan(
+                    org.users[user].id, t, end, routing, SYSTEM_PRESENCES[sp], org.presences[pd].id
+                )
+            )
 
     for i in range(len(states)):
         t = states.t[i]

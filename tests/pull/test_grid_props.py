@@ -16,14 +16,26 @@ from wfmcli.errors import RemoteError
 from wfmcli.pull.assemble import BucketGrid
 from wfmcli.pull.queries import Window, day_windows
 
-ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu",
-         "Australia/Adelaide", "America/St_Johns", "Europe/London"]
+ZONES = [
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Adelaide",
+    "America/St_Johns",
+    "Europe/London",
+]
 days = st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31))
 
 
 @settings(max_examples=150, deadline=None)
-@given(zone=st.sampled_from(ZONES), first=days, length=st.integers(1, 40),
-       minutes=st.sampled_from([15, 30, 60]))
+@given(
+    zone=st.sampled_from(ZONES),
+    first=days,
+    length=st.integers(1, 40),
+    minutes=st.sampled_from([15, 30, 60]),
+)
 def test_windows_tile_the_range(zone: str, first: date, length: int, minutes: int) -> None:
     tz = ZoneInfo(zone)
     start = local_midnight(first, tz).to_pydatetime()
@@ -46,7 +58,7 @@ def test_windows_tile_the_range(zone: str, first: date, length: int, minutes: in
 def test_quarter_hours_per_local_day(zone: str, day: date) -> None:
     tz = ZoneInfo(zone)
     starts = day_grid(day, tz, 15)
-    length = (local_midnight(day + timedelta(days=1), tz) - local_midnight(day, tz))
+    length = local_midnight(day + timedelta(days=1), tz) - local_midnight(day, tz)
     assert len(starts) == length / pd.Timedelta(minutes=15)
     assert len(starts) in (92, 94, 96, 98, 100)  # Adelaide/St John's shifts are whole hours too
     assert starts.is_monotonic_increasing and starts.is_unique
@@ -54,8 +66,12 @@ def test_quarter_hours_per_local_day(zone: str, day: date) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(zone=st.sampled_from(ZONES), day=days, minutes=st.sampled_from([15, 30, 60]),
-       offset=st.integers(1, 14))
+@given(
+    zone=st.sampled_from(ZONES),
+    day=days,
+    minutes=st.sampled_from([15, 30, 60]),
+    offset=st.integers(1, 14),
+)
 def test_buckets_off_the_grid_are_refused(zone: str, day: date, minutes: int, offset: int) -> None:
     tz = ZoneInfo(zone)
     start = local_midnight(day, tz).to_pydatetime()
@@ -70,10 +86,12 @@ def test_buckets_off_the_grid_are_refused(zone: str, day: date, minutes: int, of
 
 def test_dst_days_have_their_real_length() -> None:
     berlin = ZoneInfo("Europe/Berlin")
-    spring = day_windows(datetime(2026, 3, 29, tzinfo=berlin), datetime(2026, 3, 31,
-                                                                         tzinfo=berlin), berlin)
+    spring = day_windows(
+        datetime(2026, 3, 29, tzinfo=berlin), datetime(2026, 3, 31, tzinfo=berlin), berlin
+    )
     assert [len(day_grid(w.day, berlin, 15)) for w in spring] == [92, 96]
-    autumn = day_windows(datetime(2026, 10, 25, tzinfo=berlin), datetime(2026, 10, 26,
-                                                                          tzinfo=berlin), berlin)
+    autumn = day_windows(
+        datetime(2026, 10, 25, tzinfo=berlin), datetime(2026, 10, 26, tzinfo=berlin), berlin
+    )
     assert len(day_grid(autumn[0].day, berlin, 15)) == 100
     assert autumn[0].interval == "2026-10-25T00:00:00+02:00/2026-10-26T00:00:00+01:00"

@@ -62,8 +62,12 @@ def test_requests_are_batched_sharded_and_counted(org: Org) -> None:
     assert result.requests == sum(calls.values()) + 6 + 2  # + directory listings + tokens
     assert result.requests_per_agent_day < 0.2
     for path, body in org.front.fake.bodies:
-        predicates = [p for f in [body.get("filter"), *body.get("userFilters", [])] if f
-                      for p in f["predicates"]]
+        predicates = [
+            p
+            for f in [body.get("filter"), *body.get("userFilters", [])]
+            if f
+            for p in f["predicates"]
+        ]
         assert len(predicates) <= USER_BATCH
         if "aggregates" in path:
             assert body["timeZone"] == "Europe/Berlin"
@@ -72,19 +76,27 @@ def test_requests_are_batched_sharded_and_counted(org: Org) -> None:
 
 def test_agent_ids_follow_the_chosen_field(org: Org, tmp_path: Path) -> None:
     by_id = org.twin.org.user_by_id
-    email = pull(org.source(), _spec(org, agent_id="email", frames=("agent_status",)),
-                 retry=FAST).data["agent_status"]
-    assert all(by_id[u].email == a for u, a in zip(email["user_id"], email["agent_id"],
-                                                   strict=True))
-    employee = pull(org.source(), _spec(org, agent_id="employee_id", frames=("agent_status",)),
-                    retry=FAST).data["agent_status"]
-    assert all(by_id[u].employee_id == a for u, a in zip(employee["user_id"],
-                                                         employee["agent_id"], strict=True))
+    email = pull(
+        org.source(), _spec(org, agent_id="email", frames=("agent_status",)), retry=FAST
+    ).data["agent_status"]
+    assert all(
+        by_id[u].email == a for u, a in zip(email["user_id"], email["agent_id"], strict=True)
+    )
+    employee = pull(
+        org.source(), _spec(org, agent_id="employee_id", frames=("agent_status",)), retry=FAST
+    ).data["agent_status"]
+    assert all(
+        by_id[u].employee_id == a
+        for u, a in zip(employee["user_id"], employee["agent_id"], strict=True)
+    )
     first = employee["user_id"].iloc[0]
     mapping = tmp_path / "agents.csv"
     mapping.write_text(f"username,wfm_id\n{by_id[first].username},IEX-0042\n", encoding="utf-8")
-    mapped = pull(org.source(), _spec(org, agent_id="mapping", agent_map=read_agent_map(mapping),
-                                      frames=("agent_status",)), retry=FAST)
+    mapped = pull(
+        org.source(),
+        _spec(org, agent_id="mapping", agent_map=read_agent_map(mapping), frames=("agent_status",)),
+        retry=FAST,
+    )
     status = mapped.data["agent_status"]
     assert set(status.loc[status["user_id"] == first, "agent_id"]) == {"IEX-0042"}
     assert set(status.loc[status["user_id"] != first, "agent_id"]) == {""}
@@ -92,8 +104,9 @@ def test_agent_ids_follow_the_chosen_field(org: Org, tmp_path: Path) -> None:
 
 
 def test_media_selection_drops_other_media(org: Org) -> None:
-    result = pull(org.source(), _spec(org, media=("chat",), frames=("queue", "agent_queue")),
-                  retry=FAST)
+    result = pull(
+        org.source(), _spec(org, media=("chat",), frames=("queue", "agent_queue")), retry=FAST
+    )
     assert set(result.data["queue_interval"]["media"]) == {"chat"}
     assert set(result.data["agent_queue_interval"]["media"]) == {"chat"}
     assert set(result.data) == {"queue_interval", "agent_queue_interval"}
@@ -115,8 +128,11 @@ def test_status_rows_are_a_gapless_timeline(org: Org) -> None:
 
 def test_range_off_the_grid_is_a_usage_error(org: Org) -> None:
     with pytest.raises(UsageError, match="not on the 15-minute grid"):
-        pull(org.source(), PullSpec("lab", org.start + timedelta(minutes=5), org.end, org.zone),
-             retry=FAST)
+        pull(
+            org.source(),
+            PullSpec("lab", org.start + timedelta(minutes=5), org.end, org.zone),
+            retry=FAST,
+        )
 
 
 def test_repull_replaces_only_its_range(org: Org, tmp_path: Path) -> None:
@@ -130,16 +146,22 @@ def test_repull_replaces_only_its_range(org: Org, tmp_path: Path) -> None:
     stale = whole.copy()
     stale["offered"] = 999
     cache.write(partition, org.start, org.end, stale)
-    pull(org.source(), PullSpec("lab", nine, nine + timedelta(hours=1), org.zone, 15,
-                                frames=("queue_interval",)), cache=cache, retry=FAST)
+    pull(
+        org.source(),
+        PullSpec("lab", nine, nine + timedelta(hours=1), org.zone, 15, frames=("queue_interval",)),
+        cache=cache,
+        retry=FAST,
+    )
     after = cache.read("lab", "queue_interval", org.zone, 15, org.start, org.end)
     in_hour = (after["interval_start"] >= pd.Timestamp(nine)) & (
         after["interval_start"] < pd.Timestamp(nine + timedelta(hours=1))
     )
     assert in_hour.any() and (after.loc[in_hour, "offered"] < 999).all()
     assert (after.loc[~in_hour, "offered"] == 999).all()
-    expected = whole[(whole["interval_start"] >= pd.Timestamp(nine))
-                     & (whole["interval_start"] < pd.Timestamp(nine + timedelta(hours=1)))]
+    expected = whole[
+        (whole["interval_start"] >= pd.Timestamp(nine))
+        & (whole["interval_start"] < pd.Timestamp(nine + timedelta(hours=1)))
+    ]
     assert after.loc[in_hour, "offered"].tolist() == expected["offered"].tolist()
     records = cache.pulls(partition)
     assert [r.end - r.start for r in records] == [timedelta(days=1)] * 2 + [timedelta(hours=1)]
@@ -171,24 +193,55 @@ def test_cli_pull_json_and_out(org: Org, run_wfm: RunWfm, tmp_path: Path) -> Non
         encoding="utf-8",
     )
     out = tmp_path / "frames"
-    result = run_wfm("--config", str(config), "pull", "lab", "--start", "2026-03-10",
-                     "--frames", "queue,agent", "--out", str(out), "--json",
-                     env={"LAB_SECRET": secret})
+    result = run_wfm(
+        "--config",
+        str(config),
+        "pull",
+        "lab",
+        "--start",
+        "2026-03-10",
+        "--frames",
+        "queue,agent",
+        "--out",
+        str(out),
+        "--json",
+        env={"LAB_SECRET": secret},
+    )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)["data"]
     assert data["timezone"] == "Asia/Kolkata" and data["interval_minutes"] == 30
     assert data["requests"] == sum(data["requests_by_endpoint"].values()) > 0
     assert {f["frame"] for f in data["frames"]} == {"queue_interval", "agent_interval"}
     files = sorted(out.rglob("data.parquet"))
-    assert [p.parent.parent.parent.parent.name for p in files] == ["agent_interval",
-                                                                  "queue_interval"]
+    assert [p.parent.parent.parent.parent.name for p in files] == [
+        "agent_interval",
+        "queue_interval",
+    ]
     assert "tz=Asia~Kolkata" in str(files[0]) and "day=2026-03-10" in str(files[0])
-    table = run_wfm("--config", str(config), "pull", "lab", "--start", "2026-03-10",
-                    "--frames", "queue", "--out", str(out), env={"LAB_SECRET": secret})
+    table = run_wfm(
+        "--config",
+        str(config),
+        "pull",
+        "lab",
+        "--start",
+        "2026-03-10",
+        "--frames",
+        "queue",
+        "--out",
+        str(out),
+        env={"LAB_SECRET": secret},
+    )
     assert table.exit_code == 0, table.stderr
     assert "queue_interval" in table.stdout and "API requests" in table.stdout
-    bad = run_wfm("--config", str(config), "pull", "lab", "--start", "2026-03-10T00:10",
-                  env={"LAB_SECRET": secret})
+    bad = run_wfm(
+        "--config",
+        str(config),
+        "pull",
+        "lab",
+        "--start",
+        "2026-03-10T00:10",
+        env={"LAB_SECRET": secret},
+    )
     assert bad.exit_code == 2 and "grid" in bad.stderr
 
 

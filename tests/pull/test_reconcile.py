@@ -20,7 +20,8 @@ CASES = [
     (7, "America/New_York", date(2026, 11, 1), 60),  # fall back, hourly
 ]
 QUEUE_COLUMNS = [
-    c.name for c in frames.FRAMES["queue_interval"].columns
+    c.name
+    for c in frames.FRAMES["queue_interval"].columns
     if c.kind in ("count", "seconds") and c.name != "sl_threshold_s"
 ]
 QUEUE_KEYS = ["interval_start", "queue_id", "media", "direction", "campaign_id"]
@@ -37,16 +38,19 @@ def test_frames_equal_the_event_log(
         assert frames.problems(name, df) == []
     g = Grid(org.start, org.end, org.zone, minutes)
     queue_ids = {q.id for q in org.twin.org.queues if q.division.name != "Home"}
-    agents = {
-        u.id for u in org.twin.org.users if u.licensed and u.division.name != "Home"
-    }
+    agents = {u.id for u in org.twin.org.users if u.licensed and u.division.name != "Home"}
     queue = result.data["queue_interval"]
     assert len(queue) > 50 and queue["offered"].sum() > 100
     assert compare(queue, queue_truth(org.twin, g, queue_ids), QUEUE_KEYS, QUEUE_COLUMNS) == []
     secondary = {p.id for p in org.twin.org.presences if not p.primary}
     time_columns = [
-        "logged_in_s", "on_queue_s", "idle_s", "interacting_s", "communicating_s",
-        "not_responding_s", *(f"presence_{n}_s" for n in frames.SYSTEM_PRESENCES),
+        "logged_in_s",
+        "on_queue_s",
+        "idle_s",
+        "interacting_s",
+        "communicating_s",
+        "not_responding_s",
+        *(f"presence_{n}_s" for n in frames.SYSTEM_PRESENCES),
         *(f"secondary_{p}_s" for p in secondary),
     ]
     agent = result.data["agent_interval"]
@@ -55,8 +59,9 @@ def test_frames_equal_the_event_log(
     aq_columns = ["answered", "handled", "talk_s", "hold_s", "acw_s", "handle_s", "transferred"]
     aq_keys = ["interval_start", "user_id", "queue_id", "media", "direction"]
     got = result.data["agent_queue_interval"]
-    assert compare(got, agent_queue_truth(org.twin, g, agents, queue_ids), aq_keys,
-                   aq_columns) == []
+    assert (
+        compare(got, agent_queue_truth(org.twin, g, agents, queue_ids), aq_keys, aq_columns) == []
+    )
     # Every interval start lies on the local grid, and the day has its DST-correct length.
     assert set(agent["interval_start"]) <= {g.stamp(i) for i in range(len(g.starts))}
     assert len(g.starts) * minutes == (org.end - org.start).total_seconds() / 60

@@ -110,8 +110,11 @@ class Farm:
         proxy = FaultProxy(port)
         self._stops += [server.stop, proxy.close]
         client = boto3.client(
-            "s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
         client.create_bucket(Bucket=BUCKET)
         return client, proxy
@@ -154,26 +157,44 @@ def make_endpoint(farm: Farm, kind: str) -> Endpoint:
             ftp_state.break_after = servers.CUT_AFTER
 
         return Endpoint(
-            kind, f"{scheme}://{USER}@127.0.0.1:{proxy.port}/{folder}{query}", options,
-            lambda: servers.read_tree(disk / folder), proxy.port, proxy,
-            break_upload=break_ftp, auth_attempts=lambda: ftp_state.auth_attempts,
+            kind,
+            f"{scheme}://{USER}@127.0.0.1:{proxy.port}/{folder}{query}",
+            options,
+            lambda: servers.read_tree(disk / folder),
+            proxy.port,
+            proxy,
+            break_upload=break_ftp,
+            auth_attempts=lambda: ftp_state.auth_attempts,
         )
     if kind == "sftp":
         disk, proxy, sftp_server, known = farm.server(kind)
         return Endpoint(
-            kind, f"sftp://{USER}@127.0.0.1:{proxy.port}/{folder}",
+            kind,
+            f"sftp://{USER}@127.0.0.1:{proxy.port}/{folder}",
             dict(FAST, password=PASSWORD, known_hosts=str(known)),
-            lambda: servers.read_tree(disk / folder), proxy.port, proxy,
-            break_upload=proxy.cut_next_upload, auth_attempts=lambda: sftp_server.auth_attempts,
+            lambda: servers.read_tree(disk / folder),
+            proxy.port,
+            proxy,
+            break_upload=proxy.cut_next_upload,
+            auth_attempts=lambda: sftp_server.auth_attempts,
         )
     if kind == "s3":
         client, proxy = farm.server(kind)
         return Endpoint(
-            kind, f"s3://{BUCKET}/{folder}",
-            dict(FAST, endpoint_url=f"http://127.0.0.1:{proxy.port}", region="us-east-1",
-                 access_key_id="testing", secret_access_key="testing"),
-            lambda: _s3_objects(client, folder), proxy.port, proxy,
-            break_upload=proxy.cut_next_upload, strict_auth=servers.moto_checks_credentials,
+            kind,
+            f"s3://{BUCKET}/{folder}",
+            dict(
+                FAST,
+                endpoint_url=f"http://127.0.0.1:{proxy.port}",
+                region="us-east-1",
+                access_key_id="testing",
+                secret_access_key="testing",
+            ),
+            lambda: _s3_objects(client, folder),
+            proxy.port,
+            proxy,
+            break_upload=proxy.cut_next_upload,
+            strict_auth=servers.moto_checks_credentials,
             wrong_credentials={"access_key_id": "AKIAWRONGWRONG", "secret_access_key": "nope"},
         )
     disk, proxy, dav_state = farm.server(kind)
@@ -181,9 +202,14 @@ def make_endpoint(farm: Farm, kind: str) -> Endpoint:
     if kind == "webdavs":
         options["ca_bundle"] = str(farm.certs.ca_file)
     return Endpoint(
-        kind, f"{kind}://{USER}@127.0.0.1:{proxy.port}/{folder}", options,
-        lambda: servers.read_tree(disk / folder), proxy.port, proxy,
-        break_upload=proxy.cut_next_upload, auth_attempts=lambda: dav_state.auth_attempts,
+        kind,
+        f"{kind}://{USER}@127.0.0.1:{proxy.port}/{folder}",
+        options,
+        lambda: servers.read_tree(disk / folder),
+        proxy.port,
+        proxy,
+        break_upload=proxy.cut_next_upload,
+        auth_attempts=lambda: dav_state.auth_attempts,
     )
 
 

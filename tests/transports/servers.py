@@ -166,8 +166,13 @@ def start_ftp(root: Path, mode: str, certfile: Path | None) -> tuple[Any, int, F
         from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler
 
         handler_base, dtp_base = TLS_FTPHandler, TLS_DTPHandler
-        attrs.update(certfile=str(certfile), keyfile=str(certfile), ssl_context=None,
-                     tls_control_required=True, tls_data_required=True)
+        attrs.update(
+            certfile=str(certfile),
+            keyfile=str(certfile),
+            ssl_context=None,
+            tls_control_required=True,
+            tls_data_required=True,
+        )
         if mode == "implicit":
             attrs["handle"] = _implicit_handle
             attrs["handle_ssl_established"] = _implicit_banner
@@ -234,8 +239,13 @@ class SFTPServer:
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._server = loop.run_until_complete(
-            asyncssh.listen("127.0.0.1", 0, server_factory=Server,
-                            server_host_keys=[self.host_key], sftp_factory=sftp_factory)
+            asyncssh.listen(
+                "127.0.0.1",
+                0,
+                server_factory=Server,
+                server_host_keys=[self.host_key],
+                sftp_factory=sftp_factory,
+            )
         )
         self.port = self._server.sockets[0].getsockname()[1]
         self._thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -340,5 +350,3 @@ def read_tree(folder: Path) -> dict[str, bytes]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
-
-

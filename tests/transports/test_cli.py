@@ -34,8 +34,16 @@ def test_upload_sends_every_file_and_reports_json(
     run_wfm: RunWfm, farm: Farm, tmp_path: Path
 ) -> None:
     url, args, endpoint = sftp_args(farm)
-    result = run_wfm("upload", url, *files(tmp_path, 3), "--password-env", "SFTP_PW", *args,
-                     "--json", env={"SFTP_PW": PASSWORD})
+    result = run_wfm(
+        "upload",
+        url,
+        *files(tmp_path, 3),
+        "--password-env",
+        "SFTP_PW",
+        *args,
+        "--json",
+        env={"SFTP_PW": PASSWORD},
+    )
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["ok"] is True
@@ -54,20 +62,34 @@ def test_upload_with_some_failures_exits_partial(
     paths = files(tmp_path, 2)
     first = run_wfm("upload", endpoint.url, paths[0], "--password-file", str(secret))
     assert first.exit_code == 0, first.stderr
-    result = run_wfm("upload", endpoint.url, *paths, "--password-file", str(secret),
-                     "-o", "overwrite=false", "-o", "retries=0")
+    result = run_wfm(
+        "upload",
+        endpoint.url,
+        *paths,
+        "--password-file",
+        str(secret),
+        "-o",
+        "overwrite=false",
+        "-o",
+        "retries=0",
+    )
     assert result.exit_code == ExitCode.PARTIAL
     assert "already exists" in result.stdout
     assert "1 of 2 files were not delivered" in result.stderr
     assert sorted(endpoint.files()) == ["q0.csv", "q1.csv"]
 
 
-def test_upload_with_wrong_password_exits_auth(
-    run_wfm: RunWfm, farm: Farm, tmp_path: Path
-) -> None:
+def test_upload_with_wrong_password_exits_auth(run_wfm: RunWfm, farm: Farm, tmp_path: Path) -> None:
     url, args, _ = sftp_args(farm)
-    result = run_wfm("upload", url, *files(tmp_path, 1), "--password-env", "PW", *args,
-                     env={"PW": "not-the-password"})
+    result = run_wfm(
+        "upload",
+        url,
+        *files(tmp_path, 1),
+        "--password-env",
+        "PW",
+        *args,
+        env={"PW": "not-the-password"},
+    )
     assert result.exit_code == ExitCode.AUTH
     assert "login" in result.stderr
     assert "not-the-password" not in result.stdout + result.stderr
@@ -87,20 +109,33 @@ def test_upload_refuses_password_in_url_and_unknown_options(
 
 def test_transports_test_reports_each_step(run_wfm: RunWfm, farm: Farm) -> None:
     endpoint = make_endpoint(farm, "webdav")
-    result = run_wfm("transports", "test", endpoint.url, "--password-env", "PW", "--json",
-                     env={"PW": PASSWORD})
+    result = run_wfm(
+        "transports", "test", endpoint.url, "--password-env", "PW", "--json", env={"PW": PASSWORD}
+    )
     assert result.exit_code == 0, result.stderr
     steps = json.loads(result.stdout)["data"]["steps"]
     assert [(step["name"], step["ok"]) for step in steps] == [
-        ("connect", True), ("create folder", True), ("write probe", True),
-        ("check size", True), ("rename", True), ("delete", True),
+        ("connect", True),
+        ("create folder", True),
+        ("write probe", True),
+        ("check size", True),
+        ("rename", True),
+        ("delete", True),
     ]
 
 
 def test_transports_test_shows_the_failing_step(run_wfm: RunWfm, farm: Farm) -> None:
     endpoint = make_endpoint(farm, "ftps")
-    result = run_wfm("transports", "test", endpoint.url, "--password-env", "PW",
-                     "-o", "retries=0", env={"PW": PASSWORD})
+    result = run_wfm(
+        "transports",
+        "test",
+        endpoint.url,
+        "--password-env",
+        "PW",
+        "-o",
+        "retries=0",
+        env={"PW": PASSWORD},
+    )
     # No ca_bundle: the test CA is not trusted, so connecting fails and the rest is skipped.
     assert result.exit_code == ExitCode.REMOTE
     assert "FAIL" in result.stdout

@@ -95,9 +95,7 @@ def test_unknown_sftp_host_key_is_refused_with_its_fingerprint(farm: Farm, tmp_p
     assert "host_key_fingerprint" in (caught.value.hint or "")
 
 
-def test_pinned_fingerprint_is_accepted_and_a_wrong_one_refused(
-    farm: Farm, tmp_path: Path
-) -> None:
+def test_pinned_fingerprint_is_accepted_and_a_wrong_one_refused(farm: Farm, tmp_path: Path) -> None:
     endpoint = make_endpoint(farm, "sftp")
     empty = tmp_path / "known_hosts"
     empty.write_text("")
@@ -161,9 +159,10 @@ def test_insecure_skip_verify_works_and_warns(
     endpoint = make_endpoint(farm, kind)
     options = endpoint.opts(insecure_skip_verify="true")
     options.pop("ca_bundle")
-    with caplog.at_level(logging.WARNING, logger="wfm.transports"), open_transport(
-        endpoint.url, options
-    ) as transport:
+    with (
+        caplog.at_level(logging.WARNING, logger="wfm.transports"),
+        open_transport(endpoint.url, options) as transport,
+    ):
         transport.put(local_file(tmp_path, 100)[0], "x.csv")
     assert "x.csv" in endpoint.files()
     assert any("TLS certificate checking is OFF" in record.message for record in caplog.records)

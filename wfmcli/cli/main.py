@@ -157,6 +157,7 @@ app.command("demo", rich_help_panel=SERVICES)(demo_cmd.demo)
 app.add_typer(sim_cmd.app, name="sim", rich_help_panel=SERVICES)
 app.add_typer(rta_cmd.app, name="rta", rich_help_panel=SERVICES)
 
+
 def run() -> None:
     """Console-script entry point."""
     app(prog_name="wfm")

@@ -28,11 +28,12 @@ PasswordFile = Annotated[
 OptionPairs = Annotated[
     list[str] | None,
     typer.Option(
-        "--option", "-o", metavar="KEY=VALUE",
+        "--option",
+        "-o",
+        metavar="KEY=VALUE",
         help="A transport option, e.g. -o known_hosts=~/.ssh/known_hosts (repeatable).",
     ),
 ]
-
 
 
 def upload(
@@ -98,13 +99,17 @@ def list_schemes(ctx: typer.Context, json_output: JsonFlag = False) -> None:
             note = exc.one_line()
             rows.append({"scheme": scheme, "available": False, "options": [], "note": note})
             continue
-        rows.append({"scheme": scheme, "available": True, "options": sorted(cls.option_names),
-                     "note": ""})
+        rows.append(
+            {"scheme": scheme, "available": True, "options": sorted(cls.option_names), "note": ""}
+        )
     if json_output or global_options(ctx).json:
         print_json("transports list", rows)
         return
-    print_table(None, ["Scheme", "Options", "Note"],
-                ([row["scheme"], ", ".join(row["options"]), row["note"]] for row in rows))
+    print_table(
+        None,
+        ["Scheme", "Options", "Note"],
+        ([row["scheme"], ", ".join(row["options"]), row["note"]] for row in rows),
+    )
 
 
 def _options(
@@ -161,17 +166,31 @@ def _render_upload(report: DeliveryReport, as_json: bool) -> None:
     from wfmcli.cli.output import print_json, print_table
 
     if as_json:
-        data = {"url": report.url, "sent": report.sent, "failed": report.failed,
-                "files": report.files}
+        data = {
+            "url": report.url,
+            "sent": report.sent,
+            "failed": report.failed,
+            "files": report.files,
+        }
         print_json("upload", data, ok=report.failed == 0)
         return
     rows = (
-        [Path(r.local_path).name, r.remote_path, "sent" if r.sent else f"FAILED: {r.error}",
-         r.bytes, f"{r.seconds:.2f}", _rate(r.bytes, r.seconds), r.attempts]
+        [
+            Path(r.local_path).name,
+            r.remote_path,
+            "sent" if r.sent else f"FAILED: {r.error}",
+            r.bytes,
+            f"{r.seconds:.2f}",
+            _rate(r.bytes, r.seconds),
+            r.attempts,
+        ]
         for r in report.files
     )
-    print_table(f"Upload to {report.url}",
-                ["File", "Remote path", "Result", "Bytes", "Seconds", "MB/s", "Attempts"], rows)
+    print_table(
+        f"Upload to {report.url}",
+        ["File", "Remote path", "Result", "Bytes", "Seconds", "MB/s", "Attempts"],
+        rows,
+    )
 
 
 def _render_probe(shown: str, steps: list[ProbeStep], as_json: bool, *, ok: bool) -> None:

@@ -67,9 +67,7 @@ async def fetch_audit(
         path = f"/api/v2/authorization/roles/{role['id']}/users"
         holders = {str(u.get("id")) for u in await _all(session, path)}
     users = {str(u.get("id")): u for u in await _all(session, "/api/v2/users")}
-    queues = [
-        q for q in await _all(session, "/api/v2/routing/queues") if _division_id(q) in ids
-    ]
+    queues = [q for q in await _all(session, "/api/v2/routing/queues") if _division_id(q) in ids]
     members: dict[str, list[str]] = {}
     groups: dict[str, str] = {}
     for queue in queues:

@@ -102,8 +102,11 @@ def check_credentials(probe: SourceCheck, fingerprints: dict[int, dict[str, Any]
             "relay shard agents over the sets and must see the same org",
             items,
         )  # fmt: skip
-    return Check("credentials", "pass",
-                 f"{sets} credential set(s) authenticate with identical divisions and access")
+    return Check(
+        "credentials",
+        "pass",
+        f"{sets} credential set(s) authenticate with identical divisions and access",
+    )
 
 
 def _frozen(fingerprint: dict[str, Any]) -> str:
@@ -146,8 +149,11 @@ def check_divisions_and_role(audit: audit_mod.Audit, divisions: Sequence[str], r
         )  # fmt: skip
     chosen = ", ".join(sorted(audit.division_names[i] for i in audit.division_ids))
     scope = chosen if divisions else f"all visible ({chosen})"
-    return Check("divisions and role", "pass",
-                 f"divisions {scope}; role {role!r} held by {len(audit.holders)} user(s)")
+    return Check(
+        "divisions and role",
+        "pass",
+        f"divisions {scope}; role {role!r} held by {len(audit.holders)} user(s)",
+    )
 
 
 def _items(offenders: Sequence[audit_mod.Offender]) -> list[dict[str, Any]]:
@@ -270,8 +276,13 @@ def check_clock(url: str, proxy: str | None, timeout: float = 10.0) -> Check:
         status = "warn"
     else:
         return Check("clock", "pass", f"{shown} (within {SKEW_WARN_S:g} s)")
-    return Check("clock", status, shown, "sync the clock with NTP (timedatectl set-ntp true; "
-                 "on Windows w32tm /resync): intervals close, tokens and S3 signatures use it")
+    return Check(
+        "clock",
+        status,
+        shown,
+        "sync the clock with NTP (timedatectl set-ntp true; "
+        "on Windows w32tm /resync): intervals close, tokens and S3 signatures use it",
+    )
 
 
 def check_proxy(configured: str | None, environment: dict[str, str] | None = None) -> Check:
@@ -317,8 +328,7 @@ def _spec(name: str, scope: Scope) -> SourceSpec:
         api_url=source.api_url,
         login_url=source.login_url,
         credentials=[
-            Credential(c.client_id, c.client_secret.get_secret_value())
-            for c in source.credentials
+            Credential(c.client_id, c.client_secret.get_secret_value()) for c in source.credentials
         ],
         divisions=list(source.divisions),
         licensed_role=source.licensed_role,

@@ -160,9 +160,10 @@ def usage_figures(
     minimum_ms = int(minimum.total_seconds() * 1000)
     bounds = local_days(start, end, zone)
     # The best window starts where a step starts, or at a day's own start.
-    starts = sorted({lo for _, lo, _ in bounds} | {
-        s.start_ms for s in steps if _ms(start) <= s.start_ms < _ms(end)
-    })
+    starts = sorted(
+        {lo for _, lo, _ in bounds}
+        | {s.start_ms for s in steps if _ms(start) <= s.start_ms < _ms(end)}
+    )
     sustained = sustained_levels(steps, starts, minimum_ms, _ms(data_end or end))
     at_start = _levels_at(steps, starts)
     days: list[DailyPeak] = []
