@@ -191,7 +191,11 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
             await asyncio.sleep(0.5)
             status = (await http.get("/status")).json()
         channels = sum(s["channels"] for s in status["sources"])
-        await asyncio.sleep(2.0)  # the post-subscribe resync settles
+        # The post-subscribe resync (one paged read of every user) is start-up, not load.
+        while any(s["resyncs"] < 1 or s["resync_pending"] for s in status["sources"]):
+            await asyncio.sleep(0.5)
+            status = (await http.get("/status")).json()
+        await asyncio.sleep(1.0)
         t0, cpu0 = time.monotonic(), cpu_seconds(relay.pid)
         twin_cpu0 = cpu_seconds(twin.pid)
         first = len(client.records)
