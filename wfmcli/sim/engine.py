@@ -14,11 +14,15 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from wfmcli.sim.ledger import (
     ABANDONED,
@@ -98,8 +102,8 @@ class ContactCenter:
         self._planned_shift_days: set[int] = set()
         self._planned_arrival_days: set[int] = set()
         self._next_conv = 0
-        self._arrivals_t: list[int] = []  # planned arrivals, sorted by time
-        self._arrivals_q: list[int] = []
+        self._arrivals_t = array("q")  # planned arrivals, sorted by time
+        self._arrivals_q = array("q")
         self._arrival_next = 0
         self._deadline: dict[int, tuple[int, int]] = {}  # waiting leg -> (time, outcome)
         self._same_media = [
@@ -279,7 +283,8 @@ class ContactCenter:
         if slots is None:
             return
         day_ms = self.start_ms + day * DAY_MS
-        planned: list[tuple[int, int]] = []
+        times = array("q")
+        queues = array("q")
         for queue in self.org.queues:
             aht = queue.mean_talk_s + queue.mean_acw_s + 5
             mood = rng.uniform(0.9, 1.1)
@@ -288,14 +293,18 @@ class ContactCenter:
             for slot, agent_seconds in enumerate(slots[queue.index]):
                 count = _poisson(rng, agent_seconds * _OCCUPANCY * mood / aht)
                 base = day_ms + slot * SLOT_MS
-                planned.extend((base + rng.randrange(SLOT_MS), queue.index) for _ in range(count))
+                times.extend(base + rng.randrange(SLOT_MS) for _ in range(count))
+                queues.extend(repeat(queue.index, count))
             if queue.index in self._dialer_queues:
                 for slot in range(0, DAY_MS // SLOT_MS):
                     if slots[queue.index][slot] > 0:
                         self._push(day_ms + slot * SLOT_MS + 60_000, _DIAL, queue.index)
-        planned.sort()
-        self._arrivals_t.extend(t for t, _ in planned)
-        self._arrivals_q.extend(q for _, q in planned)
+        # Sorted by time, then queue; kept as machine ints (a busy day has a million arrivals).
+        t_col = np.frombuffer(times, dtype=np.int64)
+        q_col = np.frombuffer(queues, dtype=np.int64)
+        order = np.lexsort((q_col, t_col))
+        self._arrivals_t.frombytes(t_col[order].tobytes())
+        self._arrivals_q.frombytes(q_col[order].tobytes())
 
     # -- contacts ---------------------------------------------------------------------------
 
