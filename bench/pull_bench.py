@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reports.timegrid import local_midnight
 from wfmcli.genesys.auth import Credential
 from wfmcli.pull import PullSource, PullSpec, pull
+from wfmcli.timegrid import local_midnight
 
 DAY = date(2026, 3, 10)
 ZONE = "Europe/Berlin"

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from reports.profiles import load_profile  # noqa: E402
 from reports.render import Destination, render_reports  # noqa: E402
-from reports.timegrid import day_grid  # noqa: E402
 from wfmcli import frames  # noqa: E402
+from wfmcli.timegrid import day_grid  # noqa: E402
 
 ZONE = "America/New_York"
 DAY = date(2026, 6, 15)

@@ -26,9 +26,9 @@ from reports.expr import Expression, Value
 from reports.formats import TemplateError, fill_template
 from reports.layout import body_bytes, format_lines, header_line
 from reports.spec import Profile, ReportSpec
-from reports.timegrid import grid
 from wfmcli import frames
 from wfmcli.errors import UsageError
+from wfmcli.timegrid import grid
 
 Clock = Callable[[], datetime]
 

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.timegrid import local_midnight
 from tests.pull.fakes import AnalyticsFront
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.retry import RetryPolicy
 from wfmcli.pull import PullSource
 from wfmcli.sim import RunningTwin, start_twin
+from wfmcli.timegrid import local_midnight
 
 FAST = RetryPolicy(time_scale=0.001)
 SCOPED_DIVISIONS = ("Customer Service", "Sales", "Back Office")  # "Home" is left out

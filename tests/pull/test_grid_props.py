@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.timegrid import day_grid, local_midnight
 from wfmcli.errors import RemoteError
 from wfmcli.pull.assemble import BucketGrid
 from wfmcli.pull.queries import Window, day_windows
+from wfmcli.timegrid import day_grid, local_midnight
 
 ZONES = [
     "UTC",

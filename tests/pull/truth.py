@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from reports.timegrid import grid
 from tests.pull.ledger import observations, state_spans
 from wfmcli.sim import RunningTwin
+from wfmcli.timegrid import grid
 
 
 class Grid:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from reports.timegrid import day_grid
 from wfmcli import frames
+from wfmcli.timegrid import day_grid
 
 QUEUES = {"q-sales": "Sales", "q-support": "Support, 2nd line"}
 AGENTS = {

@@ -17,9 +17,9 @@ from reports.formats import from_text, to_text
 from reports.profiles import load_profile
 from reports.reader import read_fields, read_values
 from reports.render import Destination, build_table, render_reports
-from reports.timegrid import day_grid, grid, local_midnight
 from wfmcli import frames
 from wfmcli.errors import UsageError
+from wfmcli.timegrid import day_grid, grid, local_midnight
 
 ZONES = [
     "UTC",

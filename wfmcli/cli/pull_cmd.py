@@ -43,10 +43,10 @@ def _plan(
     from datetime import timedelta
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from reports.timegrid import parse_local
     from wfmcli.pull import PullSource, PullSpec
     from wfmcli.pull.directory import read_agent_map
     from wfmcli.pull.run import ALL_MEDIA, frame_names
+    from wfmcli.timegrid import parse_local
 
     zone_name = options["tz"] or (dest.timezone if dest else "UTC")
     try:

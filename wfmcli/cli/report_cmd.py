@@ -77,7 +77,7 @@ def report(
     from reports.profiles import load_profile
     from reports.render import render_reports
     from reports.source import load_frames
-    from reports.timegrid import parse_local
+    from wfmcli.timegrid import parse_local
 
     options = global_options(ctx)
     if not start:
@@ -201,8 +201,8 @@ def _covered(
     """Whether every frame's cache records a pull covering each local day's part of the range."""
     from datetime import timedelta
 
-    from reports.timegrid import local_midnight
     from wfmcli.pull.cache import Partition
+    from wfmcli.timegrid import local_midnight
 
     zone = destination.zone
     day = start.astimezone(zone).date()

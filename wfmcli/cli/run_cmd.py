@@ -95,7 +95,7 @@ def backfill(
     json_flag: JsonFlag = False,
 ) -> None:
     """Re-deliver every closed interval in a range, changed or not."""
-    from reports.timegrid import parse_local
+    from wfmcli.timegrid import parse_local
 
     job = _job(ctx, target)
     zone = job.timing.zone

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from reports.timegrid import day_grid, local_midnight
+from wfmcli.timegrid import day_grid, local_midnight
 
 Per = Literal["interval", "day"]
 AGENT_FRAMES = frozenset({"agent_interval", "agent_queue_interval", "agent_status"})

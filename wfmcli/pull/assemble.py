@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.timegrid import grid
 from wfmcli import frames
 from wfmcli.errors import RemoteError
 from wfmcli.pull.directory import Directory
 from wfmcli.pull.queries import QueueQuery, Window, abandon_view, answered_view
+from wfmcli.timegrid import grid
 
 Key = tuple[Any, ...]
 # metric -> [(field, stat, how)], how: "count" (an integer stat), "ms" (sum to seconds),

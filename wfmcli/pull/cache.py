@@ -24,10 +24,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reports.timegrid import local_midnight
 from wfmcli import frames
 from wfmcli.errors import UsageError
 from wfmcli.paths import cache_dir
+from wfmcli.timegrid import local_midnight
 
 DATA_FILE = "data.parquet"
 PULLED_FILE = "pulled.json"

@@ -20,8 +20,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reports.timegrid import local_midnight
 from wfmcli.pull.directory import QueueInfo
+from wfmcli.timegrid import local_midnight
 
 USER_BATCH = 100  # Genesys' limit of userId predicates per user-aggregate query
 QUEUE_BATCH = 100

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from reports.timegrid import grid
 from wfmcli import frames
 from wfmcli.errors import RemoteError, UsageError
 from wfmcli.genesys.auth import Credential
@@ -43,6 +42,7 @@ from wfmcli.pull.queries import (
     user_aggregate_body,
     user_details_body,
 )
+from wfmcli.timegrid import grid
 
 CONVERSATION_AGGREGATES = "/api/v2/analytics/conversations/aggregates/query"
 USER_AGGREGATES = "/api/v2/analytics/users/aggregates/query"
