@@ -14,17 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 import profiles as builtin
 from reports.expr import Expression
-from reports.spec import DERIVED, Check, ColumnSpec, Profile, ReportSpec, RtaSpec
+from reports.spec import DERIVED, Profile, ReportSpec
 from wfmcli import frames
+from wfmcli.config.yamlfile import KeyPath, YamlDocument, describe, dotted, parse_yaml
 from wfmcli.errors import ConfigError
 from wfmcli.paths import config_dir
-
-KeyPath = tuple[str | int, ...]
 
 
 def user_profile_dir() -> Path:
@@ -109,40 +107,19 @@ def _read(path: Path) -> str:
         raise ConfigError(f"cannot read profile file {path}: {exc}") from exc
 
 
-def _parse(source: ProfileSource) -> tuple[dict[str, Any], dict[KeyPath, int]]:
-    try:
-        root = yaml.compose(source.text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(source.text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source.origin}:{mark.line + 1}" if mark else source.origin
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
-    if not isinstance(data, dict):
+def _parse(source: ProfileSource) -> YamlDocument:
+    document = parse_yaml(source.text, source.origin)
+    if not isinstance(document.data, dict):
         raise ConfigError(
             f"{source.origin}: a profile must be a mapping with name, product, reports"
         )
-    lines: dict[KeyPath, int] = {}
-    if root is not None:
-        _record(root, (), lines)
-    return data, lines
-
-
-def _record(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            _record(value_node, (*path, str(key_node.value)), lines)
-            lines[(*path, str(key_node.value))] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _record(item, (*path, index), lines)
+    return document
 
 
 def _merged(
     source: ProfileSource, known: Mapping[str, ProfileSource], seen: tuple[str, ...]
 ) -> dict[str, Any]:
-    data, _ = _parse(source)
+    data: dict[str, Any] = _parse(source).data
     parent = data.get("extends")
     if parent is None:
         return data
@@ -182,7 +159,8 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 
 
 def _build(source: ProfileSource, known: Mapping[str, ProfileSource]) -> Profile:
-    own, lines = _parse(source)
+    document = _parse(source)
+    own = document.data
     data = _merged(source, known, ())
     data["name"] = own.get("name", source.name)  # never the name of the profile it extends
     problems: list[str] = []
@@ -190,10 +168,10 @@ def _build(source: ProfileSource, known: Mapping[str, ProfileSource]) -> Profile
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(source, lines, error) for error in exc.errors()]
+        problems = [describe(document, error, Profile) for error in exc.errors()]
     if profile is not None:
         problems = [
-            f"{_where(source, lines, path)}: {_dotted(path)}: {message}"
+            f"{document.where(path)}: {dotted(path)}: {message}"
             for path, message in _expression_problems(profile)
         ]
     if problems or profile is None:
@@ -254,44 +232,3 @@ def _unknown(source: str | None, path: KeyPath, allowed: set[str]) -> list[tuple
         else "names are frame columns (wfmcli/frames.py), " + ", ".join(DERIVED) + " or constants"
     )
     return [(path, f"unknown name {missing[0]!r} in {source!r} ({hint})")]
-
-
-def _describe(source: ProfileSource, lines: Mapping[KeyPath, int], error: Mapping[str, Any]) -> str:
-    path: KeyPath = tuple(error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        allowed = _allowed_keys(path[:-1])
-        message = f"unknown key {path[-1]!r}" + (
-            f" (allowed: {', '.join(allowed)})" if allowed else ""
-        )
-    return f"{_where(source, lines, path)}: {_dotted(path) or 'profile'}: {message}"
-
-
-def _allowed_keys(parent: KeyPath) -> list[str]:
-    model: type[BaseModel] = Profile
-    steps = [p for p in parent if isinstance(p, str)]
-    mapping: dict[str, type[BaseModel]] = {
-        "reports": ReportSpec,
-        "columns": ColumnSpec,
-        "checks": Check,
-        "rta": RtaSpec,
-    }
-    for step in steps:
-        if step in mapping:
-            model = mapping[step]
-    return list(model.model_fields)
-
-
-def _where(source: ProfileSource, lines: Mapping[KeyPath, int], path: KeyPath) -> str:
-    for end in range(len(path), -1, -1):
-        line = lines.get(tuple(path[:end]))
-        if line is not None:
-            return f"{source.origin}:{line}"
-    return source.origin
-
-
-def _dotted(path: KeyPath) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text

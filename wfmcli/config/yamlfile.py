@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from wfmcli.errors import ConfigError
 
@@ -15,9 +18,13 @@ KeyPath = tuple[str | int, ...]
 
 @dataclass
 class YamlDocument:
-    path: Path
+    origin: str  # the file path, or a name for text that has no file
     data: Any
     lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.origin)
 
     def line_of(self, key_path: KeyPath) -> int | None:
         """The line of the deepest known ancestor of key_path (1-based)."""
@@ -29,7 +36,7 @@ class YamlDocument:
 
     def where(self, key_path: KeyPath) -> str:
         line = self.line_of(key_path)
-        return f"{self.path}:{line}" if line else str(self.path)
+        return f"{self.origin}:{line}" if line else self.origin
 
 
 def read_yaml(path: Path) -> YamlDocument:
@@ -42,17 +49,22 @@ def read_yaml(path: Path) -> YamlDocument:
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read configuration file {path}: {exc}") from exc
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, origin: str) -> YamlDocument:
+    """YAML text with the line of every key; a syntax error or a duplicate key is a ConfigError."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(
             f"{where}: invalid YAML: {problem}", hint="check indentation and quoting"
         ) from exc
-    document = YamlDocument(path, data)
+    document = YamlDocument(origin, data)
     if root is not None:
         _record_lines(document, root, ())
     return document
@@ -66,7 +78,7 @@ def _record_lines(document: YamlDocument, node: yaml.Node, key_path: KeyPath) ->
             key = str(key_node.value)
             if key in seen:
                 raise ConfigError(
-                    f"{path_line(document.path, key_node)}: "
+                    f"{document.origin}:{key_node.start_mark.line + 1}: "
                     f"duplicate key {dotted((*key_path, key))!r}",
                     hint="each key may appear once; merge the two entries",
                 )
@@ -79,12 +91,68 @@ def _record_lines(document: YamlDocument, node: yaml.Node, key_path: KeyPath) ->
             _record_lines(document, item, (*key_path, index))
 
 
-def path_line(path: Path, node: yaml.Node) -> str:
-    return f"{path}:{node.start_mark.line + 1}"
-
-
 def dotted(key_path: KeyPath) -> str:
     text = ""
     for part in key_path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def describe(document: YamlDocument, error: Mapping[str, Any], root: type[BaseModel]) -> str:
+    """One pydantic validation error as `file:line: dotted.key: what is wrong`."""
+    loc: KeyPath = tuple(part for part in error["loc"] if part != "[key]")
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        message = _unknown_key_message(loc, root)
+    elif kind == "missing":
+        message = "required key is missing"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if "input" in error and kind not in ("value_error", "assertion_error"):
+            shown = error["input"]
+            if not isinstance(shown, dict | list) and not _is_secret_path(loc):
+                message += f" (got {shown!r})"
+    return f"{document.where(loc)}: {dotted(loc) or '(top level)'}: {message}"
+
+
+def _is_secret_path(loc: KeyPath) -> bool:
+    from wfmcli.config.resolve import SECRET_KEYS
+
+    return any(part in SECRET_KEYS for part in loc)
+
+
+def _unknown_key_message(loc: KeyPath, root: type[BaseModel]) -> str:
+    allowed = allowed_keys(loc[:-1], root)
+    key = str(loc[-1])
+    close = difflib.get_close_matches(key, allowed, n=1)
+    suggestion = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key {key!r}{suggestion} (allowed: {', '.join(allowed)})"
+
+
+def allowed_keys(parent: KeyPath, root: type[BaseModel]) -> list[str]:
+    """Field names of the model found by walking the schema along parent; dict keys are skipped."""
+    model = root
+    expect_mapping_key = False
+    for part in parent:
+        if expect_mapping_key:
+            expect_mapping_key = False
+            continue
+        if isinstance(part, int) or part not in model.model_fields:
+            continue
+        annotation = model.model_fields[part].annotation
+        nested = _model_in(annotation)
+        if nested is None:
+            break
+        model = nested
+        expect_mapping_key = getattr(annotation, "__origin__", None) is dict
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
