@@ -41,8 +41,9 @@ def _rss_mb() -> float:
 
 
 def _token(client: httpx.Client, client_id: str, secret: str) -> str:
-    response = client.post("/oauth/token", auth=(client_id, secret),
-                           data={"grant_type": "client_credentials"})
+    response = client.post(
+        "/oauth/token", auth=(client_id, secret), data={"grant_type": "client_credentials"}
+    )
     response.raise_for_status()
     return str(response.json()["access_token"])
 
@@ -50,8 +51,14 @@ def _token(client: httpx.Client, client_id: str, secret: str) -> str:
 def build(agents: int, queues: int) -> tuple[RunningTwin, float, float, float]:
     rss_before = _rss_mb()
     started, cpu = time.perf_counter(), time.process_time()
-    twin = start_twin(seed=1, agents=agents, queues=queues, days=1, live=False,
-                      now_ms=int(_midnight().timestamp() * 1000))
+    twin = start_twin(
+        seed=1,
+        agents=agents,
+        queues=queues,
+        days=1,
+        live=False,
+        now_ms=int(_midnight().timestamp() * 1000),
+    )
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     return twin, wall, cpu, _rss_mb() - rss_before
 
@@ -80,10 +87,16 @@ def sweep(twin: RunningTwin) -> dict[str, Any]:
         rows = 0
         for i in range(0, len(users), 100):
             predicates = [{"dimension": "userId", "value": u} for u in users[i : i + 100]]
-            response = client.post("/api/v2/analytics/users/aggregates/query", json={
-                "interval": interval, "granularity": "PT30M", "groupBy": ["userId"],
-                "metrics": ["tAgentRoutingStatus", "tSystemPresence", "tOrganizationPresence"],
-                "filter": {"type": "or", "predicates": predicates}})
+            response = client.post(
+                "/api/v2/analytics/users/aggregates/query",
+                json={
+                    "interval": interval,
+                    "granularity": "PT30M",
+                    "groupBy": ["userId"],
+                    "metrics": ["tAgentRoutingStatus", "tSystemPresence", "tOrganizationPresence"],
+                    "filter": {"type": "or", "predicates": predicates},
+                },
+            )
             response.raise_for_status()
             rows += sum(len(d["metrics"]) for r in response.json()["results"] for d in r["data"])
         elapsed = time.perf_counter() - started
@@ -92,10 +105,26 @@ def sweep(twin: RunningTwin) -> dict[str, Any]:
         figures["user aggregate metric rows"] = rows
 
         started = time.perf_counter()
-        response = client.post("/api/v2/analytics/conversations/aggregates/query", json={
-            "interval": interval, "granularity": "PT30M", "groupBy": ["queueId"],
-            "metrics": ["nOffered", "tAnswered", "tAbandon", "tFlowOut", "oServiceLevel",
-                        "tTalk", "tHeld", "tAcw", "tHandle", "nTransferred"]})
+        response = client.post(
+            "/api/v2/analytics/conversations/aggregates/query",
+            json={
+                "interval": interval,
+                "granularity": "PT30M",
+                "groupBy": ["queueId"],
+                "metrics": [
+                    "nOffered",
+                    "tAnswered",
+                    "tAbandon",
+                    "tFlowOut",
+                    "oServiceLevel",
+                    "tTalk",
+                    "tHeld",
+                    "tAcw",
+                    "tHandle",
+                    "nTransferred",
+                ],
+            },
+        )
         response.raise_for_status()
         figures["conversation aggregates (all queues, PT30M) s"] = time.perf_counter() - started
         figures["conversation aggregate groups"] = len(response.json()["results"])
@@ -116,21 +145,41 @@ async def _listen(uri: str, until: float, counts: list[int]) -> None:
 def live(agents: int, queues: int, speed: float, seconds: float) -> dict[str, Any]:
     at = (_midnight() + timedelta(hours=10)).isoformat()
     process = subprocess.Popen(
-        [sys.executable, "-m", "wfmcli", "sim", "serve", "--json", "--agents", str(agents),
-         "--queues", str(queues), "--days", "0", "--speed", str(speed), "--at", at],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "wfmcli",
+            "sim",
+            "serve",
+            "--json",
+            "--agents",
+            str(agents),
+            "--queues",
+            str(queues),
+            "--days",
+            "0",
+            "--speed",
+            str(speed),
+            "--at",
+            at,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         info = json.loads(process.stdout.readline())
         with httpx.Client(base_url=info["base_url"], timeout=60) as client:
             client.headers["Authorization"] = (
-                f"Bearer {_token(client, info['client_id'], info['client_secret'])}")
+                f"Bearer {_token(client, info['client_id'], info['client_secret'])}"
+            )
             client.get("/api/v2/users", params={"pageSize": 1})
             user_ids: list[str] = []
             page = 1
             while True:
-                body = client.get("/api/v2/users",
-                                  params={"pageSize": 500, "pageNumber": page}).json()
+                body = client.get(
+                    "/api/v2/users", params={"pageSize": 500, "pageNumber": page}
+                ).json()
                 user_ids.extend(u["id"] for u in body["entities"])
                 if "nextUri" not in body:
                     break
@@ -139,8 +188,9 @@ def live(agents: int, queues: int, speed: float, seconds: float) -> dict[str, An
             for i in range(0, len(user_ids), 1000):
                 channel = client.post("/api/v2/notifications/channels").json()
                 topics = [{"id": f"v2.users.{u}.activity"} for u in user_ids[i : i + 1000]]
-                client.put(f"/api/v2/notifications/channels/{channel['id']}/subscriptions",
-                           json=topics).raise_for_status()
+                client.put(
+                    f"/api/v2/notifications/channels/{channel['id']}/subscriptions", json=topics
+                ).raise_for_status()
                 uris.append(channel["connectUri"])
         counts = [0]
         until = time.monotonic() + seconds
@@ -152,9 +202,14 @@ def live(agents: int, queues: int, speed: float, seconds: float) -> dict[str, An
     finally:
         process.terminate()
         process.wait(timeout=30)
-    return {"speed": speed, "channels": len(uris), "topics": len(user_ids),
-            "seconds": seconds, "state changes received": counts[0],
-            "state changes per second": counts[0] / seconds}
+    return {
+        "speed": speed,
+        "channels": len(uris),
+        "topics": len(user_ids),
+        "seconds": seconds,
+        "state changes received": counts[0],
+        "state changes per second": counts[0] / seconds,
+    }
 
 
 def main() -> None:

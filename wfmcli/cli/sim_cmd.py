@@ -14,8 +14,9 @@ from wfmcli.cli.context import JsonFlag, global_options
 from wfmcli.cli.output import RESULT_VERSION
 from wfmcli.errors import UsageError
 
-app = typer.Typer(help="Run the Genesys Cloud twin (a simulated org) for tests and demos.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Run the Genesys Cloud twin (a simulated org) for tests and demos.", no_args_is_help=True
+)
 
 
 @app.command()
@@ -47,19 +48,30 @@ def serve(
 
     now_ms = _instant_ms(at) if at else None
     try:
-        twin = start_twin(seed=seed, agents=agents, queues=queues, days=days, speed=speed,
-                          live=speed > 0, host=host, port=port, credentials=credentials,
-                          now_ms=now_ms, timezone=_zone(timezone))
+        twin = start_twin(
+            seed=seed,
+            agents=agents,
+            queues=queues,
+            days=days,
+            speed=speed,
+            live=speed > 0,
+            host=host,
+            port=port,
+            credentials=credentials,
+            now_ms=now_ms,
+            timezone=_zone(timezone),
+        )
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                         hint="choose another --port, or 0 for a free one") from exc
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="choose another --port, or 0 for a free one",
+        ) from exc
     info: dict[str, Any] = {
         "base_url": twin.base_url,
         "client_id": twin.client_id,
         "client_secret": twin.client_secret,
         "credentials": [
-            {"client_id": c.client_id, "client_secret": c.client_secret}
-            for c in twin.credentials
+            {"client_id": c.client_id, "client_secret": c.client_secret} for c in twin.credentials
         ],
         "org": twin.org.name,
         "licensed_role": twin.org.licensed_role.name,
@@ -93,8 +105,10 @@ def _zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(f"--timezone {name!r} is not a known IANA time zone",
-                         hint="e.g. Europe/Berlin or America/New_York") from exc
+        raise UsageError(
+            f"--timezone {name!r} is not a known IANA time zone",
+            hint="e.g. Europe/Berlin or America/New_York",
+        ) from exc
     return name
 
 
@@ -104,8 +118,9 @@ def _instant_ms(text: str) -> int:
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise UsageError(f"--at {text!r} is not an ISO-8601 instant",
-                         hint="e.g. 2026-03-10T15:00:00Z") from exc
+        raise UsageError(
+            f"--at {text!r} is not an ISO-8601 instant", hint="e.g. 2026-03-10T15:00:00Z"
+        ) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp() * 1000)
