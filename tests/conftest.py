@@ -11,17 +11,27 @@ from typer.testing import CliRunner, Result
 from wfmcli.cli.main import app
 
 RunWfm = Callable[..., Result]
+# a developer's proxy must never carry the tests' 127.0.0.1 traffic elsewhere
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
 
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """Point platformdirs and the WFM_* overrides at a fresh folder, away from the real home."""
+    """Point platformdirs and the WFM_* overrides at a fresh folder, away from the real home;
+    drop proxy settings."""
     home = tmp_path_factory.mktemp("home")
     for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(variable, str(home / variable.lower()))
-    for variable in ("WFM_CONFIG", "WFM_DATA_DIR", "WFM_CACHE_DIR"):
+    for variable in ("WFM_CONFIG", "WFM_DATA_DIR", "WFM_CACHE_DIR", *PROXY_VARIABLES):
         monkeypatch.delenv(variable, raising=False)
     return home
 

@@ -20,19 +20,6 @@ FAST = RetryPolicy(time_scale=0.001)
 SCOPED_DIVISIONS = ("Customer Service", "Sales", "Back Office")  # "Home" is left out
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 @dataclass
 class Org:
     twin: RunningTwin
