@@ -241,3 +241,17 @@ def test_token_endpoint_fault(fresh_twin: RunningTwin) -> None:
         assert refused.status_code == 502
         assert refused.json()["error"] == "temporarily_unavailable"
         assert get_token(client, fresh_twin)
+
+
+def test_error_rate_and_latency_knobs(fresh_twin: RunningTwin) -> None:
+    with httpx.Client(base_url=fresh_twin.base_url, timeout=10) as client:
+        client.headers["Authorization"] = f"Bearer {get_token(client, fresh_twin)}"
+        fresh_twin.faults.error_rate = 0.5
+        fresh_twin.faults.error_status = 502
+        fresh_twin.faults.latency_s = 0.01
+        codes = [client.get("/api/v2/authorization/divisions").status_code for _ in range(40)]
+        fresh_twin.faults.reset()
+        after = client.get("/api/v2/authorization/divisions").status_code
+    assert set(codes) == {200, 502}
+    assert 5 < codes.count(502) < 35
+    assert after == 200
