@@ -11,19 +11,6 @@ from wfmcli.sim import RunningTwin, start_twin
 NOW_MS = 1_773_154_800_000
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture(scope="module")
 def twin() -> Iterator[RunningTwin]:
     running = start_twin(seed=5, agents=60, queues=5, days=2, live=False, now_ms=NOW_MS)
