@@ -1,7 +1,12 @@
-"""A job that SIGKILLs itself at a stage: python -m tests.jobs.killer FOLDER STAGE NOW."""
+"""A job that SIGKILLs itself at a stage: python -m tests.jobs.killer FOLDER STAGE NOW [URL].
+
+A password for URL comes from the environment variable KILLER_PASSWORD.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -10,8 +15,11 @@ from typing import Any
 from tests.jobs.pipeline import kill_self, make_job
 
 
-def main(folder: Path, stage: str, now: datetime) -> None:
-    job = make_job(folder, "calabrio")
+def main(folder: Path, stage: str, now: datetime, url: str | None) -> None:
+    password = os.environ.get("KILLER_PASSWORD")
+    job = make_job(
+        folder, "calabrio", url=url, options={"password": password} if password else None
+    )
     source_frames, render, opener = job.source.frames, job.renderer.render, job.open_transport
     puts = 0
 
@@ -33,7 +41,11 @@ def main(folder: Path, stage: str, now: datetime) -> None:
 
         def half_upload(local: Path, remote: str) -> None:
             if stage == "mid_upload" and puts == 1:
-                Path(remote).write_bytes(local.read_bytes()[: local.stat().st_size // 2])
+                half = local.with_name(local.name + ".half")
+                shutil.copyfile(local, half)
+                with half.open("r+b") as handle:
+                    handle.truncate(local.stat().st_size // 2)
+                upload(half, remote)  # half the file reaches the server's temp name
                 kill_self()
             upload(local, remote)
 
@@ -55,4 +67,5 @@ def main(folder: Path, stage: str, now: datetime) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], datetime.fromisoformat(sys.argv[3]))
+    url = sys.argv[4] if len(sys.argv) > 4 else None
+    main(Path(sys.argv[1]), sys.argv[2], datetime.fromisoformat(sys.argv[3]), url)

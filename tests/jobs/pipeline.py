@@ -55,7 +55,14 @@ class SyntheticSource:
         return result
 
 
-def make_job(folder: Path, profile: str, source: SyntheticSource | None = None) -> Job:
+def make_job(
+    folder: Path,
+    profile: str,
+    source: SyntheticSource | None = None,
+    url: str | None = None,
+    options: Mapping[str, str] | None = None,
+) -> Job:
+    """A job delivering to `url` (default: the folder's outbox, over file://)."""
     timing = Timing(
         ZoneInfo(ZONE), 15, timedelta(minutes=10), timedelta(hours=2), timedelta(days=2), None
     )
@@ -66,7 +73,7 @@ def make_job(folder: Path, profile: str, source: SyntheticSource | None = None) 
         timing=timing,
         source=source or SyntheticSource(),
         renderer=ProfileRenderer(load_profile(profile), Destination(timezone=ZONE)),
-        open_transport=lambda: open_transport(outbox.as_uri()),
+        open_transport=lambda: open_transport(url or outbox.as_uri(), options),
         store=StateStore(folder / "state" / "test.json", "prod/test"),
         lock_path=folder / "state" / "test.lock",
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,19 +88,41 @@ def test_stop_event_stops_between_files(tmp_path: Path) -> None:
     assert "stopped by a signal" in result.error
 
 
+@pytest.fixture
+def ftp_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real FTP server on 127.0.0.1 whose root is a folder the test can read."""
+    from tests.transports.servers import USER, start_ftp
+
+    root = tmp_path / "ftp-root"
+    root.mkdir()
+    server, port, _ = start_ftp(root, "plain", None)
+    try:
+        yield f"ftp://{USER}@127.0.0.1:{port}/outbox", root / "outbox"
+    finally:
+        server.close_all()
+
+
 @pytest.mark.parametrize("stage", ["after_pull", "after_render", "mid_upload", "before_state"])
-def test_sigkill_at_any_stage_loses_and_doubles_nothing(tmp_path: Path, stage: str) -> None:
+@pytest.mark.parametrize("over", ["file", "ftp"])
+def test_sigkill_at_any_stage_loses_and_doubles_nothing(
+    tmp_path: Path, stage: str, over: str, request: pytest.FixtureRequest
+) -> None:
+    from tests.transports.servers import PASSWORD
+
+    url, outbox, env = None, tmp_path / "outbox", dict(os.environ)
+    if over == "ftp":
+        url, outbox = request.getfixturevalue("ftp_server")
+        env["KILLER_PASSWORD"] = PASSWORD
+    command = [sys.executable, "-m", "tests.jobs.killer", str(tmp_path), stage, NOW.isoformat()]
     killed = subprocess.run(
-        [sys.executable, "-m", "tests.jobs.killer", str(tmp_path), stage, NOW.isoformat()],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+        [*command, *([url] if url else [])], cwd=ROOT, capture_output=True, text=True, env=env
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    job = make_job(tmp_path, "calabrio")
+    options = {"password": PASSWORD} if url else None
+    job = make_job(tmp_path, "calabrio", url=url, options=options)
     result = job.run(NOW)
     assert result.outcome == "delivered"
-    everything = _outbox(tmp_path)
+    everything = sorted(p.relative_to(outbox).as_posix() for p in outbox.rglob("*") if p.is_file())
     # a killed upload may leave its hidden temp file behind, never a part file under a final name
     files = [name for name in everything if not name.endswith(".wfm-part")]
     assert len(everything) - len(files) <= (1 if stage == "mid_upload" else 0)
@@ -107,7 +131,6 @@ def test_sigkill_at_any_stage_loses_and_doubles_nothing(tmp_path: Path, stage: s
     assert len(periods) == len(set(periods))
     state = job.store.load()
     assert sorted(d.name for d in state.files.values()) == files
-    outbox = tmp_path / "outbox"
     assert all((outbox / d.name).stat().st_size == d.bytes for d in state.files.values())
     assert not state.in_flight
     expected = {(r, p.start.isoformat()) for r, p in _periods(job)}
