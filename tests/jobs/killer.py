@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tests.jobs.pipeline import kill_self, make_job
+from wfmcli.cli.run_cmd import stop_on_sigterm
 
 
 def main(folder: Path, stage: str, now: datetime, url: str | None) -> None:
@@ -55,6 +57,8 @@ def main(folder: Path, stage: str, now: datetime, url: str | None) -> None:
             puts += 1
             if stage == "before_state" and puts == 2:
                 kill_self()
+            if stage == "sigterm" and puts == 1:
+                os.kill(os.getpid(), signal.SIGTERM)  # as a scheduler stopping the task would
             return result
 
         transport._upload, transport.put = half_upload, put_then_die  # type: ignore[method-assign]
@@ -63,7 +67,10 @@ def main(folder: Path, stage: str, now: datetime, url: str | None) -> None:
     job.source.frames = frames  # type: ignore[method-assign]
     job.renderer.render = rendered  # type: ignore[method-assign]
     job.open_transport = open_transport
-    job.run(now)
+    stop_on_sigterm(job.stop)
+    result = job.run(now)
+    print(result.summary())
+    sys.exit(int(result.exit_code))
 
 
 if __name__ == "__main__":

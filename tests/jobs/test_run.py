@@ -153,3 +153,17 @@ def test_backfill_resends_a_range_on_purpose(tmp_path: Path) -> None:
     assert {f.period_start for f in result.files} == {
         start + timedelta(minutes=15 * i) for i in range(4)
     }
+
+
+def test_sigterm_finishes_the_file_in_flight_and_stops(tmp_path: Path) -> None:
+    """The run stops after the file in flight, exits PARTIAL, and the next run completes."""
+    stopped = subprocess.run(
+        [sys.executable, "-m", "tests.jobs.killer", str(tmp_path), "sigterm", NOW.isoformat()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert stopped.returncode == ExitCode.PARTIAL, stopped.stderr
+    assert "1 sent" in stopped.stdout and "stopped by a signal" in stopped.stdout
+    result = make_job(tmp_path, "calabrio").run(NOW)
+    assert result.count("sent") == len(_periods(make_job(tmp_path, "calabrio"))) - 1

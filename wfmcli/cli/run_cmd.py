@@ -45,7 +45,7 @@ def _job(ctx: typer.Context, target: str) -> Job:
     return build_job(load_config(global_options(ctx).config_path), target, data_dir())
 
 
-def _stop_on_sigterm(stop: threading.Event) -> None:
+def stop_on_sigterm(stop: threading.Event) -> None:
     """SIGTERM lets the file in flight finish, then the run stops cleanly."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -78,7 +78,7 @@ def run(ctx: typer.Context, target: Target, now: Now = None, json_flag: JsonFlag
     remote).
     """
     job = _job(ctx, target)
-    _stop_on_sigterm(job.stop)
+    stop_on_sigterm(job.stop)
     try:
         result = job.run(_now(now))
     finally:
@@ -99,7 +99,7 @@ def backfill(
 
     job = _job(ctx, target)
     zone = job.timing.zone
-    _stop_on_sigterm(job.stop)
+    stop_on_sigterm(job.stop)
     try:
         result = job.backfill(parse_local(start, zone), parse_local(end, zone), _now(now))
     finally:
