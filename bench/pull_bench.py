@@ -3,9 +3,7 @@
     .venv/bin/python bench/pull_bench.py                      # 20,000 agents, 200 queues
     .venv/bin/python bench/pull_bench.py --agents 2000 --queues 40 --sets 2
 
-The twin runs in a child process so the peak memory printed is the pull's own. Until the twin
-serves analytics itself, its analytics answers come from the test stand-in (tests/pull/fakes.py),
-which computes them from the twin's event log; everything else is the twin.
+The twin (analytics included) runs in a child process so the peak memory printed is the pull's own.
 """
 
 from __future__ import annotations
@@ -31,24 +29,29 @@ ZONE = "Europe/Berlin"
 
 
 def serve(args: argparse.Namespace, ready: Any, stop: Any) -> None:
-    from tests.pull.fakes import AnalyticsFront
     from wfmcli.sim import start_twin
 
     zone = ZoneInfo(ZONE)
     now = local_midnight(DAY + timedelta(days=1), zone).to_pydatetime() + timedelta(hours=2)
     began = time.monotonic()
-    twin = start_twin(seed=1, agents=args.agents, queues=args.queues, days=2, live=False,
-                      now_ms=int(now.astimezone(UTC).timestamp() * 1000),
-                      credentials=args.sets)
-    front = AnalyticsFront(twin)
-    ready.put({
-        "base_url": front.base_url,
-        "credentials": [(c.client_id, c.client_secret) for c in twin.credentials],
-        "legs": len(twin.runtime.center.legs),
-        "build_s": time.monotonic() - began,
-    })
+    twin = start_twin(
+        seed=1,
+        agents=args.agents,
+        queues=args.queues,
+        days=2,
+        live=False,
+        now_ms=int(now.astimezone(UTC).timestamp() * 1000),
+        credentials=args.sets,
+    )
+    ready.put(
+        {
+            "base_url": twin.base_url,
+            "credentials": [(c.client_id, c.client_secret) for c in twin.credentials],
+            "legs": len(twin.runtime.center.legs),
+            "build_s": time.monotonic() - began,
+        }
+    )
     stop.wait()
-    front.stop()
     twin.stop()
 
 
@@ -66,7 +69,8 @@ def main() -> None:
     zone = ZoneInfo(ZONE)
     start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=zone)
     source = PullSource(
-        info["base_url"], info["base_url"],
+        info["base_url"],
+        info["base_url"],
         [Credential(cid, secret) for cid, secret in info["credentials"]],
         licensed_role="Contact Center Agent",
     )

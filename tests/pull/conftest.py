@@ -1,19 +1,19 @@
-"""Fixtures for the pull: a frozen twin with a day of history, fronted for analytics."""
+"""Fixtures for the pull: a frozen twin with a day of history, pulled from directly."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.pull.fakes import AnalyticsFront
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.retry import RetryPolicy
 from wfmcli.pull import PullSource
-from wfmcli.sim import RunningTwin, start_twin
+from wfmcli.sim import RunningTwin, analytics_routes, start_twin
 from wfmcli.timegrid import local_midnight
 
 FAST = RetryPolicy(time_scale=0.001)
@@ -23,7 +23,6 @@ SCOPED_DIVISIONS = ("Customer Service", "Sales", "Back Office")  # "Home" is lef
 @dataclass
 class Org:
     twin: RunningTwin
-    front: AnalyticsFront
     zone: ZoneInfo
     day: date
 
@@ -40,8 +39,8 @@ class Org:
     ) -> PullSource:
         creds = self.twin.credentials[: sets or len(self.twin.credentials)]
         return PullSource(
-            self.front.base_url,
-            self.front.base_url,
+            self.twin.base_url,
+            self.twin.base_url,
             [Credential(c.client_id, c.client_secret) for c in creds],
             licensed_role="Contact Center Agent",
             divisions=divisions,
@@ -63,7 +62,7 @@ def start_org(
         now_ms=int(now.timestamp() * 1000),
         credentials=credentials,
     )
-    return Org(twin, AnalyticsFront(twin), tz, day)
+    return Org(twin, tz, day)
 
 
 @pytest.fixture
@@ -77,5 +76,22 @@ def org_factory() -> Iterator[type[Org]]:
 
     yield make  # type: ignore[misc]
     for org in started:
-        org.front.stop()
         org.twin.stop()
+
+
+def record_analytics(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Record every analytics query body the twin answers, as (kind, body), in arrival order."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    for kind, name in (
+        ("conversations/aggregates", "conversation_aggregates"),
+        ("users/aggregates", "user_aggregates"),
+        ("users/details", "user_details"),
+    ):
+        answer = getattr(analytics_routes, name)
+
+        def recording(*args: Any, _kind: str = kind, _answer: Any = answer) -> Any:
+            seen.append((_kind, args[2]))
+            return _answer(*args)
+
+        monkeypatch.setattr(analytics_routes, name, recording)
+    return seen

@@ -1,8 +1,7 @@
 """Read the twin's event log the way the emit rules of /work/notes/sim-requests.md §4 say.
 
-Both the stand-in analytics server (fakes.py) and the reconciliation ground truth (truth.py) start
-from these observations; they bucket them independently (Genesys-style `start + k*granularity` in
-the server, the destination's local grid in the truth).
+The reconciliation ground truth (truth.py) starts from these observations and cuts them on the
+destination's local grid, independently of the twin's own analytics code, which the pull reads.
 """
 
 from __future__ import annotations
@@ -26,15 +25,6 @@ class Observation:
     direction: str
     campaign_id: str
     user_id: str  # "" for metrics without an agent
-
-    def dimension(self, name: str) -> str:
-        return {
-            "queueId": self.queue_id,
-            "mediaType": self.media,
-            "originatingDirection": self.direction,
-            "outboundCampaignId": self.campaign_id,
-            "userId": self.user_id,
-        }[name]
 
 
 def observations(twin: RunningTwin) -> list[Observation]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import RunWfm
-from tests.pull.conftest import FAST, Org
+from tests.pull.conftest import FAST, Org, record_analytics
 from wfmcli import frames
 from wfmcli.errors import ConfigError, UsageError
 from wfmcli.pull import FrameCache, Partition, PullSpec, pull
@@ -45,23 +46,29 @@ def test_only_licensed_agents_and_queues_in_the_divisions(org: Org) -> None:
     assert set(result.data["agent_queue_interval"]["queue_id"]) <= expected_queues
 
 
-def test_requests_are_batched_sharded_and_counted(org: Org) -> None:
+def test_requests_are_batched_sharded_and_counted(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bodies = record_analytics(monkeypatch)
+    served_before = org.twin.server.requests
     result = pull(org.source(), _spec(org), retry=FAST)
     sets = 2
     per_set = -(-result.agents // sets)
     batches = sets * -(-per_set // USER_BATCH)
-    calls = org.front.fake.calls
-    assert calls["/api/v2/analytics/users/aggregates/query"] == batches
-    assert calls["/api/v2/analytics/users/details/query"] == batches
+    calls = Counter(name for name, _ in bodies)
+    assert calls["users/aggregates"] == batches
+    assert calls["users/details"] == batches
     # agent conversation batches + one queue query (five SL thresholds fit one query's views)
-    assert calls["/api/v2/analytics/conversations/aggregates/query"] == batches + 1
+    assert calls["conversations/aggregates"] == batches + 1
     by_endpoint = result.requests_by_endpoint
     assert by_endpoint["POST /oauth/token"] == 2
     assert len(result.requests_by_credential) == 2
     assert result.requests == sum(by_endpoint.values())
+    # the twin counts every /api/ request it served; tokens come from /oauth/token
+    assert org.twin.server.requests - served_before == result.requests - 2
     assert result.requests == sum(calls.values()) + 6 + 2  # + directory listings + tokens
     assert result.requests_per_agent_day < 0.2
-    for path, body in org.front.fake.bodies:
+    for name, body in bodies:
         predicates = [
             p
             for f in [body.get("filter"), *body.get("userFilters", [])]
@@ -69,7 +76,7 @@ def test_requests_are_batched_sharded_and_counted(org: Org) -> None:
             for p in f["predicates"]
         ]
         assert len(predicates) <= USER_BATCH
-        if "aggregates" in path:
+        if "aggregates" in name:
             assert body["timeZone"] == "Europe/Berlin"
             assert body["interval"].startswith("2026-03-10T00:00:00+01:00/")
 
@@ -183,7 +190,7 @@ def test_cli_pull_json_and_out(org: Org, run_wfm: RunWfm, tmp_path: Path) -> Non
     config = tmp_path / "config.yaml"
     config.write_text(
         "version: 1\nscopes:\n  lab:\n    source:\n"
-        f"      base_url: {org.front.base_url}\n"
+        f"      base_url: {org.twin.base_url}\n"
         f"      credentials:\n        - client_id: {org.twin.credentials[0].client_id}\n"
         "          client_secret: ${LAB_SECRET}\n"
         "      licensed_role: Contact Center Agent\n"
