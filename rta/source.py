@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from rta.channels import ChannelPolicy, ChannelSlot
 from rta.model import Observation
@@ -57,6 +57,21 @@ class SourceConfig:
 
 
 Apply = Callable[[list[Observation]], None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _UserRow:
+    """What the relay keeps of one REST user: a few strings and its observation."""
+
+    id: str
+    division: str
+    agent: str | None
+    observation: Observation | None
+
+
+def _ids(entities: list[dict[str, Any]]) -> list[str]:
+    return [str(entity.get("id")) for entity in entities]
 Remove = Callable[[str, str], None]
 
 
@@ -142,8 +157,9 @@ class GenesysSource:
 
     # -- roster -----------------------------------------------------------------------------
 
-    async def _licensed(self, session: CredentialSession) -> tuple[set[str], set[str] | None]:
+    async def _licensed(self, client: GenesysClient) -> tuple[set[str], set[str] | None]:
         """(ids of the role's holders, ids of the configured divisions or None for all)."""
+        session = client.session(0)
         wanted_role = self.config.licensed_role.casefold()
         role = None
         async for item in iter_entities(session, "/api/v2/authorization/roles"):
@@ -154,7 +170,7 @@ class GenesysSource:
             raise ConfigError(f"licensed_role {self.config.licensed_role!r} is not a role in "
                               f"the org of scope {self.config.scope!r}")
         path = f"/api/v2/authorization/roles/{role['id']}/users"
-        holders = {str(u.get("id")) async for u in iter_entities(session, path, page_size=500)}
+        holders = set(await self._pages(client, path, {}, _ids))
         if not self.config.divisions:
             return holders, None
         keys = {d.casefold() for d in self.config.divisions}
@@ -170,42 +186,60 @@ class GenesysSource:
             ["conversationSummary"] if self.config.detailed else []
         )
 
-    async def _all_users(self, client: GenesysClient) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"expand": self._expand(), "pageSize": USERS_PAGE}
-        first = await client.session(0).get("/api/v2/users", params={**params, "pageNumber": 1})
+    async def _pages(
+        self,
+        client: GenesysClient,
+        path: str,
+        params: dict[str, Any],
+        convert: Callable[[list[dict[str, Any]]], list[T]],
+    ) -> list[T]:
+        """Every page of a listing, spread over the credential sets, each page converted as it
+        arrives (100,000 raw users would otherwise sit in memory at once)."""
+        params = {**params, "pageSize": USERS_PAGE}
+        first = await client.session(0).get(path, params={**params, "pageNumber": 1})
         pages = int(first.get("pageCount") or 1)
 
-        async def page(session: CredentialSession, number: int) -> list[dict[str, Any]]:
-            body = await session.get("/api/v2/users", params={**params, "pageNumber": number})
-            return list(body.get("entities") or [])
+        async def page(session: CredentialSession, number: int) -> list[T]:
+            body = await session.get(path, params={**params, "pageNumber": number})
+            return convert(list(body.get("entities") or []))
 
-        rest = await map_sessions(client, list(range(2, pages + 1)), page, per_set=2)
-        users = list(first.get("entities") or [])
-        for chunk in rest:
-            users.extend(chunk)
-        return users
+        result = convert(list(first.get("entities") or []))
+        for chunk in await map_sessions(client, list(range(2, pages + 1)), page, per_set=2):
+            result.extend(chunk)
+        return result
 
-    async def _load_roster(self, client: GenesysClient) -> list[dict[str, Any]]:
-        (holders, divisions), listing = await asyncio.gather(
-            self._licensed(client.session(0)), self._all_users(client)
-        )
-        users = [
-            u for u in listing
-            if str(u.get("id")) in holders
-            and (divisions is None or str((u.get("division") or {}).get("id")) in divisions)
-        ]
-        roster: dict[str, str] = {}
+    def _rows(self, users: list[dict[str, Any]]) -> list[_UserRow]:
+        now = int(time.time() * 1000)
+        rows = []
         for user in users:
             key = _agent_key(user, self.config)
-            if key is not None:
-                roster[str(user["id"])] = key
+            observation = (
+                from_user(key, self.config.scope, user, self.definitions, now) if key else None
+            )
+            division = str((user.get("division") or {}).get("id"))
+            rows.append(_UserRow(str(user.get("id")), division, key, observation))
+        return rows
+
+    async def _all_users(self, client: GenesysClient) -> list[_UserRow]:
+        return await self._pages(client, "/api/v2/users", {"expand": self._expand()}, self._rows)
+
+    async def _load_roster(self, client: GenesysClient) -> list[_UserRow]:
+        (holders, divisions), listing = await asyncio.gather(
+            self._licensed(client), self._all_users(client)
+        )
+        rows = [
+            row for row in listing
+            if row.id in holders and row.agent is not None
+            and (divisions is None or row.division in divisions)
+        ]
+        roster = {row.id: str(row.agent) for row in rows}
         added = [uid for uid in roster if uid not in self.roster]
         removed = [uid for uid in self.roster if uid not in roster]
         for uid in removed:
             self._remove(self.roster.pop(uid), self.config.scope)
         self.roster.update(roster)
         await self._place(added, removed, client)
-        return [u for u in users if str(u.get("id")) in roster]
+        return rows
 
     def _topics(self, user_id: str) -> list[str]:
         topics = [f"v2.users.{user_id}.activity"]
@@ -291,13 +325,9 @@ class GenesysSource:
         self._pending |= user_ids
         self._wake.set()
 
-    def _apply_users(self, users: list[dict[str, Any]]) -> None:
-        now = int(time.time() * 1000)
-        observations = [
-            from_user(self.roster[str(u["id"])], self.config.scope, u, self.definitions, now)
-            for u in users if str(u.get("id")) in self.roster
-        ]
-        self._apply(observations)
+    def _apply_users(self, rows: list[_UserRow]) -> None:
+        self._apply([row.observation for row in rows
+                     if row.observation is not None and row.id in self.roster])
 
     async def _resync_loop(self, client: GenesysClient) -> None:
         failures = 0
@@ -325,22 +355,22 @@ class GenesysSource:
             self.stats["resync_users"] += len(wanted)
             self._apply_users(users)
 
-    async def _read_users(self, client: GenesysClient, wanted: set[str]) -> list[dict[str, Any]]:
+    async def _read_users(self, client: GenesysClient, wanted: set[str]) -> list[_UserRow]:
         if len(wanted) > max(2 * IDS_PER_READ, len(self.roster) // 4):
-            return [u for u in await self._all_users(client) if str(u.get("id")) in wanted]
+            return [row for row in await self._all_users(client) if row.id in wanted]
         ids = sorted(wanted)
         chunks = [ids[i : i + IDS_PER_READ] for i in range(0, len(ids), IDS_PER_READ)]
 
-        async def read(session: CredentialSession, chunk: list[str]) -> list[dict[str, Any]]:
+        async def read(session: CredentialSession, chunk: list[str]) -> list[_UserRow]:
             params: dict[str, Any] = {"id": chunk, "expand": self._expand(),
                                       "pageSize": IDS_PER_READ}
             body = await session.get("/api/v2/users", params=params)
-            return list(body.get("entities") or [])
+            return self._rows(list(body.get("entities") or []))
 
-        users: list[dict[str, Any]] = []
+        rows: list[_UserRow] = []
         for part in await map_sessions(client, chunks, read, per_set=2):
-            users.extend(part)
-        return users
+            rows.extend(part)
+        return rows
 
     async def _refresh_loop(self, client: GenesysClient) -> None:
         while True:
