@@ -7,17 +7,22 @@ rather than a whole period later.
 
 from __future__ import annotations
 
+import html
 import re
 import shlex
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from wfmcli.errors import UsageError
 
 TASK_NAMESPACE = "http://schemas.microsoft.com/windows/2004/02/mit/task"
 UTF16_LE_BOM = b"\xff\xfe"
+
+
+def escape(text: str) -> str:
+    """XML text content: &, < and > escaped (xml.sax would pull urllib into wfm --help)."""
+    return html.escape(text, quote=False)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from dataclasses import dataclass
@@ -151,6 +150,8 @@ def store(
     register_secret(secret)
     lifetime = None
     if check:
+        import asyncio
+
         credential = Credential(target.client_id, secret)
         lifetime = asyncio.run(check_secret(target.login_url, credential, proxy=target.proxy))
     service = _save_secret(target.username, secret)
@@ -248,6 +249,8 @@ def test_command(
 ) -> None:
     """Authenticate every credential set; report region, token lifetime, divisions, licensed
     users, queues and notification capacity. Exit 4 on refused credentials, 5 if unreachable."""
+    import asyncio
+
     from wfmcli.config import load_config
     from wfmcli.genesys.probe import check_source
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,7 +13,9 @@ from wfmcli.cli.context import JsonFlag, global_options
 from wfmcli.cli.output import print_json
 from wfmcli.errors import UsageError
 from wfmcli.paths import default_config_path
-from wfmcli.schedule import ScheduleFile
+
+if TYPE_CHECKING:
+    from wfmcli.schedule import ScheduleFile
 
 
 class Scheduler(StrEnum):
