@@ -1,41 +1,14 @@
-"""One run per destination at a time: an OS file lock, released by the kernel if the holder dies."""
+"""One run per destination at a time."""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
 from wfmcli.errors import LockedError, UsageError
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _try_lock(handle: IO[str]) -> bool:
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(handle: IO[str]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(handle: IO[str]) -> bool:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(handle: IO[str]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+from wfmcli.filelock import try_lock, unlock
 
 
 class DestinationLock:
@@ -53,8 +26,11 @@ class DestinationLock:
         except OSError as exc:
             raise UsageError(f"cannot open lock file {self.path}: {exc.strerror}") from exc
         handle.seek(0)
-        if not _try_lock(handle):
-            holder = handle.read().strip() or "unknown"
+        if not try_lock(handle):
+            try:
+                holder = handle.read().strip() or "unknown"
+            except OSError:  # Windows refuses to read a locked byte range
+                holder = "unknown"
             handle.close()
             raise LockedError(
                 f"another wfm run of {self.target} is in progress (pid {holder})",
@@ -74,6 +50,6 @@ class DestinationLock:
         tb: TracebackType | None,
     ) -> None:
         if self._handle is not None:
-            _unlock(self._handle)
+            unlock(self._handle)
             self._handle.close()
             self._handle = None

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -27,10 +26,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from wfmcli import paths
 from wfmcli.errors import ConfigError, UsageError
+from wfmcli.filelock import try_lock
 from wfmcli.genesys.counter import RequestCounter
 
 FORMAT_VERSION = 1
@@ -49,27 +49,6 @@ ALLOTMENTS: dict[str, tuple[int, int]] = {
     "ex": (75_000, 75_000),
 }
 BILLING = ("named", "concurrent")
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _lock(handle: IO[str]) -> bool:
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-else:
-    import fcntl
-
-    def _lock(handle: IO[str]) -> bool:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
 
 def usage_dir() -> Path:
     return paths.data_dir() / "api-usage"
@@ -144,7 +123,7 @@ class UsageStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._thread_lock, path.with_suffix(".lock").open("a+", encoding="utf-8") as lock:
             deadline = time.monotonic() + LOCK_WAIT_S
-            while not _lock(lock):
+            while not try_lock(lock):
                 if time.monotonic() > deadline:
                     raise UsageError(f"another wfm process holds {path.with_suffix('.lock')}")
                 time.sleep(0.02)
