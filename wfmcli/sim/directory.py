@@ -7,7 +7,7 @@ import fnmatch
 from aiohttp import web
 
 from wfmcli.sim import wire
-from wfmcli.sim.httputil import ApiError, json_response, list_param, paging
+from wfmcli.sim.httputil import TOKEN_KEY, ApiError, json_response, list_param, paging
 from wfmcli.sim.ledger import OFFLINE_RS
 from wfmcli.sim.org import ROUTING_STATUSES, SYSTEM_PRESENCES, Group, Queue, User
 from wfmcli.sim.runtime import Runtime
@@ -21,6 +21,10 @@ class Directory:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.org = runtime.org
+
+    def _sees(self, request: web.Request) -> set[str] | None:
+        """Division ids the caller's OAuth client may see; None for all of them."""
+        return self.org.division_access.get(request[TOKEN_KEY].client_id)
 
     def _user(self, user_id: str) -> User:
         user = self.org.user_by_id.get(user_id)
@@ -37,6 +41,9 @@ class Directory:
         if state not in ("active", "inactive", "deleted", "any"):
             raise ApiError(400, "invalid.value", f"Invalid state [{state}]")
         users = self.org.users if state in ("active", "any") else []
+        sees = self._sees(request)
+        if sees is not None:
+            users = [u for u in users if u.division.id in sees]
         if ids:
             wanted = set(ids)
             users = [u for u in users if u.id in wanted]
@@ -79,7 +86,8 @@ class Directory:
 
     async def queues(self, request: web.Request) -> web.Response:
         size, number = paging(request)
-        queues = list(self.org.queues)
+        sees = self._sees(request)
+        queues = [q for q in self.org.queues if sees is None or q.division.id in sees]
         ids = set(list_param(request, "id"))
         if ids:
             queues = [q for q in queues if q.id in ids]
@@ -181,7 +189,8 @@ class Directory:
 
     async def divisions(self, request: web.Request) -> web.Response:
         size, number = paging(request)
-        divisions = list(self.org.divisions)
+        sees = self._sees(request)
+        divisions = [d for d in self.org.divisions if sees is None or d.id in sees]
         ids = set(list_param(request, "id"))
         if ids:
             divisions = [d for d in divisions if d.id in ids]

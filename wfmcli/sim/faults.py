@@ -20,6 +20,7 @@ class Faults:
     error_status: int = 503
     rate_limit_per_minute: int = 300  # per token, as Genesys' client-credentials default
     token_lifetime_s: int = 86400  # `expires_in` of tokens issued from now on
+    clock_skew_s: float = 0.0  # added to the `Date` header of every answer (the twin's clock)
     seed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _fail_next: list[int] = field(default_factory=list, repr=False)
@@ -71,3 +72,4 @@ class Faults:
         self.error_status = 503
         self.rate_limit_per_minute = 300
         self.token_lifetime_s = 86400
+        self.clock_skew_s = 0.0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Analytics and notifications spell system presences in UPPER_SNAKE; the presence-definition
 # API spells them in PascalCase. Both spellings come from the Genesys SDK models.
@@ -294,6 +294,8 @@ class Org:
     timezone: str = "UTC"  # where the agents live: shifts follow its clock
     groups: list[Group] = field(default_factory=list)
     group_of_queue: dict[int, int] = field(default_factory=dict)  # queue index -> group index
+    # client id -> the division ids its OAuth client was granted; absent: every division
+    division_access: dict[str, set[str]] = field(default_factory=dict)
     user_by_id: dict[str, User] = field(default_factory=dict)
     queue_by_id: dict[str, Queue] = field(default_factory=dict)
 
@@ -310,6 +312,12 @@ class Org:
 
     def secondary_definition(self, name: str) -> PresenceDefinition:
         return next(p for p in self.presences if not p.primary and p.name == name)
+
+    def add_to_group(self, group: Group, user: User) -> Group:
+        """Put a user into a group (a deliberate fault for tests); the group as it now is."""
+        index = self.groups.index(group)
+        self.groups[index] = replace(group, member_indexes=(*group.member_indexes, user.index))
+        return self.groups[index]
 
 
 def _uid(rng: random.Random) -> str:

@@ -8,7 +8,9 @@ only read the contact center and render with `wfmcli.sim.wire`.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -31,6 +33,7 @@ class TwinServer:
         self.tokens = TokenStore(runtime.org.credentials)
         self.app = web.Application(middlewares=[self._middleware])
         self.requests = 0
+        self.app.on_response_prepare.append(self._date)
         self._routes()
 
     def _routes(self) -> None:
@@ -64,6 +67,12 @@ class TwinServer:
                 "expires_in": self.faults.token_lifetime_s,
             }
         )
+
+    async def _date(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Every answer's `Date`, read from a clock `faults.clock_skew_s` off the real one."""
+        if self.faults.clock_skew_s:
+            skewed = time.time() + self.faults.clock_skew_s
+            response.headers["Date"] = email.utils.formatdate(skewed, usegmt=True)
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

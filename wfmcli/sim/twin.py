@@ -73,6 +73,14 @@ class RunningTwin:
     def set_channel_lifetime(self, seconds: float) -> None:
         self.runtime.hub.lifetime_s = seconds
 
+    def restrict_divisions(self, client_id: str, names: list[str]) -> None:
+        """Grant one OAuth client only these divisions: its user, queue and division listings
+        leave the others out, as Genesys does for a client whose roles are scoped that way."""
+        ids = {d.id for d in self.org.divisions if d.name in names}
+        if len(ids) != len(set(names)):
+            raise ValueError(f"unknown division among {names}")
+        self.org.division_access[client_id] = ids
+
     def now_ms(self) -> int:
         return self.runtime.now_ms()
 
