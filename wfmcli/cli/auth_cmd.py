@@ -247,8 +247,11 @@ def test_command(
     ] = None,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Authenticate every credential set; report region, token lifetime, divisions, licensed
-    users, queues and notification capacity. Exit 4 on refused credentials, 5 if unreachable."""
+    """Authenticate every credential set and report what it reaches.
+
+    Region, token lifetime, divisions, licensed users, queues and notification capacity.
+    Exit 4 on refused credentials, 5 if unreachable.
+    """
     import asyncio
 
     from wfmcli.config import load_config

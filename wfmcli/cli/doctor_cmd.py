@@ -46,8 +46,11 @@ def doctor(
     ] = None,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Check configuration, credentials, licensed users in queues and groups, destinations, RTA
-    ports, notification capacity, clock, proxy and the firewall openings. Exit 1 on any FAIL."""
+    """Check a deployment: one pass/warn/fail line with a fix per check.
+
+    Configuration, credentials, licensed users in queues and groups, destinations, RTA ports,
+    notification capacity, clock, proxy and the firewall openings. Exit 1 on any FAIL.
+    """
     from wfmcli.config import load_config
     from wfmcli.ops.doctor import diagnose
 

@@ -97,8 +97,11 @@ def usage(
     csv_flag: Annotated[bool, typer.Option("--csv", help="Daily peaks as CSV on stdout.")] = False,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Named usage (distinct licensed users who logged in) and concurrent usage (the peak of
-    licensed users logged in at once, ignoring peaks shorter than 30 minutes), per day."""
+    """Named and concurrent licence usage, per day.
+
+    Named: distinct licensed users who logged in. Concurrent: the peak of licensed users logged
+    in at once, ignoring peaks shorter than 30 minutes.
+    """
     from wfmcli.config import load_config
 
     options = global_options(ctx)
@@ -152,8 +155,10 @@ def api_usage(
     ] = 1.0,
     json_flag: JsonFlag = False,
 ) -> None:
-    """API requests per day and month, per licensed user, the projection for the current
-    configuration and the licence's allotment."""
+    """API requests per day and month, the projection for this configuration, the allotment.
+
+    Also requests per licensed user a month, against the licence's monthly allotment.
+    """
     from wfmcli.config import load_config
 
     options = global_options(ctx)
