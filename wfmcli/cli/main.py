@@ -47,8 +47,8 @@ class WfmGroup(TyperGroup):
             _fail(ctx, exc, exc.exit_code, exc.one_line(), kind=type(exc).__name__)
         except KeyboardInterrupt as exc:
             _fail(ctx, exc, ExitCode.INTERRUPTED, "interrupted", kind="Interrupted")
-        except (typer.Exit, typer.Abort, TyperException):
-            raise  # Typer renders its own usage errors and exits
+        except (typer.Exit, typer.Abort, TyperException, BrokenPipeError):
+            raise  # Typer renders its own usage errors, and exits quietly when a pipe closes
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
             message = f"internal error: {detail} (rerun with --debug and report the traceback)"
@@ -86,6 +86,7 @@ app = typer.Typer(
     "6 partial delivery, 7 locked, 8 nothing to do, 130 interrupted.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
