@@ -200,7 +200,10 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
         twin_cpu0 = cpu_seconds(twin.pid)
         first = len(client.records)
         bytes0 = client.bytes
-        events0 = sum(s["events_in"] for s in (await http.get("/status")).json()["sources"])
+        before = (await http.get("/status")).json()["sources"]
+        events0 = sum(s["events_in"] for s in before)
+        reconnects0 = sum(s["reconnects"] for s in before)
+        resyncs0 = sum(s["resync_users"] for s in before)
         await asyncio.sleep(args.duration)
         elapsed = time.monotonic() - t0
         cpu = cpu_seconds(relay.pid) - cpu0
@@ -208,6 +211,8 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
         final = (await http.get("/status")).json()
         events = sum(s["events_in"] for s in final["sources"]) - events0
         loop_lag = final["loop_lag_max_ms"]
+        reconnects = sum(s["reconnects"] for s in final["sources"]) - reconnects0
+        resynced = sum(s["resync_users"] for s in final["sources"]) - resyncs0
         window = client.records[first:]
         sent = client.bytes - bytes0
         peak = peak_rss_mb(relay.pid)
@@ -233,6 +238,7 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
         ("latency publish -> client p99", f"{percentile(latencies, 0.99):.1f} ms"),
         ("latency samples matched", f"{len(latencies):,} of {len(window):,}"),
         ("relay event-loop lag, worst of last 10 s", f"{loop_lag:.0f} ms"),
+        ("channel reconnects / agents resynced", f"{reconnects:.0f} / {resynced:,.0f}"),
         ("relay CPU", f"{100 * cpu / elapsed:.0f} % of one core"),
         ("twin CPU", f"{100 * twin_cpu / elapsed:.0f} % of one core"),
         ("relay peak RSS", f"{peak:.0f} MB"),
