@@ -222,7 +222,7 @@ def test_report_pulls_a_missing_range_from_the_twin_then_uses_the_cache(
         config = tmp_path / "config.yaml"
         config.write_text(
             TWIN_CONFIG.format(
-                url=org.front.base_url,
+                url=org.twin.base_url,
                 client_id=credential.client_id,
                 secret=credential.client_secret,
                 divisions=", ".join(f'"{d}"' for d in SCOPED_DIVISIONS),
@@ -233,7 +233,6 @@ def test_report_pulls_a_missing_range_from_the_twin_then_uses_the_cache(
         first = run_wfm(*args, "--out", str(tmp_path / "a"))
         assert first.exit_code == 0, first.stderr
     finally:
-        org.front.stop()
         org.twin.stop()
     files = {f["report"]: f for f in json.loads(first.stdout)["data"]["files"]}
     queue = files["queue"]

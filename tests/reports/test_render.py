@@ -115,13 +115,12 @@ def test_long_queue_waits_widen_the_day_edges(tmp_path: Path) -> None:
     email = queue.index[queue["media"] == "email"][0]  # q-sales email at 09:30: offered 5
     queue.loc[email, "answered"] += 3
     queue.loc[email, "answer_wait_max_s"] = 11 * 3600.0
-    [written] = render_reports(
-        frames, calabrio_queue(), Destination("Europe/Berlin"), START, END, tmp_path
-    )
+    narrow = calabrio_queue(carry_window=60)
+    [written] = render_reports(frames, narrow, Destination("Europe/Berlin"), START, END, tmp_path)
     assert any("queue q-sales" in w and "off by -3" in w for w in written.warnings)
     queue.loc[email, "answer_wait_max_s"] = 3600.0  # an hour's wait cannot reach back to midnight
     with pytest.raises(ConsistencyError, match="off by -3"):
-        render_reports(frames, calabrio_queue(), Destination("Europe/Berlin"), START, END, tmp_path)
+        render_reports(frames, narrow, Destination("Europe/Berlin"), START, END, tmp_path)
 
 
 def test_thirty_minute_destination_sums_quarter_hours(tmp_path: Path) -> None:

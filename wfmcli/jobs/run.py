@@ -158,6 +158,9 @@ class Job:
                     out_dir = Path(folder) / start.strftime("%Y%m%dT%H%M")
                     rendered = self.renderer.render(frames, start, end, out_dir)
                     due = [f for f in rendered if (f.report, _utc(f.start)) in wanted]
+                    for note in (warning for f in due for warning in f.warnings):
+                        # explained vendor-rule imbalances, e.g. contacts waiting across midnight
+                        log.info("%s: %s", self.target, note)
                     for file in sorted(due, key=lambda f: (_utc(f.start), f.report)):
                         if self.stop.is_set():
                             result.error = "stopped by a signal; the next run continues"
