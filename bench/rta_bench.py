@@ -192,7 +192,8 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
             status = (await http.get("/status")).json()
         channels = sum(s["channels"] for s in status["sources"])
         # The post-subscribe resync (one paged read of every user) is start-up, not load.
-        while any(s["resyncs"] < 1 or s["resync_pending"] for s in status["sources"]):
+        while any(s["resync_users"] < s["agents"] or s["resync_pending"] or s["resyncing"]
+                  for s in status["sources"]):
             await asyncio.sleep(0.5)
             status = (await http.get("/status")).json()
         await asyncio.sleep(1.0)

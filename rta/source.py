@@ -103,6 +103,7 @@ class GenesysSource:
         self.slots: list[ChannelSlot] = []
         self._slot_of: dict[str, int] = {}
         self._pending: set[str] = set()
+        self.resyncing = False  # a REST read of agents' states is in flight
         self._wake = asyncio.Event()
         self.stats: dict[str, float] = {
             "events_in": 0, "resyncs": 0, "resync_users": 0, "roster_refreshes": 0,
@@ -126,6 +127,7 @@ class GenesysSource:
             "reconnects": sum(s.reconnects for s in self.slots),
             "renewals": sum(s.renewals for s in self.slots),
             "resync_pending": len(self._pending),
+            "resyncing": self.resyncing,
             **self.stats,
         }
 
@@ -339,6 +341,7 @@ class GenesysSource:
             self._pending.clear()
             if not wanted:
                 continue
+            self.resyncing = True
             try:
                 users = await self._read_users(client, wanted)
             except (TransientError, WfmError) as exc:
@@ -350,6 +353,8 @@ class GenesysSource:
                 await asyncio.sleep(delay)
                 self._wake.set()
                 continue
+            finally:
+                self.resyncing = False
             failures = 0
             self.stats["resyncs"] += 1
             self.stats["resync_users"] += len(wanted)
