@@ -109,7 +109,6 @@ class GenesysSource:
             "events_in": 0, "resyncs": 0, "resync_users": 0, "roster_refreshes": 0,
             "last_event_lag_ms": 0.0,
         }
-        self._client: GenesysClient | None = None
         self._group: asyncio.TaskGroup | None = None
 
     @property
@@ -137,7 +136,6 @@ class GenesysSource:
         config = self.config
         async with GenesysClient(config.api_url, config.login_url, config.credentials,
                                  proxy=config.proxy, retry=config.retry) as client:
-            self._client = client
             await self._load_definitions(client.session(0))
             users = await self._load_roster(client)
             self._apply_users(users)
