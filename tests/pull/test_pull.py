@@ -225,6 +225,10 @@ def test_cli_pull_json_and_out(org: Org, run_wfm: RunWfm, tmp_path: Path) -> Non
         "queue_interval",
     ]
     assert "tz=Asia~Kolkata" in str(files[0]) and "day=2026-03-10" in str(files[0])
+    from wfmcli.ops.budget import UsageStore
+
+    usage = UsageStore().load("lab")  # the API budget counts the pull's requests
+    assert sum(usage.day_total(day) for day in usage.days) == data["requests"]
     table = run_wfm(
         "--config",
         str(config),

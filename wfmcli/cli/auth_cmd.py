@@ -256,6 +256,7 @@ def test_command(
 
     from wfmcli.config import load_config
     from wfmcli.genesys.probe import check_source
+    from wfmcli.ops.budget import UsageStore
 
     options = global_options(ctx)
     config = load_config(options.config_path)
@@ -266,6 +267,9 @@ def test_command(
         return list(await asyncio.gather(*(check_source(spec) for spec in specs)))
 
     checks = asyncio.run(run_all())
+    store = UsageStore()
+    for check in checks:
+        store.record(check.scope, check.requests)
     ok = all(check.ok for check in checks)
     if options.json or json_flag:
         print_json("auth test", {"scopes": checks}, ok=ok)

@@ -14,6 +14,7 @@ from wfmcli.errors import UsageError
 
 if TYPE_CHECKING:
     from wfmcli.config import Destination, Scope
+    from wfmcli.genesys.counter import RequestCounter
     from wfmcli.pull import PullResult, PullSource, PullSpec
 
 
@@ -80,13 +81,26 @@ def _plan(
 
 
 def _run(source: PullSource, spec: PullSpec, out: Path | None) -> PullResult:
+    from wfmcli.genesys.counter import RequestCounter
+    from wfmcli.ops.budget import record_usage
+
+    counter = RequestCounter()
+    try:
+        return _pull_with_progress(source, spec, out, counter)
+    finally:
+        record_usage(spec.scope, counter)
+
+
+def _pull_with_progress(
+    source: PullSource, spec: PullSpec, out: Path | None, counter: RequestCounter
+) -> PullResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from wfmcli.pull import FrameCache, pull
 
     cache = FrameCache(out)
     if not sys.stderr.isatty():
-        return pull(source, spec, cache=cache, keep_frames=False)
+        return pull(source, spec, cache=cache, keep_frames=False, counter=counter)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -100,7 +114,9 @@ def _run(source: PullSource, spec: PullSpec, out: Path | None) -> PullResult:
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return pull(source, spec, cache=cache, keep_frames=False, progress=advance)
+        return pull(
+            source, spec, cache=cache, keep_frames=False, progress=advance, counter=counter
+        )
 
 
 def pull_command(
