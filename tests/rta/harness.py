@@ -25,15 +25,11 @@ FAST = ChannelPolicy(backoff_initial=0.05, backoff_max=0.3)
 
 def pause(twin: RunningTwin) -> None:
     """Freezes the twin's live clock where it is (no new events) without moving it back."""
-    runtime = twin.runtime
-    now = runtime.now_ms()
-    runtime._anchor_sim, runtime._anchor_real, runtime.speed = now, time.monotonic(), 0.0
+    twin.runtime.set_clock(twin.runtime.now_ms(), 0.0)
 
 
 def resume(twin: RunningTwin, speed: float) -> None:
-    runtime = twin.runtime
-    now = runtime.now_ms()
-    runtime._anchor_sim, runtime._anchor_real, runtime.speed = now, time.monotonic(), speed
+    twin.runtime.set_clock(twin.runtime.now_ms(), speed)
 
 
 def source_config(twin: RunningTwin, *, sets: int = 1, **kwargs: object) -> SourceConfig:
