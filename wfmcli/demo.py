@@ -69,6 +69,7 @@ def write_config(out: Path, base_url: str, client_id: str, secret: str, role: st
     lines = [
         "# Written by 'wfm demo': the embedded Genesys twin and one destination per profile.",
         "version: 1",
+        f"data_dir: {out / 'data'}",
         "scopes:",
         "  demo:",
         "    source:",
@@ -115,7 +116,7 @@ def run_demo(out: Path, *, seed: int, agents: int, queues: int, day: date) -> De
         written = write_config(out, twin.base_url, twin.client_id, twin.client_secret, role)
         config = load_config(written)
         for name, profile, zone_name, interval in DESTINATIONS:
-            job = build_job(config, f"demo/{name}", out / "data", cache_root=out / "cache")
+            job = build_job(config, f"demo/{name}", config.state_root(), cache_root=out / "cache")
             zone = ZoneInfo(zone_name)
             start = datetime.combine(day, time(0), tzinfo=zone)
             run = job.backfill(start, datetime.combine(day + timedelta(days=1), time(0), zone), now)

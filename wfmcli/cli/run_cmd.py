@@ -40,9 +40,9 @@ def _now(text: str | None) -> datetime:
 def _job(ctx: typer.Context, target: str) -> Job:
     from wfmcli.config import load_config
     from wfmcli.jobs.build import build_job
-    from wfmcli.paths import data_dir
 
-    return build_job(load_config(global_options(ctx).config_path), target, data_dir())
+    config = load_config(global_options(ctx).config_path)
+    return build_job(config, target, config.state_root())
 
 
 def stop_on_sigterm(stop: threading.Event) -> None:
@@ -116,12 +116,11 @@ def status(
     """Last run, last delivered interval, how far behind, pending intervals, recent failures."""
     from wfmcli.config import load_config
     from wfmcli.jobs.status import all_targets, destination_status
-    from wfmcli.paths import data_dir
 
     config = load_config(global_options(ctx).config_path)
     moment = _now(now)
     targets = [target] if target else all_targets(config)
-    rows = [destination_status(config, t, data_dir(), moment) for t in targets]
+    rows = [destination_status(config, t, config.state_root(), moment) for t in targets]
     if global_options(ctx).json or json_flag:
         print_json("status", rows)
         return

@@ -49,12 +49,12 @@ def schedule(
     """Write the scheduler entry that runs 'wfm run SCOPE/DEST' every interval."""
     from wfmcli.config import load_config
     from wfmcli.config.model import parse_duration
-    from wfmcli.paths import data_dir
     from wfmcli.schedule import JobSpec, find_wfm_executable, render, windows_instructions
 
     options = global_options(ctx)
     config_path = (options.config_path or default_config_path()).resolve()
-    destination = load_config(config_path).destination(target)
+    config = load_config(config_path)
+    destination = config.destination(target)
     scope_name, _, dest_name, settings = destination
     try:
         period = parse_duration(every) if every else settings.schedule
@@ -65,7 +65,7 @@ def schedule(
         target=f"{scope_name}/{dest_name}",
         wfm=wfm.resolve() if wfm else find_wfm_executable(sys.argv[0]),
         config=config_path,
-        log_file=(data_dir() / "logs" / f"{scope_name}-{dest_name}.log").resolve(),
+        log_file=(config.state_root() / "logs" / f"{scope_name}-{dest_name}.log").resolve(),
         every=period,
         offset=settings.lag,
         time_limit=limit,

@@ -251,8 +251,14 @@ class Scope(Strict):
 
 class Config(Strict):
     version: Literal[1] = 1
+    # where delivery state, logs and staging live; default: the user's data folder
     data_dir: Path | None = None
     scopes: dict[Name, Scope] = Field(min_length=1)
+
+    def state_root(self) -> Path:
+        from wfmcli.paths import data_dir
+
+        return self.data_dir or data_dir()
 
     def scope(self, name: str) -> Scope:
         if name not in self.scopes:
