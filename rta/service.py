@@ -48,6 +48,7 @@ class SinkSpec:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     max_buffer: int = 8 * 1024 * 1024
+    snapshot_every_s: float = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ def build_sink(spec: SinkSpec, layout: Layout, heartbeat_s: float) -> Sink:
         return TcpClientSink(spec.host, spec.port, Encoder(layout), tls=tls,
                              max_buffer=spec.max_buffer)
     if spec.kind == "http-push":
-        return CalabrioSink(spec.url, spec.api_key, spec.source_id, layout)
+        return CalabrioSink(
+            spec.url, spec.api_key, spec.source_id, layout, snapshot_every_s=spec.snapshot_every_s
+        )
     return StdoutSink()
 
 

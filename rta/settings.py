@@ -76,7 +76,8 @@ def sink_specs(target: str, profile: RtaSpec, rta: RtaSettings | None, *, stdout
             raise ConfigError(f"{where}: Calabrio needs endpoint, api_key and source_id",
                               hint="api_key is the RTA authentication key from Calabrio admin")
         specs.append(SinkSpec("http-push", url=rta.endpoint,
-                              api_key=rta.api_key.get_secret_value(), source_id=rta.source_id))
+                              api_key=rta.api_key.get_secret_value(), source_id=rta.source_id,
+                              snapshot_every_s=rta.snapshot_every.total_seconds()))
     elif not stdout:
         raise ConfigError(f"{where}: the profile has no RTA transport ({transport})")
     return specs
@@ -89,9 +90,10 @@ def relay_settings(
     stdout: bool = False,
     ops_port: int | None = None,
     ops_host: str = "127.0.0.1",
-    roster_refresh_s: float = 300.0,
+    roster_refresh_s: float | None = None,
     write_status: bool = True,
 ) -> RelaySettings:
+    """roster_refresh_s overrides the destination's rta.roster_refresh."""
     scope_name, scope, dest_name, destination = config.destination(target)
     profile = load_profile(destination.profile)
     if profile.rta is None:
@@ -99,16 +101,20 @@ def relay_settings(
                           hint=f"{scope_name}/{dest_name} can only receive report files")
     rta = destination.rta
     name = f"{scope_name}/{dest_name}"
+    refresh = roster_refresh_s or (rta.roster_refresh.total_seconds() if rta else 300.0)
+    blended = [(scope_name, scope)] + [(s, config.scope(s)) for s in (rta.scopes if rta else [])]
     return RelaySettings(
         name=name,
         protocol=profile.rta.protocol,
         state_map=dict(profile.rta.state_map),
         overrides=dict(rta.state_map) if rta else {},
-        sources=[_source(scope_name, scope, destination, roster_refresh_s)],
+        sources=[_source(n, blended_scope, destination, refresh) for n, blended_scope in blended],
         sinks=sink_specs(name, profile.rta, rta, stdout=stdout),
         min_state_seconds=rta.min_state_seconds if rta else 0.0,
         detailed=rta.detailed if rta else False,
         heartbeat_s=rta.heartbeat.total_seconds() if rta else 30.0,
+        blend=rta.blend if rta else None,
+        unicode=rta.unicode if rta else False,
         ops_host=ops_host,
         ops_port=ops_port,
         status_path=status_path(scope_name, dest_name) if write_status else None,

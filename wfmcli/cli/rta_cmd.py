@@ -35,8 +35,11 @@ def serve(
     ] = None,
     metrics_host: Annotated[str, typer.Option(help="Address for --metrics-port.")] = "127.0.0.1",
     roster_refresh: Annotated[
-        float, typer.Option(min=1.0, help="Seconds between roster refreshes.")
-    ] = 300.0,
+        float | None,
+        typer.Option(
+            min=1.0, help="Seconds between roster refreshes. Default: the destination's rta."
+        ),
+    ] = None,
 ) -> None:
     """Run the relay in the foreground until SIGTERM or Ctrl-C (logs go to stderr)."""
     from rta.runner import serve_forever

@@ -183,6 +183,12 @@ class RtaSettings(Strict):
     min_state_seconds: float = Field(default=0.0, ge=0)
     heartbeat: Duration = timedelta(seconds=30)
     state_map: dict[str, str | int] = Field(default_factory=dict)
+    # more scopes (orgs) whose agents feed this destination, and how their states combine
+    scopes: list[Name] = Field(default_factory=list)
+    blend: Literal["combined", "per-source"] | None = None  # default: the vendor's way
+    unicode: bool = False  # UTF-16 fixed-width records (Universal ACD)
+    snapshot_every: Duration = timedelta(minutes=15)  # full snapshots pushed (Calabrio)
+    roster_refresh: Duration = timedelta(minutes=5)  # re-read licensed agents this often
 
     @field_validator("listen")
     @classmethod
@@ -259,6 +265,19 @@ class Config(Strict):
         from wfmcli.paths import data_dir
 
         return self.data_dir or data_dir()
+
+    @model_validator(mode="after")
+    def _rta_scopes_exist(self) -> Config:
+        for scope_name, scope in self.scopes.items():
+            for dest_name, destination in scope.destinations.items():
+                rta = destination.rta
+                unknown = [s for s in (rta.scopes if rta else []) if s not in self.scopes]
+                if unknown:
+                    raise ValueError(
+                        f"scopes.{scope_name}.destinations.{dest_name}.rta.scopes names unknown "
+                        f"scope {unknown[0]!r} (scopes: {', '.join(sorted(self.scopes))})"
+                    )
+        return self
 
     def scope(self, name: str) -> Scope:
         if name not in self.scopes:
