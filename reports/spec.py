@@ -190,8 +190,13 @@ def _frame_column(frame_spec: frames.FrameSpec, name: str, where: str) -> None:
         ) from None
 
 
+RtaFormat = Literal["verint-stci", "universal-acd", "iex-template", "calabrio-batch", "json"]
+
+
 class RtaSpec(Strict):
     protocol: str
+    # the record layout the relay writes (rta.records.LAYOUTS); None: no layout is known
+    format: RtaFormat | None = None
     transport: Literal["tcp-server", "tcp-client", "http-push", "pull", "none"]
     published: Publication = "template"
     reference: str = ""

@@ -111,6 +111,9 @@ _FAMILY_KEYWORDS: tuple[tuple[str, str], ...] = (
 
 
 def family_for(protocol: str) -> str | None:
+    """The layout named by a profile's rta.format, or guessed from its protocol text."""
+    if protocol in LAYOUTS:
+        return protocol
     text = protocol.casefold()
     return next((family for word, family in _FAMILY_KEYWORDS if word in text), None)
 

@@ -69,7 +69,7 @@ def sink_specs(target: str, profile: RtaSpec, rta: RtaSettings | None, *, stdout
             raise ConfigError(f"{where}.endpoint: expected tcp://host:port or tls://host:port")
         specs.append(SinkSpec("tcp-client", parts.hostname, parts.port, tls=parts.scheme == "tls"))
     elif transport == "http-push":
-        if family_for(profile.protocol) != "calabrio-batch":
+        if family_for(profile.format or profile.protocol) != "calabrio-batch":
             raise ConfigError(f"{where}: no published HTTP push for {profile.protocol}",
                               hint="use listen/endpoint for a TCP feed, or --stdout")
         if not (rta.endpoint and rta.api_key and rta.source_id):
@@ -105,7 +105,7 @@ def relay_settings(
     blended = [(scope_name, scope)] + [(s, config.scope(s)) for s in (rta.scopes if rta else [])]
     return RelaySettings(
         name=name,
-        protocol=profile.rta.protocol,
+        protocol=profile.rta.format or profile.rta.protocol,
         state_map=dict(profile.rta.state_map),
         overrides=dict(rta.state_map) if rta else {},
         sources=[_source(n, blended_scope, destination, refresh) for n, blended_scope in blended],

@@ -59,3 +59,19 @@ def test_blended_scopes_and_cadences_reach_the_relay(tmp_path: Path) -> None:
 def test_unknown_blended_scope_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown scope 'nope'"):
         _config(tmp_path, CONFIG.replace("scopes: [apac]", "scopes: [nope]"))
+
+
+def test_every_built_in_rta_layout_is_named_by_its_profile() -> None:
+    """Profiles name their record layout as data; the relay no longer guesses from prose."""
+    from reports.profiles import load_profile
+    from rta.records import LAYOUTS, layout_for
+
+    for name, layout in (
+        ("verint", "verint-stci"),
+        ("alvaria", "universal-acd"),
+        ("calabrio", "calabrio-batch"),
+        ("nice-iex", "iex-template"),
+    ):
+        rta = load_profile(name).rta
+        assert rta is not None and rta.format == layout
+        assert layout_for(rta.format) is LAYOUTS[layout]
