@@ -16,17 +16,33 @@ exist, so a profile cannot reach Python. Expressions are evaluated over whole pa
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 Value = Any  # a pandas Series or a scalar (int, float, str, bool)
 Env = Mapping[str, Value]
+
+# Functions and their arity (min, max; max -1: any number). They are implemented over pandas
+# columns in `reports.evaluate`, which only evaluation loads: parsing a profile needs no pandas.
+ARITY: dict[str, tuple[int, int]] = {
+    "if": (3, 3),
+    "min": (2, -1),
+    "max": (2, -1),
+    "abs": (1, 1),
+    "round": (1, 1),
+    "floor": (1, 1),
+    "ceil": (1, 1),
+    "fmt": (2, 2),
+    "concat": (1, -1),
+    "text": (1, 1),
+    "left": (2, 2),
+    "upper": (1, 1),
+    "lower": (1, 1),
+    "coalesce": (2, 2),
+    "col": (1, 1),  # becomes a Name while parsing
+}
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
@@ -198,10 +214,10 @@ class _Parser:
         return node
 
     def call(self, name: Token) -> Node:
-        if name.text not in FUNCTIONS:
+        if name.text not in ARITY:
             raise ExpressionError(
                 f"unknown function {name.text!r} at position {name.pos + 1} "
-                f"(allowed: {', '.join(sorted(FUNCTIONS))})"
+                f"(allowed: {', '.join(sorted(ARITY))})"
             )
         self.expect("(")
         args: list[Node] = []
@@ -211,7 +227,7 @@ class _Parser:
                 self.take()
                 args.append(self.nested())
         self.expect(")")
-        low, high = FUNCTIONS[name.text].arity
+        low, high = ARITY[name.text]
         if not low <= len(args) <= (high if high >= 0 else len(args)):
             raise ExpressionError(
                 f"{name.text}() takes {_arity(low, high)} argument(s), not {len(args)}"
@@ -235,161 +251,6 @@ def _arity(low: int, high: int) -> str:
     return str(low) if low == high else f"{low} to {high}"
 
 
-# ---------------------------------------------------------------- evaluation
-
-
-def _where(cond: Value, then: Value, other: Value) -> Value:
-    if not isinstance(cond, pd.Series):
-        return then if cond else other
-    index = cond.index
-    result = np.where(cond.to_numpy(dtype=bool), _array(then, index), _array(other, index))
-    return pd.Series(result, index=index)
-
-
-def _array(value: Value, index: pd.Index) -> Any:
-    return (
-        value.to_numpy()
-        if isinstance(value, pd.Series)
-        else np.full(len(index), value, dtype=object if isinstance(value, str) else None)
-    )
-
-
-def _fold(function: Callable[[Value, Value], Value]) -> Callable[..., Value]:
-    def folded(*values: Value) -> Value:
-        result = values[0]
-        for value in values[1:]:
-            result = function(result, value)
-        return result
-
-    return folded
-
-
-def _minimum(a: Value, b: Value) -> Value:
-    if isinstance(a, pd.Series) or isinstance(b, pd.Series):
-        return _where(_lt(a, b), a, b)
-    return min(a, b)
-
-
-def _maximum(a: Value, b: Value) -> Value:
-    if isinstance(a, pd.Series) or isinstance(b, pd.Series):
-        return _where(_lt(a, b), b, a)
-    return max(a, b)
-
-
-def _lt(a: Value, b: Value) -> Value:
-    return a < b
-
-
-def _divide(a: Value, b: Value) -> Value:
-    if isinstance(b, pd.Series):
-        safe = b.where(b != 0, 1)
-        return (a / safe).where(b != 0, 0.0)
-    return a / b if b else (a * 0.0 if isinstance(a, pd.Series) else 0.0)
-
-
-def _numeric(
-    function: Callable[[Any], Any], scalar: Callable[[Any], Any]
-) -> Callable[[Value], Value]:
-    def apply(value: Value) -> Value:
-        return function(value) if isinstance(value, pd.Series) else scalar(value)
-
-    return apply
-
-
-def _round_half_up(value: Value) -> Value:
-    if isinstance(value, pd.Series):
-        return np.floor(value.astype("float64") + 0.5)
-    return math.floor(value + 0.5)
-
-
-def _text(value: Value) -> Value:
-    if isinstance(value, pd.Series):
-        if pd.api.types.is_float_dtype(value):
-            as_int = value.round().astype("int64")
-            exact = value == as_int
-            return as_int.astype(str).where(exact, value.astype(str))
-        return value.astype(str)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _concat(*values: Value) -> Value:
-    result: Value = ""
-    for value in values:
-        result = result + _text(value)
-    return result
-
-
-def _fmt(value: Value, pattern: Value) -> Value:
-    if not isinstance(pattern, str):
-        raise ExpressionError("fmt() needs a quoted strftime pattern as its second argument")
-    if isinstance(value, pd.Series):
-        return value.dt.strftime(pattern)
-    return value.strftime(pattern)
-
-
-def _left(value: Value, count: Value) -> Value:
-    return (
-        value.str.slice(0, int(count)) if isinstance(value, pd.Series) else str(value)[: int(count)]
-    )
-
-
-def _upper(value: Value) -> Value:
-    return value.str.upper() if isinstance(value, pd.Series) else str(value).upper()
-
-
-def _lower(value: Value) -> Value:
-    return value.str.lower() if isinstance(value, pd.Series) else str(value).lower()
-
-
-def _coalesce(value: Value, fallback: Value) -> Value:
-    if isinstance(value, pd.Series):
-        empty = value.isna() | (value.astype(str) == "")
-        return _where(empty, fallback, value)
-    return fallback if value in ("", None) else value
-
-
-@dataclass(frozen=True)
-class Function:
-    arity: tuple[int, int]  # (min, max); max -1 means any number
-    apply: Callable[..., Value]
-
-
-FUNCTIONS: dict[str, Function] = {
-    "if": Function((3, 3), _where),
-    "min": Function((2, -1), _fold(_minimum)),
-    "max": Function((2, -1), _fold(_maximum)),
-    "abs": Function((1, 1), _numeric(np.abs, abs)),
-    "round": Function((1, 1), _round_half_up),
-    "floor": Function((1, 1), _numeric(np.floor, math.floor)),
-    "ceil": Function((1, 1), _numeric(np.ceil, math.ceil)),
-    "fmt": Function((2, 2), _fmt),
-    "concat": Function((1, -1), _concat),
-    "text": Function((1, 1), _text),
-    "left": Function((2, 2), _left),
-    "upper": Function((1, 1), _upper),
-    "lower": Function((1, 1), _lower),
-    "coalesce": Function((2, 2), _coalesce),
-    "col": Function((1, 1), lambda name: name),  # replaced by a Name while parsing
-}
-
-_OPERATORS: dict[str, Callable[[Value, Value], Value]] = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "/": _divide,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "and": lambda a, b: a & b if isinstance(a, pd.Series) or isinstance(b, pd.Series) else a and b,
-    "or": lambda a, b: a | b if isinstance(a, pd.Series) or isinstance(b, pd.Series) else a or b,
-}
-
-
 class Expression:
     """A parsed expression: `names` lists the columns it reads; `evaluate` computes it."""
 
@@ -402,7 +263,9 @@ class Expression:
         return f"Expression({self.source!r})"
 
     def evaluate(self, env: Env) -> Value:
-        return _evaluate(self.tree, env)
+        from reports.evaluate import evaluate
+
+        return evaluate(self.tree, env)
 
 
 def parse(source: str) -> Expression:
@@ -419,21 +282,3 @@ def _names(node: Node) -> list[str]:
     if isinstance(node, Call):
         return [name for arg in node.args for name in _names(arg)]
     return []
-
-
-def _evaluate(node: Node, env: Env) -> Value:
-    if isinstance(node, Literal):
-        return node.value
-    if isinstance(node, Name):
-        try:
-            return env[node.name]
-        except KeyError:
-            raise ExpressionError(f"unknown name {node.name!r}") from None
-    if isinstance(node, Unary):
-        operand = _evaluate(node.operand, env)
-        if node.op == "-":
-            return -operand
-        return ~operand.astype(bool) if isinstance(operand, pd.Series) else not operand
-    if isinstance(node, Binary):
-        return _OPERATORS[node.op](_evaluate(node.left, env), _evaluate(node.right, env))
-    return FUNCTIONS[node.function].apply(*(_evaluate(arg, env) for arg in node.args))

@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Literal
 
 from wfmcli.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Kind = Literal["timestamp", "text", "count", "seconds", "ratio", "minutes"]
 Agg = Literal["key", "sum", "max", "first"]
@@ -236,12 +237,16 @@ def spec(frame_name: str) -> FrameSpec:
 
 def empty_frame(frame_name: str) -> pd.DataFrame:
     """A frame with every column at its canonical dtype and no rows."""
+    import pandas as pd
+
     frame_spec = spec(frame_name)
     return pd.DataFrame({c.name: pd.Series(dtype=DTYPES[c.kind]) for c in frame_spec.columns})
 
 
 def coerce(frame_name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Cast the known columns to their canonical dtypes (Parquet round trips can widen them)."""
+    import pandas as pd
+
     frame_spec = spec(frame_name)
     out = df.copy()
     for name in out.columns:
@@ -291,6 +296,8 @@ def validate(frame_name: str, df: pd.DataFrame) -> None:
 
 
 def _column_problems(frame_name: str, column: Column, series: pd.Series) -> list[str]:
+    import pandas as pd
+
     where = f"{frame_name}.{column.name}"
     kind = column.kind
     if kind == "timestamp":

@@ -85,3 +85,18 @@ def test_unsafe_or_invalid_input_is_rejected(source: str) -> None:
 def test_unknown_name_fails_at_evaluation() -> None:
     with pytest.raises(ExpressionError, match="unknown name 'nope'"):
         parse("nope + 1").evaluate(ENV)
+
+
+def test_parsing_needs_no_pandas() -> None:
+    """Reading a profile (as the RTA relay does at start) parses expressions without pandas."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from reports.profiles import load_profile; load_profile('calabrio'); "
+        "print('pandas' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
