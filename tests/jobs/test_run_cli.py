@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunWfm
+from tests.twin_config import write_twin_config
 from wfmcli.errors import ExitCode
 from wfmcli.jobs.build import state_paths
 from wfmcli.jobs.lock import DestinationLock
@@ -28,29 +29,16 @@ def twin() -> Iterator[RunningTwin]:
 
 @pytest.fixture
 def config(tmp_path: Path, twin: RunningTwin) -> Path:
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"""
-scopes:
-  prod:
-    source:
-      base_url: {twin.base_url}
-      credentials:
-        - client_id: {twin.client_id}
-          client_secret: ${{TWIN_SECRET}}
-      licensed_role: {twin.org.licensed_role.name}
-    destinations:
-      nice:
+    outbox = (tmp_path / "outbox").as_uri()
+    destination = f"""      nice:
         profile: nice-iex
         timezone: America/New_York
         interval: 15
         max_backfill: 1d
         delivery:
-          url: {(tmp_path / "outbox").as_uri()}
-""",
-        encoding="utf-8",
-    )
-    return path
+          url: {outbox}
+"""
+    return write_twin_config(tmp_path / "config.yaml", twin, destination)
 
 
 def _wfm(run_wfm: RunWfm, config: Path, twin: RunningTwin, *args: str):  # type: ignore[no-untyped-def]

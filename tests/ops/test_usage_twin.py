@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunWfm
+from tests.twin_config import write_twin_config
 from wfmcli.sim import RunningTwin, start_twin
 
 NOW = datetime(2026, 6, 3, 14, 0, tzinfo=UTC)
@@ -26,20 +27,7 @@ def twin() -> Iterator[RunningTwin]:
 def test_usage_counts_named_and_concurrent_users(
     tmp_path: Path, twin: RunningTwin, run_wfm: RunWfm
 ) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"""
-scopes:
-  prod:
-    source:
-      base_url: {twin.base_url}
-      credentials:
-        - client_id: {twin.client_id}
-          client_secret: ${{TWIN_SECRET}}
-      licensed_role: {twin.org.licensed_role.name}
-""",
-        encoding="utf-8",
-    )
+    config = write_twin_config(tmp_path / "config.yaml", twin)
     result = run_wfm(
         "-c", str(config), "usage", "prod", "--start", "2026-06-02", "--end", "2026-06-03",
         "--json", env={"TWIN_SECRET": twin.client_secret},

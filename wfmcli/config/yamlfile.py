@@ -55,8 +55,13 @@ def read_yaml(path: Path) -> YamlDocument:
 def parse_yaml(text: str, origin: str) -> YamlDocument:
     """YAML text with the line of every key; a syntax error or a duplicate key is a ConfigError."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        # one parse: the node tree gives the lines, the same tree gives the data
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin

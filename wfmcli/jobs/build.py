@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,12 +61,18 @@ class PulledFrames:
         self.totals["agents"] = max(self.totals.get("agents", 0.0), float(result.agents))
         return result.data
 
-    def _spec(self, start: datetime, end: datetime, names: tuple[str, ...]) -> PullSpec:
-        from wfmcli.pull import PullSpec
+    @cached_property
+    def agent_map(self) -> dict[str, str] | None:
+        """The destination's mapping file, read once per job rather than once per pull."""
         from wfmcli.pull.directory import read_agent_map
 
+        path = self.settings.agent_map_file
+        return read_agent_map(path) if path else None
+
+    def _spec(self, start: datetime, end: datetime, names: tuple[str, ...]) -> PullSpec:
+        from wfmcli.pull import PullSpec
+
         settings = self.settings
-        mapping = read_agent_map(settings.agent_map_file) if settings.agent_map_file else None
         return PullSpec(
             scope=self.scope,
             start=start,
@@ -75,7 +82,7 @@ class PulledFrames:
             frames=names,
             media=tuple(str(m.value) for m in settings.media),
             agent_id=settings.agent_id,
-            agent_map=mapping,
+            agent_map=self.agent_map,
         )
 
 
