@@ -26,9 +26,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reports.profiles import load_profile  # noqa: E402
-from reports.render import Destination, render_reports  # noqa: E402
 from wfmcli import frames  # noqa: E402
+from wfmcli.reports.profiles import load_profile  # noqa: E402
+from wfmcli.reports.render import Destination, render_reports  # noqa: E402
 from wfmcli.timegrid import day_grid  # noqa: E402
 
 ZONE = "America/New_York"

@@ -18,7 +18,7 @@ from typing import Any
 
 from tests.transports.conftest import KINDS, Farm, make_endpoint
 from tests.transports.servers import FaultProxy
-from transports import open_transport
+from wfmcli.transports import open_transport
 
 MIB = 1024 * 1024
 

@@ -9,9 +9,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from reports.expr import Expression, Value
-from reports.spec import Check
 from wfmcli.errors import ExitCode, WfmError
+from wfmcli.reports.expr import Expression, Value
+from wfmcli.reports.spec import Check
 
 MAX_LISTED = 5
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.expr import (
+from wfmcli.reports.expr import (
     ARITY,
     Binary,
     Env,

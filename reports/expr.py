@@ -263,7 +263,7 @@ class Expression:
         return f"Expression({self.source!r})"
 
     def evaluate(self, env: Env) -> Value:
-        from reports.evaluate import evaluate
+        from wfmcli.reports.evaluate import evaluate
 
         return evaluate(self.tree, env)
 

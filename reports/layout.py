@@ -15,9 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reports.formats import to_text
-from reports.spec import ColumnSpec, ReportSpec
 from wfmcli.errors import UsageError
+from wfmcli.reports.formats import to_text
+from wfmcli.reports.spec import ColumnSpec, ReportSpec
 
 
 def format_lines(report: ReportSpec, values: dict[str, Any], index: pd.Index) -> pa.Array:

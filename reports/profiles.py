@@ -16,13 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-import profiles as builtin
-from reports.expr import Expression
-from reports.spec import DERIVED, Profile, ReportSpec
+import wfmcli.profiles as builtin
 from wfmcli import frames
 from wfmcli.config.yamlfile import KeyPath, YamlDocument, describe, dotted, parse_yaml
 from wfmcli.errors import ConfigError
 from wfmcli.paths import config_dir
+from wfmcli.reports.expr import Expression
+from wfmcli.reports.spec import DERIVED, Profile, ReportSpec
 
 
 def user_profile_dir() -> Path:

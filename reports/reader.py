@@ -9,8 +9,8 @@ import csv
 import io
 from typing import Any
 
-from reports.formats import from_text
-from reports.spec import ReportSpec
+from wfmcli.reports.formats import from_text
+from wfmcli.reports.spec import ReportSpec
 
 
 def read_fields(report: ReportSpec, data: bytes) -> list[dict[str, str]]:

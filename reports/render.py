@@ -21,13 +21,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from reports.checks import CheckContext, ConsistencyError, Warning, run_checks
-from reports.expr import Expression, Value
-from reports.formats import TemplateError, fill_template
-from reports.layout import body_bytes, format_lines, header_line
-from reports.spec import Profile, ReportSpec
 from wfmcli import frames
 from wfmcli.errors import UsageError
+from wfmcli.reports.checks import CheckContext, ConsistencyError, Warning, run_checks
+from wfmcli.reports.expr import Expression, Value
+from wfmcli.reports.formats import TemplateError, fill_template
+from wfmcli.reports.layout import body_bytes, format_lines, header_line
+from wfmcli.reports.spec import Profile, ReportSpec
 from wfmcli.timegrid import grid
 
 Clock = Callable[[], datetime]

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from reports.expr import Expression, ExpressionError
 from wfmcli import frames
+from wfmcli.reports.expr import Expression, ExpressionError
 
 DERIVED = {
     "local_start": "interval (or event) start in the destination's zone",

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rta.model import AgentView, Change, Media, Observation, Presence, Routing
-from rta.statemap import StateMap, derive
+from wfmcli.rta.model import AgentView, Change, Media, Observation, Presence, Routing
+from wfmcli.rta.statemap import StateMap, derive
 
 Blend = Literal["combined", "per-source"]
 # Combined stream: the state that says most about what the agent is doing wins.

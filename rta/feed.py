@@ -11,9 +11,9 @@ import asyncio
 from collections import Counter
 from typing import Protocol
 
-from rta.engine import Engine
-from rta.model import Change
-from rta.records import LinkStatus
+from wfmcli.rta.engine import Engine
+from wfmcli.rta.model import Change
+from wfmcli.rta.records import LinkStatus
 
 
 class Listener(Protocol):

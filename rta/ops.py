@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from rta.service import Relay
+    from wfmcli.rta.service import Relay
 
 
 def _line(name: str, value: float, labels: dict[str, str] | None = None) -> str:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
 
-from rta.model import AgentView, Change
 from wfmcli.errors import ConfigError
+from wfmcli.rta.model import AgentView, Change
 
 Framing = Literal["delimited", "fixed", "json", "calabrio"]
 LinkStatus = Literal["normal", "unavailable", "shutdown"]

@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 
-from rta.service import Relay, RelaySettings
+from wfmcli.rta.service import Relay, RelaySettings
 
 log = logging.getLogger("wfm.rta")
 STOP_GRACE_S = 20.0

@@ -18,18 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from rta.engine import Blend, Engine
-from rta.feed import Feed
-from rta.model import Observation
-from rta.ops import OpsServer, StatusWriter
-from rta.records import Encoder, Layout, layout_for
-from rta.sinks import Sink
-from rta.sinks.http_push import CalabrioSink
-from rta.sinks.stdout import StdoutSink
-from rta.sinks.tcp_client import TcpClientSink
-from rta.sinks.tcp_server import TcpServerSink
-from rta.source import GenesysSource, SourceConfig
-from rta.statemap import StateMap
+from wfmcli.rta.engine import Blend, Engine
+from wfmcli.rta.feed import Feed
+from wfmcli.rta.model import Observation
+from wfmcli.rta.ops import OpsServer, StatusWriter
+from wfmcli.rta.records import Encoder, Layout, layout_for
+from wfmcli.rta.sinks import Sink
+from wfmcli.rta.sinks.http_push import CalabrioSink
+from wfmcli.rta.sinks.stdout import StdoutSink
+from wfmcli.rta.sinks.tcp_client import TcpClientSink
+from wfmcli.rta.sinks.tcp_server import TcpServerSink
+from wfmcli.rta.source import GenesysSource, SourceConfig
+from wfmcli.rta.statemap import StateMap
 
 log = logging.getLogger("wfm.rta")
 HOUSEKEEPING_S = 0.25

@@ -10,16 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reports.profiles import load_profile
-from reports.spec import RtaSpec
-from rta.channels import ChannelPolicy
-from rta.records import family_for
-from rta.service import RelaySettings, SinkSpec
-from rta.source import SourceConfig
 from wfmcli.config.model import Config, Destination, RtaSettings, Scope
 from wfmcli.errors import ConfigError
 from wfmcli.genesys.auth import Credential
 from wfmcli.paths import data_dir
+from wfmcli.reports.profiles import load_profile
+from wfmcli.reports.spec import RtaSpec
+from wfmcli.rta.channels import ChannelPolicy
+from wfmcli.rta.records import family_for
+from wfmcli.rta.service import RelaySettings, SinkSpec
+from wfmcli.rta.source import SourceConfig
 
 
 def status_path(scope: str, destination: str) -> Path:

@@ -18,10 +18,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from rta.channels import ChannelPolicy, ChannelSlot
-from rta.model import Observation
-from rta.records import LinkStatus
-from rta.wire import PresenceDefinition, from_activity, from_user, media, topic_user
 from wfmcli.errors import ConfigError, TransientError, UsageError, WfmError
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import CredentialSession, GenesysClient
@@ -33,6 +29,10 @@ from wfmcli.genesys.notifications import (
 )
 from wfmcli.genesys.paging import iter_entities
 from wfmcli.genesys.retry import RetryPolicy
+from wfmcli.rta.channels import ChannelPolicy, ChannelSlot
+from wfmcli.rta.model import Observation
+from wfmcli.rta.records import LinkStatus
+from wfmcli.rta.wire import PresenceDefinition, from_activity, from_user, media, topic_user
 
 log = logging.getLogger("wfm.rta.source")
 USERS_PAGE = 500

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rta.model import Media, Presence, Routing
 from wfmcli.errors import ConfigError
+from wfmcli.rta.model import Media, Presence, Routing
 
 BASE_STATES: tuple[str, ...] = (
     "OFFLINE", "AVAILABLE", "IDLE", "INTERACTING", "ACW", "NOT_RESPONDING",

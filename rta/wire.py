@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rta.model import Media, Observation, Presence, Routing
+from wfmcli.rta.model import Media, Observation, Presence, Routing
 
 # conversationSummary keys -> our media names
 _SUMMARY_MEDIA = {"call": "voice", "callback": "callback", "email": "email",

@@ -8,9 +8,9 @@ checks the size (and checksum where the server gives one), creates missing folde
 transient faults with backoff, and fails at once on bad credentials.
 """
 
-from transports.base import FileResult, ProbeStep, Transport
-from transports.options import TransportOptions
-from transports.registry import open_transport, register, schemes, transport_class
+from wfmcli.transports.base import FileResult, ProbeStep, Transport
+from wfmcli.transports.options import TransportOptions
+from wfmcli.transports.registry import open_transport, register, schemes, transport_class
 
 __all__ = [
     "FileResult",

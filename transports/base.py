@@ -20,9 +20,9 @@ from typing import ClassVar, Self, TypeVar
 
 import tenacity
 
-from transports.options import COMMON_OPTIONS, TransportOptions
-from transports.url import TransportURL, check_remote_name
 from wfmcli.errors import RemoteError, TransientError, UsageError, WfmError
+from wfmcli.transports.options import COMMON_OPTIONS, TransportOptions
+from wfmcli.transports.url import TransportURL, check_remote_name
 
 log = logging.getLogger("wfm.transports")
 T = TypeVar("T")

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transports.base import FileResult, ProbeStep
-from transports.registry import open_transport
 from wfmcli.errors import WfmError
+from wfmcli.transports.base import FileResult, ProbeStep
+from wfmcli.transports.registry import open_transport
 
 
 @dataclass

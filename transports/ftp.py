@@ -12,11 +12,11 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-from transports.base import Transport
-from transports.faults import network_error
-from transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, TLS_OPTIONS
-from transports.tls import client_context
 from wfmcli.errors import AuthError, ConfigError, RemoteError, TransientError, WfmError
+from wfmcli.transports.base import Transport
+from wfmcli.transports.faults import network_error
+from wfmcli.transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, TLS_OPTIONS
+from wfmcli.transports.tls import client_context
 
 BLOCK = 256 * 1024
 

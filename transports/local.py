@@ -7,8 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
-from transports.base import Transport
 from wfmcli.errors import AuthError, RemoteError, TransientError, WfmError
+from wfmcli.transports.base import Transport
 
 # A network mount that drops out looks like these; worth another attempt.
 _TRANSIENT_ERRNOS = {errno.EIO, errno.ETIMEDOUT, errno.EAGAIN, errno.ESTALE, errno.ENOTCONN}

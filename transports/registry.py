@@ -2,7 +2,8 @@
 
 Built-ins are listed as "module:Class" strings and imported on first use, so a missing library
 only affects its own scheme. Third-party transports register through the entry-point group
-`wfm.transports.v1` (name = scheme, value = "module:Class"); one that fails to load is reported
+`wfm.transports.v1` (name = scheme, value = "module:Class"), as wfm's own pyproject.toml does for
+the built-ins; one that fails to load is reported
 with a warning and the others still work. Built-in and plug-in classes are looked up alike.
 """
 
@@ -15,23 +16,23 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from transports.base import Transport
-from transports.options import parse_options
-from transports.url import parse_url
 from wfmcli.errors import ConfigError, UsageError
+from wfmcli.transports.base import Transport
+from wfmcli.transports.options import parse_options
+from wfmcli.transports.url import parse_url
 
 log = logging.getLogger("wfm.transports")
 ENTRY_POINT_GROUP = "wfm.transports.v1"
 
 # scheme -> (import path, what to install when the import fails). Kept sorted (a test checks).
 BUILTIN: dict[str, tuple[str, str]] = {
-    "file": ("transports.local:LocalTransport", "it is part of wfm: reinstall wfm"),
-    "ftp": ("transports.ftp:FTPTransport", "it is part of wfm: reinstall wfm"),
-    "ftps": ("transports.ftp:FTPSTransport", "it is part of wfm: reinstall wfm"),
-    "s3": ("transports.s3:S3Transport", "pip install boto3"),
-    "sftp": ("transports.sftp:SFTPTransport", "pip install paramiko"),
-    "webdav": ("transports.webdav:WebDAVTransport", "pip install webdavclient3"),
-    "webdavs": ("transports.webdav:WebDAVSTransport", "pip install webdavclient3"),
+    "file": ("wfmcli.transports.local:LocalTransport", "it is part of wfm: reinstall wfm"),
+    "ftp": ("wfmcli.transports.ftp:FTPTransport", "it is part of wfm: reinstall wfm"),
+    "ftps": ("wfmcli.transports.ftp:FTPSTransport", "it is part of wfm: reinstall wfm"),
+    "s3": ("wfmcli.transports.s3:S3Transport", "pip install boto3"),
+    "sftp": ("wfmcli.transports.sftp:SFTPTransport", "pip install paramiko"),
+    "webdav": ("wfmcli.transports.webdav:WebDAVTransport", "pip install webdavclient3"),
+    "webdavs": ("wfmcli.transports.webdav:WebDAVSTransport", "pip install webdavclient3"),
 }
 
 _lock = threading.Lock()
@@ -116,6 +117,8 @@ def _load_plugins() -> None:
             return
         _plugins_loaded = True
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if BUILTIN.get(entry_point.name, ("",))[0] == entry_point.value:
+            continue  # wfm declares its own built-ins too; they stay lazily imported
         try:
             cls = entry_point.load()
             if not (isinstance(cls, type) and issubclass(cls, Transport)):

@@ -18,11 +18,11 @@ import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
-from transports.base import Transport
-from transports.faults import network_error, timeout_error
-from transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, S3_OPTIONS, TLS_OPTIONS
-from transports.tls import requests_verify
 from wfmcli.errors import AuthError, ConfigError, RemoteError, TransientError, WfmError
+from wfmcli.transports.base import Transport
+from wfmcli.transports.faults import network_error, timeout_error
+from wfmcli.transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, S3_OPTIONS, TLS_OPTIONS
+from wfmcli.transports.tls import requests_verify
 
 PART_SIZE = 16 * 1024 * 1024
 _AUTH_CODES = {

@@ -19,10 +19,10 @@ from typing import Any
 
 import paramiko
 
-from transports.base import Transport
-from transports.faults import network_error, timeout_error
-from transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, SSH_OPTIONS
 from wfmcli.errors import AuthError, ConfigError, RemoteError, TransientError, WfmError
+from wfmcli.transports.base import Transport
+from wfmcli.transports.faults import network_error, timeout_error
+from wfmcli.transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, SSH_OPTIONS
 
 # paramiko logs handshake failures with tracebacks; our errors already say what happened.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())

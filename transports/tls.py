@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import ssl
 
-from transports.options import TransportOptions
 from wfmcli.errors import ConfigError
+from wfmcli.transports.options import TransportOptions
 
 log = logging.getLogger("wfm.transports")
 

@@ -25,11 +25,11 @@ from webdav3.exceptions import (
     ResponseErrorCode,
 )
 
-from transports.base import Transport
-from transports.faults import network_error, timeout_error
-from transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, TLS_OPTIONS
-from transports.tls import requests_verify
 from wfmcli.errors import AuthError, RemoteError, TransientError, WfmError
+from wfmcli.transports.base import Transport
+from wfmcli.transports.faults import network_error, timeout_error
+from wfmcli.transports.options import COMMON_OPTIONS, LOGIN_OPTIONS, TLS_OPTIONS
+from wfmcli.transports.tls import requests_verify
 
 
 @contextlib.contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from rta.feed import Feed
+from wfmcli.rta.feed import Feed
 
 
 class Sink(Protocol):

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from rta.feed import Feed
-from rta.model import Change
-from rta.records import Layout, LinkStatus, state_code
+from wfmcli.rta.feed import Feed
+from wfmcli.rta.model import Change
+from wfmcli.rta.records import Layout, LinkStatus, state_code
 
 log = logging.getLogger("wfm.rta.sinks")
 MAX_BATCH = 50

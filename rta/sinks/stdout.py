@@ -7,9 +7,9 @@ import asyncio
 import sys
 from typing import Any, BinaryIO
 
-from rta.feed import Feed
-from rta.model import Change
-from rta.records import LAYOUTS, Encoder, LinkStatus
+from wfmcli.rta.feed import Feed
+from wfmcli.rta.model import Change
+from wfmcli.rta.records import LAYOUTS, Encoder, LinkStatus
 
 
 class StdoutSink:

@@ -11,11 +11,11 @@ import random
 import ssl
 from typing import Any
 
-from rta.feed import Feed
-from rta.model import Change
-from rta.records import Encoder, LinkStatus
-from rta.sinks.stream import Stream
-from rta.sinks.tcp_server import DEFAULT_MAX_BUFFER
+from wfmcli.rta.feed import Feed
+from wfmcli.rta.model import Change
+from wfmcli.rta.records import Encoder, LinkStatus
+from wfmcli.rta.sinks.stream import Stream
+from wfmcli.rta.sinks.tcp_server import DEFAULT_MAX_BUFFER
 
 log = logging.getLogger("wfm.rta.sinks")
 

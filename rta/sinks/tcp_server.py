@@ -9,10 +9,10 @@ import logging
 import ssl
 from typing import Any
 
-from rta.feed import Feed
-from rta.model import Change
-from rta.records import Encoder, LinkStatus
-from rta.sinks.stream import Stream
+from wfmcli.rta.feed import Feed
+from wfmcli.rta.model import Change
+from wfmcli.rta.records import Encoder, LinkStatus
+from wfmcli.rta.sinks.stream import Stream
 
 log = logging.getLogger("wfm.rta.sinks")
 DEFAULT_MAX_BUFFER = 8 * 1024 * 1024

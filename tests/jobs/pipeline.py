@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from reports.profiles import load_profile
-from reports.render import Destination
 from tests.reports.fixtures import day_frames
-from transports.registry import open_transport
 from wfmcli.jobs.plan import Timing
 from wfmcli.jobs.render import ProfileRenderer
 from wfmcli.jobs.run import Job
 from wfmcli.jobs.state import StateStore
+from wfmcli.reports.profiles import load_profile
+from wfmcli.reports.render import Destination
+from wfmcli.transports.registry import open_transport
 
 ZONE = "America/New_York"
 

@@ -69,7 +69,7 @@ def test_unreachable_destination_fails_and_keeps_work_pending(tmp_path: Path) ->
     blocker = tmp_path / "blocked"
     blocker.write_text("a file where a folder should be")
 
-    from transports.registry import open_transport
+    from wfmcli.transports.registry import open_transport
 
     job.open_transport = lambda: open_transport((blocker / "sub").as_uri())
     result = job.run(NOW)

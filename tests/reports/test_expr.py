@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reports.expr import ExpressionError, parse
+from wfmcli.reports.expr import ExpressionError, parse
 
 ENV = {
     "a": pd.Series([1, 4, 0]),

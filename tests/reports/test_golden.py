@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-import profiles as builtin
-from reports.profiles import load_profile
-from reports.render import Destination, RenderedFile, render_reports
+import wfmcli.profiles as builtin
 from tests.reports.fixtures import day_frames
+from wfmcli.reports.profiles import load_profile
+from wfmcli.reports.render import Destination, RenderedFile, render_reports
 
 GOLDEN = Path(__file__).parent / "golden"
 DAYS = {

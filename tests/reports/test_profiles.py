@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-import profiles as builtin
-from reports.profiles import load_profile, load_profile_file, sources, summaries
+import wfmcli.profiles as builtin
 from wfmcli.errors import ConfigError
+from wfmcli.reports.profiles import load_profile, load_profile_file, sources, summaries
 
 EXPECTED = {"calabrio", "nice-iex", "nice-cxone", "verint", "alvaria", "alvaria-via"}
 

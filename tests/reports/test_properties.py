@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import profiles as builtin
-from reports.formats import from_text, to_text
-from reports.profiles import load_profile
-from reports.reader import read_fields, read_values
-from reports.render import Destination, build_table, render_reports
+import wfmcli.profiles as builtin
 from wfmcli import frames
 from wfmcli.errors import UsageError
+from wfmcli.reports.formats import from_text, to_text
+from wfmcli.reports.profiles import load_profile
+from wfmcli.reports.reader import read_fields, read_values
+from wfmcli.reports.render import Destination, build_table, render_reports
 from wfmcli.timegrid import day_grid, grid, local_midnight
 
 ZONES = [

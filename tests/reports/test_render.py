@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from reports.checks import ConsistencyError
-from reports.profiles import load_profile
-from reports.reader import read_values
-from reports.render import Destination, render_reports
-from reports.spec import Profile
 from tests.reports.fixtures import day_frames
 from wfmcli.errors import UsageError
+from wfmcli.reports.checks import ConsistencyError
+from wfmcli.reports.profiles import load_profile
+from wfmcli.reports.reader import read_values
+from wfmcli.reports.render import Destination, render_reports
+from wfmcli.reports.spec import Profile
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY = date(2026, 6, 15)

@@ -7,14 +7,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from reports.profiles import load_profile
-from rta.channels import ChannelPolicy
-from rta.model import Media, Presence, Routing
-from rta.service import RelaySettings, SinkSpec
-from rta.source import SourceConfig
-from rta.statemap import StateMap, derive
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.retry import RetryPolicy
+from wfmcli.reports.profiles import load_profile
+from wfmcli.rta.channels import ChannelPolicy
+from wfmcli.rta.model import Media, Presence, Routing
+from wfmcli.rta.service import RelaySettings, SinkSpec
+from wfmcli.rta.source import SourceConfig
+from wfmcli.rta.statemap import StateMap, derive
 from wfmcli.sim import RunningTwin
 from wfmcli.sim.ledger import OFFLINE_RS
 from wfmcli.sim.org import ROUTING_STATUSES, SYSTEM_PRESENCES

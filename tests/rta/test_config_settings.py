@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rta.settings import relay_settings
 from wfmcli.config import load_config
 from wfmcli.errors import ConfigError
+from wfmcli.rta.settings import relay_settings
 
 CONFIG = """
 scopes:
@@ -63,8 +63,8 @@ def test_unknown_blended_scope_is_a_config_error(tmp_path: Path) -> None:
 
 def test_every_built_in_rta_layout_is_named_by_its_profile() -> None:
     """Profiles name their record layout as data; the relay no longer guesses from prose."""
-    from reports.profiles import load_profile
-    from rta.records import LAYOUTS, layout_for
+    from wfmcli.reports.profiles import load_profile
+    from wfmcli.rta.records import LAYOUTS, layout_for
 
     for name, layout in (
         ("verint", "verint-stci"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rta.engine import Engine
-from rta.model import Media, Observation, Presence, Routing
-from rta.statemap import BASE_STATES, StateMap
 from wfmcli.errors import ConfigError
+from wfmcli.rta.engine import Engine
+from wfmcli.rta.model import Media, Observation, Presence, Routing
+from wfmcli.rta.statemap import BASE_STATES, StateMap
 
 CODES = {key: key.lower() for key in BASE_STATES}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from reports.profiles import load_profile
-from rta.model import AgentView, Change
-from rta.records import Encoder, layout_for, state_code
 from wfmcli.errors import ConfigError
+from wfmcli.reports.profiles import load_profile
+from wfmcli.rta.model import AgentView, Change
+from wfmcli.rta.records import Encoder, layout_for, state_code
 
 T = 1_773_154_800_123  # 2026-03-10 15:00:00.123 UTC
 

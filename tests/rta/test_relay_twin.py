@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from rta.service import Relay, SinkSpec
 from tests.rta.harness import (
     NOW_MS,
     VerintClient,
@@ -20,6 +19,7 @@ from tests.rta.harness import (
     source_config,
     truth,
 )
+from wfmcli.rta.service import Relay, SinkSpec
 from wfmcli.sim import RunningTwin, start_twin
 
 SPEED = 20.0

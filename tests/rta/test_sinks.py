@@ -17,17 +17,17 @@ import pytest
 import trustme
 from aiohttp import web
 
-from reports.profiles import load_profile
-from rta.engine import Engine
-from rta.feed import Feed
-from rta.model import Observation, Presence, Routing
-from rta.records import Encoder, layout_for
-from rta.sinks.http_push import CalabrioSink
-from rta.sinks.stdout import StdoutSink
-from rta.sinks.tcp_client import TcpClientSink
-from rta.sinks.tcp_server import TcpServerSink
-from rta.statemap import StateMap
 from tests.rta.harness import eventually
+from wfmcli.reports.profiles import load_profile
+from wfmcli.rta.engine import Engine
+from wfmcli.rta.feed import Feed
+from wfmcli.rta.model import Observation, Presence, Routing
+from wfmcli.rta.records import Encoder, layout_for
+from wfmcli.rta.sinks.http_push import CalabrioSink
+from wfmcli.rta.sinks.stdout import StdoutSink
+from wfmcli.rta.sinks.tcp_client import TcpClientSink
+from wfmcli.rta.sinks.tcp_server import TcpServerSink
+from wfmcli.rta.statemap import StateMap
 
 pytestmark = pytest.mark.timeout(30)
 KEY, SOURCE = "secret-key-1", "7"

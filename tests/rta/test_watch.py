@@ -11,9 +11,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from rta.status import read_all
 from wfmcli.cli.main import app
 from wfmcli.cli.rta_cmd import _render
+from wfmcli.rta.status import read_all
 
 BODY = {
     "name": "lab/verint", "uptime_s": 12.0, "ready": True, "link": "normal", "agents": 3,

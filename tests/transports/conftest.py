@@ -14,7 +14,7 @@ import pytest
 
 from tests.transports import servers
 from tests.transports.servers import PASSWORD, USER, Certs, FaultProxy
-from transports import registry
+from wfmcli.transports import registry
 
 KINDS = ["file", "ftp", "ftps", "ftps-implicit", "sftp", "s3", "webdav", "webdavs"]
 NETWORK_KINDS = KINDS[1:]

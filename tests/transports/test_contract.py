@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.transports.conftest import Endpoint, payload
-from transports import open_transport
 from wfmcli.errors import RemoteError, UsageError
+from wfmcli.transports import open_transport
 
 pytestmark = pytest.mark.timeout(60)
 

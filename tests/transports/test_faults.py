@@ -9,8 +9,8 @@ import pytest
 
 from tests.transports import servers
 from tests.transports.conftest import TLS_KINDS, Endpoint, Farm, make_endpoint, payload
-from transports import open_transport
 from wfmcli.errors import AuthError, RemoteError, TransientError
+from wfmcli.transports import open_transport
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from transports import open_transport, register, registry, schemes, transport_class
-from transports.local import LocalTransport
-from transports.options import TransportOptions, parse_options
-from transports.url import parse_url
 from wfmcli.errors import ConfigError
+from wfmcli.transports import open_transport, register, registry, schemes, transport_class
+from wfmcli.transports.local import LocalTransport
+from wfmcli.transports.options import TransportOptions, parse_options
+from wfmcli.transports.url import parse_url
 
 
 class MemoryTransport(LocalTransport):

@@ -18,7 +18,7 @@ app = typer.Typer(help="List, show and check WFM vendor profiles.", no_args_is_h
 @app.command("list")
 def list_profiles(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
     """List every profile: built-in ones and those in the user's profiles folder."""
-    from reports.profiles import summaries, user_profile_dir
+    from wfmcli.reports.profiles import summaries, user_profile_dir
 
     found = summaries()
     if global_options(ctx).json or json_flag:
@@ -49,7 +49,7 @@ def show(
     """Show a profile as it loads (with 'extends' resolved)."""
     import yaml
 
-    from reports.profiles import load_profile
+    from wfmcli.reports.profiles import load_profile
 
     data = load_profile(name).model_dump(mode="json", exclude_none=True)
     if global_options(ctx).json or json_flag:
@@ -65,7 +65,7 @@ def validate(
     json_flag: JsonFlag = False,
 ) -> None:
     """Check a profile file and list every problem with its file, line and key."""
-    from reports.profiles import load_profile_file
+    from wfmcli.reports.profiles import load_profile_file
 
     as_json = global_options(ctx).json or json_flag
     try:

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from reports.render import Destination, RenderedFile
-    from reports.spec import Profile
     from wfmcli.pull.cache import FrameCache
+    from wfmcli.reports.render import Destination, RenderedFile
+    from wfmcli.reports.spec import Profile
 
 
 def report(
@@ -74,9 +74,9 @@ def report(
     """Render report files for a range from canonical frames (Parquet)."""
     from datetime import timedelta
 
-    from reports.profiles import load_profile
-    from reports.render import render_reports
-    from reports.source import load_frames
+    from wfmcli.reports.profiles import load_profile
+    from wfmcli.reports.render import render_reports
+    from wfmcli.reports.source import load_frames
     from wfmcli.timegrid import parse_local
 
     options = global_options(ctx)
@@ -113,9 +113,9 @@ def _settings(
     the resolved SCOPE/DEST (None without a target)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from reports.render import Destination
     from wfmcli.paths import data_dir
     from wfmcli.pull.directory import read_agent_map
+    from wfmcli.reports.render import Destination
 
     chosen = [name.strip() for name in reports.split(",") if name.strip()] if reports else None
     if target is None:

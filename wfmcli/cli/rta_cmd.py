@@ -15,7 +15,7 @@ from wfmcli.cli.output import print_json, print_table
 if TYPE_CHECKING:
     from rich.console import Group
 
-    from rta.status import RelayStatus
+    from wfmcli.rta.status import RelayStatus
 
 app = typer.Typer(help="Relay agent states to the WFM in real time (RTA).", no_args_is_help=True)
 
@@ -42,9 +42,9 @@ def serve(
     ] = None,
 ) -> None:
     """Run the relay in the foreground until SIGTERM or Ctrl-C (logs go to stderr)."""
-    from rta.runner import serve_forever
-    from rta.settings import relay_settings
     from wfmcli.config import load_config
+    from wfmcli.rta.runner import serve_forever
+    from wfmcli.rta.settings import relay_settings
 
     config = load_config(global_options(ctx).config_path)
     settings = relay_settings(config, target, stdout=stdout, ops_port=metrics_port,
@@ -62,7 +62,7 @@ def status(
     json_flag: JsonFlag = False,
 ) -> None:
     """One look at running relays: link, agents, channels, events, sinks."""
-    from rta import status as relay_status
+    from wfmcli.rta import status as relay_status
 
     found = [relay_status.fetch(url)] if url else relay_status.read_all(target)
     if global_options(ctx).json or json_flag:
@@ -102,8 +102,8 @@ def watch(
     """A live table: agents per state, sink health and event rates. Ctrl-C ends it."""
     from rich.live import Live
 
-    from rta import status as relay_status
     from wfmcli.cli.output import stdout_console
+    from wfmcli.rta import status as relay_status
 
     def read() -> RelayStatus:
         return relay_status.fetch(url) if url else relay_status.read_one(target)

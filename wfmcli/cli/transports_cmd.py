@@ -13,8 +13,8 @@ from wfmcli.cli.context import JsonFlag, global_options
 from wfmcli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from transports.base import ProbeStep
-    from transports.deliver import DeliveryReport
+    from wfmcli.transports.base import ProbeStep
+    from wfmcli.transports.deliver import DeliveryReport
 
 app = typer.Typer(help="Check and list file transports (file, ftp, ftps, sftp, s3, webdav).")
 
@@ -46,7 +46,7 @@ def upload(
     json_output: JsonFlag = False,
 ) -> None:
     """Send files to a URL: temp name + rename, size check, retries; one result per file."""
-    from transports.deliver import upload_files
+    from wfmcli.transports.deliver import upload_files
 
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
@@ -73,7 +73,7 @@ def test(
     json_output: JsonFlag = False,
 ) -> None:
     """Connect, write a probe file, rename it, delete it, and report each step."""
-    from transports.deliver import probe
+    from wfmcli.transports.deliver import probe
 
     shown, steps = probe(url, _options(url, password_env, password_file, option))
     as_json = json_output or global_options(ctx).json
@@ -87,9 +87,9 @@ def test(
 @app.command("list")
 def list_schemes(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """Show the URL schemes this installation can deliver to, plug-ins included."""
-    from transports.registry import schemes, transport_class
     from wfmcli.cli.output import print_json, print_table
     from wfmcli.errors import WfmError
+    from wfmcli.transports.registry import schemes, transport_class
 
     rows: list[dict[str, Any]] = []
     for scheme in schemes():
@@ -115,8 +115,8 @@ def list_schemes(ctx: typer.Context, json_output: JsonFlag = False) -> None:
 def _options(
     url: str, password_env: str | None, password_file: Path | None, pairs: list[str] | None
 ) -> dict[str, Any]:
-    from transports.url import parse_url
     from wfmcli.secrets import register_secret
+    from wfmcli.transports.url import parse_url
 
     parsed = parse_url(url)
     if parsed.password is not None:

@@ -93,8 +93,8 @@ def state_paths(data_dir: Path, scope: str, destination: str) -> tuple[Path, Pat
 
 
 def renderer_for(settings: Destination) -> ProfileRenderer:
-    from reports.profiles import load_profile
-    from reports.render import Destination as RenderSettings
+    from wfmcli.reports.profiles import load_profile
+    from wfmcli.reports.render import Destination as RenderSettings
 
     return ProfileRenderer(
         load_profile(settings.profile),
@@ -118,10 +118,10 @@ def timing_for(settings: Destination) -> Timing:
 
 
 def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | None = None) -> Job:
-    from transports.registry import open_transport
     from wfmcli.paths import cache_dir
     from wfmcli.pull import FrameCache, PullSource
     from wfmcli.pull.directory_cache import DirectoryCache
+    from wfmcli.transports.registry import open_transport
 
     scope_name, scope, dest_name, settings = config.destination(target)
     delivery = settings.delivery

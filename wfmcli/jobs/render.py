@@ -13,8 +13,8 @@ from wfmcli.jobs.plan import Report
 if TYPE_CHECKING:
     import pandas as pd
 
-    from reports.render import Destination, RenderedFile
-    from reports.spec import Profile
+    from wfmcli.reports.render import Destination, RenderedFile
+    from wfmcli.reports.spec import Profile
 
 
 @dataclass
@@ -33,7 +33,7 @@ class ProfileRenderer:
     def render(
         self, frames: Mapping[str, pd.DataFrame], start: datetime, end: datetime, out_dir: Path
     ) -> list[RenderedFile]:
-        from reports.render import render_reports
+        from wfmcli.reports.render import render_reports
 
         return render_reports(
             frames, self.profile, self.destination, start, end, out_dir, clock=self.clock

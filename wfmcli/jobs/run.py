@@ -33,8 +33,8 @@ from wfmcli.secrets import redact
 if TYPE_CHECKING:
     import pandas as pd
 
-    from reports.render import RenderedFile
-    from transports.base import Transport
+    from wfmcli.reports.render import RenderedFile
+    from wfmcli.transports.base import Transport
 
 log = logging.getLogger("wfm.jobs")
 Outcome = Literal["nothing", "delivered", "partial", "failed"]

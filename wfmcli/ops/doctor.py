@@ -209,7 +209,7 @@ def check_capacity(agents: int, queues: int, sets: int, detailed: bool) -> Check
 
 
 def check_destination(name: str, settings: Destination) -> Check:
-    from transports.deliver import probe
+    from wfmcli.transports.deliver import probe
 
     label = f"destination {name}"
     if settings.delivery is None:
