@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from wfmcli.genesys.notifications import (
     MAX_CHANNELS_PER_CREDENTIAL_SET,
     MAX_TOPICS_PER_CHANNEL,
     Notification,
+    notification_need,
 )
 from wfmcli.genesys.paging import iter_entities
 from wfmcli.genesys.retry import RetryPolicy
@@ -54,6 +54,7 @@ class SourceConfig:
     roster_refresh_s: float = 300.0
     policy: ChannelPolicy = field(default_factory=ChannelPolicy)
     retry: RetryPolicy | None = None
+    topics_per_channel: int = MAX_TOPICS_PER_CHANNEL  # Genesys' limit; tests use less
 
 
 Apply = Callable[[list[Observation]], None]
@@ -125,6 +126,7 @@ class GenesysSource:
             "channels_connected": sum(1 for s in self.slots if s.connected),
             "reconnects": sum(s.reconnects for s in self.slots),
             "renewals": sum(s.renewals for s in self.slots),
+            "recreated": sum(s.recreated for s in self.slots),
             "resync_pending": len(self._pending),
             "resyncing": self.resyncing,
             **self.stats,
@@ -250,7 +252,7 @@ class GenesysSource:
     async def _place(self, added: list[str], removed: list[str], client: GenesysClient) -> None:
         """Stable placement: agents keep their channel; newcomers fill free room first."""
         per_agent = 2 if self.config.detailed else 1
-        capacity = MAX_TOPICS_PER_CHANNEL // per_agent
+        capacity = self.config.topics_per_channel // per_agent
         touched: set[int] = set()
         for uid in removed:
             freed = self._slot_of.pop(uid, None)
@@ -260,12 +262,14 @@ class GenesysSource:
         for placed in self._slot_of.values():
             load[placed] += 1
         limit = MAX_CHANNELS_PER_CREDENTIAL_SET * len(client.sessions)
-        needed = math.ceil((len(self._slot_of) + len(added)) / capacity)
-        if needed > limit:
+        need = notification_need(len(self._slot_of) + len(added), detailed=self.config.detailed,
+                                 topics_per_channel=self.config.topics_per_channel)
+        if need.channels > limit:
             raise UsageError(
-                f"{len(self._slot_of) + len(added)} agents need {needed} notification channels; "
+                f"{need.agents} agents need {need.channels} notification channels; "
                 f"{len(client.sessions)} credential set(s) hold {limit}",
-                hint="add credential sets to the source (each covers 20,000 agents)",
+                hint=f"add credential sets to the source (each covers "
+                     f"{need.capacity_per_set:,} agents)",
             )
         index = 0
         for uid in sorted(added):

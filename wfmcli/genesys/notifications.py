@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ log = logging.getLogger("wfm.genesys.notifications")
 
 MAX_TOPICS_PER_CHANNEL = 1_000
 MAX_CHANNELS_PER_CREDENTIAL_SET = 20
+TOPICS_PER_CREDENTIAL_SET = MAX_TOPICS_PER_CHANNEL * MAX_CHANNELS_PER_CREDENTIAL_SET
+MAX_CREDENTIAL_SETS = 5
 HEARTBEAT_TOPIC = "channel.metadata"
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
 # Synthetic: `follow` reconnected, and events published meanwhile are lost; resync now.
@@ -38,6 +41,43 @@ RECONNECTED_TOPIC = "wfm.reconnected"
 DEFAULT_HEARTBEAT_TIMEOUT = 95.0
 # Renew an hour before Genesys' 24 h channel life ends, so no event falls in the gap.
 DEFAULT_CHANNEL_LIFE = 23 * 3600.0
+
+
+class ChannelGone(TransientError):
+    """Genesys answered 404 for the channel (expired, or evicted by a 21st): make a new one."""
+
+
+@dataclass(frozen=True)
+class NotificationNeed:
+    """What watching `agents` (and `queues`) takes: one sum that doctor, `auth test` and the
+    relay share. An agent's topics (two in detailed mode) stay on one channel."""
+
+    agents: int
+    queues: int
+    detailed: bool
+    topics: int
+    channels: int
+    sets: int
+
+    @property
+    def capacity_per_set(self) -> int:
+        """Agents one credential set can watch in this mode (queues take room too)."""
+        return TOPICS_PER_CREDENTIAL_SET // (2 if self.detailed else 1)
+
+
+def notification_need(
+    agents: int,
+    *,
+    queues: int = 0,
+    detailed: bool = False,
+    topics_per_channel: int = MAX_TOPICS_PER_CHANNEL,
+) -> NotificationNeed:
+    per_agent = 2 if detailed else 1
+    agent_channels = math.ceil(agents / max(1, topics_per_channel // per_agent))
+    queue_channels = math.ceil(queues / topics_per_channel)
+    channels = agent_channels + queue_channels
+    sets = max(1, math.ceil(channels / MAX_CHANNELS_PER_CREDENTIAL_SET))
+    return NotificationNeed(agents, queues, detailed, agents * per_agent + queues, channels, sets)
 
 
 @dataclass(frozen=True)
@@ -114,7 +154,12 @@ async def subscribe(
     template = "/api/v2/notifications/channels/{id}/subscriptions"
     payload = [{"id": topic} for topic in topics]
     method = "PUT" if replace else "POST"
-    answer = await session.request(method, path, json=payload, template=template)
+    try:
+        answer = await session.request(method, path, json=payload, template=template)
+    except RemoteError as exc:
+        if exc.status == 404:
+            raise ChannelGone(exc.message, hint="create a new channel") from exc
+        raise
     entities = answer.get("entities", []) if isinstance(answer, dict) else []
     return [e for e in entities if isinstance(e, dict) and e.get("state") == "Rejected"]
 
@@ -149,6 +194,12 @@ class NotificationSocket:
                 proxy=self._proxy,
                 max_size=8 * 1024 * 1024,
             )
+        except websockets.InvalidStatus as exc:
+            kind = ChannelGone if exc.response.status_code == 404 else TransientError
+            raise kind(
+                f"cannot open the Genesys notification socket {self.connect_uri}: {exc}",
+                hint="the channel may have expired; create a new one",
+            ) from exc
         except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
             raise TransientError(
                 f"cannot open the Genesys notification socket {self.connect_uri}: {exc}",
