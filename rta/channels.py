@@ -255,6 +255,9 @@ class ChannelSlot:
 
     async def _replace_socket(self, old: _Connection) -> _Connection | None:
         """socket_closing: a new socket on the same channel before the old one goes."""
+        # Once the new socket is open Genesys closes the old one at once: only an old socket
+        # that ended before the handshake began can have lost events.
+        gap = old.ended.is_set()
         try:
             new = await self._open(old.channel)
         except ChannelGone:
@@ -266,7 +269,6 @@ class ChannelSlot:
             await old.close()
             return None
         self.renewals += 1
-        gap = old.ended.is_set()  # the old socket ended before the new one was open
         await old.drain(OLD_SOCKET_DRAIN_S)
         if gap:
             await self.on_connected(self)
