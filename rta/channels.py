@@ -8,7 +8,7 @@ still exist: it keeps one channel for life and renews it in place.
 - Before the 24 h life ends the slot resubscribes the same topics (Genesys renews a channel on
   a subscription); no new channel, no new socket.
 - On `socket_closing` it opens a second socket on the same channel (Genesys then closes the
-  first) and reads the old one to its end, so no event falls between the two.
+  first), reads the old one to its end, and resyncs the channel's agents.
 - A dropped or silent socket reconnects to the same channel with backoff. Only a 404 (the
   channel expired or was evicted) makes a new channel.
 
@@ -254,10 +254,13 @@ class ChannelSlot:
         self.renewals += 1
 
     async def _replace_socket(self, old: _Connection) -> _Connection | None:
-        """socket_closing: a new socket on the same channel before the old one goes."""
-        # Once the new socket is open Genesys closes the old one at once: only an old socket
-        # that ended before the handshake began can have lost events.
-        gap = old.ended.is_set()
+        """socket_closing: a new socket on the same channel before the old one goes.
+
+        The slot's agents are read again afterwards all the same: if the new handshake took
+        longer than Genesys' grace, the old socket was cut first and events fell between, and
+        nothing on the wire tells that apart from a clean hand-over. A maintenance close is
+        rare; one resync of a channel's agents is a few requests.
+        """
         try:
             new = await self._open(old.channel)
         except ChannelGone:
@@ -270,8 +273,7 @@ class ChannelSlot:
             return None
         self.renewals += 1
         await old.drain(OLD_SOCKET_DRAIN_S)
-        if gap:
-            await self.on_connected(self)
+        await self.on_connected(self)
         return new
 
     async def _backoff(self, failures: int, exc: BaseException) -> None:

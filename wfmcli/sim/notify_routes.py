@@ -166,7 +166,12 @@ class Sockets:
                 await ws.close(code=1000, message=b"channel expired")
                 return
             while channel.outbox and not ws.closed and self._owns(channel, ws):
-                await ws.send_str(channel.outbox.popleft())
+                text = channel.outbox.popleft()
+                try:
+                    await ws.send_str(text)
+                except ConnectionError:
+                    channel.outbox.appendleft(text)  # for the socket that took over, if any
+                    return
             if loop.time() >= next_beat:
                 await ws.send_str(heartbeat())
                 next_beat = loop.time() + self.heartbeat_s
