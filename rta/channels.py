@@ -25,7 +25,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from wfmcli.errors import TransientError
+from wfmcli.errors import RemoteError, TransientError
 from wfmcli.genesys.client import CredentialSession
 from wfmcli.genesys.notifications import (
     DEFAULT_CHANNEL_LIFE,
@@ -35,12 +35,17 @@ from wfmcli.genesys.notifications import (
     Notification,
     NotificationSocket,
     create_channel,
+    parse_message,
+    peek_topic,
     subscribe,
 )
 
 log = logging.getLogger("wfm.rta.source")
 OLD_SOCKET_DRAIN_S = 5.0  # how long the replaced socket may take to be closed by Genesys
 RENEW_RETRY_S = 60.0
+YIELD_EVERY = 256
+_CONTROL_TOPICS = ("channel.metadata", "v2.system.")
+Event = str | bytes | Notification  # an event as read: its text, or parsed when it had to be
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class _Connection:
         with contextlib.suppress(Exception):
             await self.socket.__aexit__(None, None, None)
         if self.task is not None:
-            await asyncio.wait({self.task}, timeout=5.0)
+            await asyncio.wait({self.task}, timeout=0.5)
 
     async def drain(self, timeout: float) -> None:
         """Reads what the old socket still carries until Genesys closes it, then closes it."""
@@ -90,7 +95,7 @@ class ChannelSlot:
         name: str,
         session: CredentialSession,
         topics: list[str],
-        on_note: Callable[[Notification], None],
+        on_event: Callable[[str, Event], None],
         on_connected: Callable[[ChannelSlot], Awaitable[None]],
         policy: ChannelPolicy,
         *,
@@ -99,7 +104,7 @@ class ChannelSlot:
         self.name = name
         self.session = session
         self.topics = topics
-        self.on_note = on_note
+        self.on_event = on_event
         self.on_connected = on_connected
         self.policy = policy
         self.proxy = proxy
@@ -198,18 +203,36 @@ class ChannelSlot:
         return conn
 
     async def _read(self, conn: _Connection) -> None:
+        """Hands each event on unparsed (the source keeps the latest per topic); parses only
+        heartbeats and system messages, which it acts on here."""
+        count = 0
         try:
-            async for note in conn.socket:
+            while (raw := await conn.socket.recv_raw()) is not None:
                 if conn.stopping:
                     return
-                if note.kind == "socket_closing":
-                    conn.closing.set()
-                elif note.kind == "event":
-                    self.on_note(note)
+                topic = peek_topic(raw)
+                if topic is not None and not topic.startswith(_CONTROL_TOPICS):
+                    self.on_event(topic, raw)
+                else:
+                    self._control(conn, raw)
+                count += 1
+                if count % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # a busy socket must not starve the others
         except TransientError as exc:
             conn.failure = exc
         finally:
             conn.ended.set()
+
+    def _control(self, conn: _Connection, raw: str | bytes) -> None:
+        try:
+            note = parse_message(raw)
+        except RemoteError as exc:
+            log.warning("%s: %s", self.name, exc.one_line())
+            return
+        if note.kind == "socket_closing":
+            conn.closing.set()
+        elif note.kind == "event":
+            self.on_event(note.topic, note)
 
     async def _hold(self, conn: _Connection) -> None:
         """Runs until the socket must be replaced by a reconnect (and a resync)."""

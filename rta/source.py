@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from wfmcli.errors import ConfigError, TransientError, UsageError, WfmError
+from wfmcli.errors import ConfigError, RemoteError, TransientError, UsageError, WfmError
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import CredentialSession, GenesysClient
 from wfmcli.genesys.fanout import map_sessions
@@ -26,10 +26,11 @@ from wfmcli.genesys.notifications import (
     MAX_TOPICS_PER_CHANNEL,
     Notification,
     notification_need,
+    parse_message,
 )
 from wfmcli.genesys.paging import iter_entities
 from wfmcli.genesys.retry import RetryPolicy
-from wfmcli.rta.channels import ChannelPolicy, ChannelSlot
+from wfmcli.rta.channels import ChannelPolicy, ChannelSlot, Event
 from wfmcli.rta.model import Observation
 from wfmcli.rta.records import LinkStatus
 from wfmcli.rta.wire import PresenceDefinition, from_activity, from_user, media, topic_user
@@ -37,6 +38,8 @@ from wfmcli.rta.wire import PresenceDefinition, from_activity, from_user, media,
 log = logging.getLogger("wfm.rta.source")
 USERS_PAGE = 500
 IDS_PER_READ = 100
+APPLY_CHUNK = 500  # events applied between two yields to the loop
+RESYNC_GATHER_MAX_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,10 @@ class GenesysSource:
         self._pending: set[str] = set()
         self.resyncing = False  # a REST read of agents' states is in flight
         self._wake = asyncio.Event()
+        self._inbox: dict[str, Event] = {}  # topic -> latest event not yet applied
+        self._inbox_ready = asyncio.Event()
         self.stats: dict[str, float] = {
-            "events_in": 0, "resyncs": 0, "resync_users": 0, "roster_refreshes": 0,
+            "events_in": 0, "coalesced": 0, "resyncs": 0, "resync_users": 0, "roster_refreshes": 0,
             "last_event_lag_ms": 0.0,
         }
         self._group: asyncio.TaskGroup | None = None
@@ -128,6 +133,7 @@ class GenesysSource:
             "renewals": sum(s.renewals for s in self.slots),
             "recreated": sum(s.recreated for s in self.slots),
             "resync_pending": len(self._pending),
+            "inbox": len(self._inbox),
             "resyncing": self.resyncing,
             **self.stats,
         }
@@ -148,6 +154,7 @@ class GenesysSource:
                 self._group = group
                 for slot in self.slots:
                     group.create_task(slot.run())
+                group.create_task(self._apply_loop())
                 group.create_task(self._resync_loop(client))
                 group.create_task(self._refresh_loop(client))
 
@@ -295,7 +302,7 @@ class GenesysSource:
         index = len(self.slots)
         session = client.sessions[index % len(client.sessions)]  # spread over credential sets
         slot = ChannelSlot(f"{self.config.scope}/channel-{index + 1}", session, [],
-                           self._on_note, self._on_connected, self.config.policy,
+                           self._on_event, self._on_connected, self.config.policy,
                            proxy=self.config.proxy)
         self.slots.append(slot)
         if self._group is not None:
@@ -303,23 +310,55 @@ class GenesysSource:
 
     # -- events and resyncs -----------------------------------------------------------------
 
-    def _on_note(self, note: Notification) -> None:
+    def _on_event(self, topic: str, event: Event) -> None:
+        """Keeps the latest event per topic until the apply loop takes it: an activity or
+        conversation-summary event carries the whole state, so under overload the newer one
+        replaces the older unread (latest state wins) and the backlog stays one per topic."""
+        self.stats["events_in"] += 1
+        if topic in self._inbox:
+            self.stats["coalesced"] += 1
+        self._inbox[topic] = event
+        self._inbox_ready.set()
+
+    async def _apply_loop(self) -> None:
+        while True:
+            await self._inbox_ready.wait()
+            self._inbox_ready.clear()
+            while self._inbox:
+                batch, self._inbox = list(self._inbox.values()), {}
+                for start in range(0, len(batch), APPLY_CHUNK):
+                    self._apply_events(batch[start : start + APPLY_CHUNK])
+                    await asyncio.sleep(0)  # let sockets and sinks run between chunks
+
+    def _apply_events(self, events: list[Event]) -> None:
+        observations = []
+        now = int(time.time() * 1000)
+        for event in events:
+            try:
+                note = event if isinstance(event, Notification) else parse_message(event)
+            except RemoteError as exc:
+                log.warning("%s: %s", self.config.scope, exc.one_line())
+                continue
+            observation = self._observe(note, now)
+            if observation is not None:
+                observations.append(observation)
+        if observations:
+            self._apply(observations)
+
+    def _observe(self, note: Notification, now: int) -> Observation | None:
         user_id, kind = topic_user(note.topic)
         agent = self.roster.get(user_id)
         if agent is None or not isinstance(note.body, dict):
-            return
-        self.stats["events_in"] += 1
+            return None
         if kind == "activity":
             observation = from_activity(agent, self.config.scope, note.body, self.definitions)
             stamp = max(observation.presence.since_ms if observation.presence else 0,
                         observation.routing.since_ms if observation.routing else 0)
-            self.stats["last_event_lag_ms"] = max(0.0, time.time() * 1000 - stamp)
-        elif kind == "conversationsummary":
-            found = media(note.body, int(time.time() * 1000))
-            observation = Observation(agent, self.config.scope, media=found)
-        else:
-            return
-        self._apply([observation])
+            self.stats["last_event_lag_ms"] = max(0.0, now - stamp)
+            return observation
+        if kind == "conversationsummary":
+            return Observation(agent, self.config.scope, media=media(note.body, now))
+        return None
 
     async def _on_connected(self, slot: ChannelSlot) -> None:
         users = {topic_user(topic)[0] for topic in slot.topics}
@@ -337,7 +376,7 @@ class GenesysSource:
         failures = 0
         while True:
             await self._wake.wait()
-            await asyncio.sleep(0.05)  # let a burst of reconnects coalesce into one read
+            await self._gather_reconnects()
             self._wake.clear()
             wanted = {uid for uid in self._pending if uid in self.roster}
             self._pending.clear()
@@ -362,8 +401,22 @@ class GenesysSource:
             self.stats["resync_users"] += len(wanted)
             self._apply_users(users)
 
+    async def _gather_reconnects(self) -> None:
+        """Lets a burst of reconnects coalesce into one read. When the read will be a listing
+        of every user anyway (many channels came back) it waits, a bounded while, for the
+        channels still reconnecting: one listing instead of two halves the requests."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RESYNC_GATHER_MAX_S
+        await asyncio.sleep(0.05)
+        while (self._full_listing(len(self._pending)) and loop.time() < deadline
+               and any(not slot.connected for slot in self.slots)):
+            await asyncio.sleep(0.05)
+
+    def _full_listing(self, wanted: int) -> bool:
+        return wanted > max(2 * IDS_PER_READ, len(self.roster) // 4)
+
     async def _read_users(self, client: GenesysClient, wanted: set[str]) -> list[_UserRow]:
-        if len(wanted) > max(2 * IDS_PER_READ, len(self.roster) // 4):
+        if self._full_listing(len(wanted)):
             return [row for row in await self._all_users(client) if row.id in wanted]
         ids = sorted(wanted)
         chunks = [ids[i : i + IDS_PER_READ] for i in range(0, len(ids), IDS_PER_READ)]

@@ -193,6 +193,9 @@ class NotificationSocket:
                 open_timeout=self._open_timeout,
                 proxy=self._proxy,
                 max_size=8 * 1024 * 1024,
+                # A close waits this long for Genesys' close frame; a stopping relay must not
+                # wait websockets' default 10 s on a busy link.
+                close_timeout=0.5,
             )
         except websockets.InvalidStatus as exc:
             kind = ChannelGone if exc.response.status_code == 404 else TransientError
@@ -229,25 +232,53 @@ class NotificationSocket:
         return self
 
     async def __anext__(self) -> Notification:
+        raw = await self.recv_raw()
+        if raw is None:
+            raise StopAsyncIteration
+        return parse_message(raw)
+
+    async def recv_raw(self) -> str | bytes | None:
+        """The next message as sent (None once Genesys closed the socket cleanly), for a
+        reader that parses only what it keeps (see `peek_topic`)."""
         ws = self._connection()
         try:
-            raw = await asyncio.wait_for(ws.recv(), self.heartbeat_timeout)
+            return await asyncio.wait_for(ws.recv(), self.heartbeat_timeout)
         except TimeoutError as exc:
             raise TransientError(
                 f"no heartbeat from the Genesys notification socket for "
                 f"{self.heartbeat_timeout:g} s",
                 hint="reconnect and resync",
             ) from exc
-        except websockets.ConnectionClosedOK as exc:
-            raise StopAsyncIteration from exc
+        except websockets.ConnectionClosedOK:
+            return None
         except websockets.ConnectionClosed as exc:
             raise TransientError(
                 f"the Genesys notification socket dropped ({exc})", hint="reconnect and resync"
             ) from exc
-        return _parse_message(raw)
 
 
-def _parse_message(raw: str | bytes) -> Notification:
+_TOPIC_KEY = '"topicName":"'
+
+
+def peek_topic(raw: str | bytes) -> str | None:
+    """The message's topic without parsing the JSON (None when not found that way).
+
+    Genesys writes `{"topicName":"...",...}` first; a reader that keeps only the latest message
+    per topic under load needs the topic of each, and JSON-parsing all of them would cost more
+    than the rest of the relay.
+    """
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    start = text.find(_TOPIC_KEY, 0, 64)
+    if start < 0:
+        return None
+    start += len(_TOPIC_KEY)
+    end = text.find('"', start, start + 200)
+    if end < 0 or "\\" in text[start:end]:
+        return None
+    return text[start:end]
+
+
+def parse_message(raw: str | bytes) -> Notification:
     try:
         message = json.loads(raw)
     except ValueError as exc:
