@@ -41,6 +41,7 @@ RECONNECTED_TOPIC = "wfm.reconnected"
 DEFAULT_HEARTBEAT_TIMEOUT = 95.0
 # Renew an hour before Genesys' 24 h channel life ends, so no event falls in the gap.
 DEFAULT_CHANNEL_LIFE = 23 * 3600.0
+MAX_QUEUED_MESSAGES = 4096  # per socket, read ahead of the consumer (about 2.5 MB)
 
 
 class ChannelGone(TransientError):
@@ -196,6 +197,9 @@ class NotificationSocket:
                 # A close waits this long for Genesys' close frame; a stopping relay must not
                 # wait websockets' default 10 s on a busy link.
                 close_timeout=0.5,
+                # Read ahead: a relay that falls behind takes the backlog off the socket and
+                # keeps the latest state per agent, instead of leaving it queued at Genesys.
+                max_queue=MAX_QUEUED_MESSAGES,
             )
         except websockets.InvalidStatus as exc:
             kind = ChannelGone if exc.response.status_code == 404 else TransientError
@@ -242,7 +246,10 @@ class NotificationSocket:
         reader that parses only what it keeps (see `peek_topic`)."""
         ws = self._connection()
         try:
-            return await asyncio.wait_for(ws.recv(), self.heartbeat_timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for makes a task per message, so
+            # every message costs a loop turn even when a backlog is already buffered.
+            async with asyncio.timeout(self.heartbeat_timeout):
+                return await ws.recv()
         except TimeoutError as exc:
             raise TransientError(
                 f"no heartbeat from the Genesys notification socket for "
