@@ -22,6 +22,7 @@ from wfmcli.rta.engine import Blend, Engine
 from wfmcli.rta.feed import Feed
 from wfmcli.rta.model import Observation
 from wfmcli.rta.ops import OpsServer, StatusWriter
+from wfmcli.rta.persist import restore
 from wfmcli.rta.records import Encoder, Layout, layout_for
 from wfmcli.rta.sinks import Sink
 from wfmcli.rta.sinks.http_push import CalabrioSink
@@ -67,6 +68,7 @@ class RelaySettings:
     ops_host: str = "127.0.0.1"
     ops_port: int | None = None
     status_path: Path | None = None
+    state_path: Path | None = None  # roster and last states kept for a restart (rta/persist)
 
 
 def _server_tls(spec: SinkSpec) -> ssl.SSLContext | None:
@@ -127,19 +129,24 @@ class Relay:
 
     def _source_ready(self) -> None:
         self._sources_ready += 1
-        if self._sources_ready == len(self.sources) and not self.feed.ready.is_set():
-            self.ready_after_s = time.time() - self.started
-            log.info("%s: initial state of %d agents loaded in %.2f s", self.settings.name,
-                     self.engine.agents(), self.ready_after_s)
-            self.feed.ready.set()
+        if self._sources_ready == len(self.sources):
+            if not self.feed.ready.is_set():
+                self.set_ready("loaded")
             # The roster and its state live as long as the relay: keep them out of the
             # collector's full passes, which otherwise stall the feed for hundreds of ms.
             gc.freeze()
+
+    def set_ready(self, how: str) -> None:
+        self.ready_after_s = time.time() - self.started
+        log.info("%s: initial state of %d agents %s in %.2f s", self.settings.name,
+                 self.engine.agents(), how, self.ready_after_s)
+        self.feed.ready.set()
 
     # -- run --------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
+        saver = restore(self) if self.settings.state_path is not None else None
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(sink.run(self.feed)) for sink in self.sinks]
@@ -150,8 +157,12 @@ class Relay:
                 if self.settings.status_path is not None:
                     writer = StatusWriter(self, self.settings.status_path)
                     tasks.append(group.create_task(writer.run()))
+                if saver is not None:
+                    tasks.append(group.create_task(saver.run()))
                 await stop.wait()
                 log.info("%s: stopping", self.settings.name)
+                if saver is not None:
+                    saver.final()
                 self.feed.link = "shutdown"
                 for task in tasks:
                     task.cancel()

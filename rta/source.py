@@ -40,6 +40,7 @@ USERS_PAGE = 500
 IDS_PER_READ = 100
 APPLY_CHUNK = 500  # events applied between two yields to the loop
 RESYNC_GATHER_MAX_S = 2.0
+ROSTER_FULL_EVERY = 12  # roster periods between full re-reads (1 h at the default 5 min)
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,15 @@ class GenesysSource:
         self._inbox: dict[str, Event] = {}  # topic -> latest event not yet applied
         self._inbox_ready = asyncio.Event()
         self.stats: dict[str, float] = {
-            "events_in": 0, "coalesced": 0, "resyncs": 0, "resync_users": 0, "roster_refreshes": 0,
+            "events_in": 0, "coalesced": 0, "resyncs": 0, "resync_users": 0,
+            "roster_refreshes": 0, "roster_probes": 0,
             "last_event_lag_ms": 0.0,
         }
         self._group: asyncio.TaskGroup | None = None
+        self._restored: dict[str, str] = {}
+        self._role_id: str | None = None
+        self._role_count: int | None = None  # holders at the last full read
+        self._first_resync = asyncio.Event()
 
     @property
     def link(self) -> LinkStatus:
@@ -145,8 +151,14 @@ class GenesysSource:
         async with GenesysClient(config.api_url, config.login_url, config.credentials,
                                  proxy=config.proxy, retry=config.retry) as client:
             await self._load_definitions(client.session(0))
-            users = await self._load_roster(client)
-            self._apply_users(users)
+            if self._restored:
+                # The saved roster goes on the channels at once; the REST read that follows
+                # every first connect checks the saved states, the roster check comes next.
+                self.roster.update(self._restored)
+                await self._place(sorted(self._restored), [], client)
+            else:
+                users = await self._load_roster(client)
+                self._apply_users(users)
             self._ready()
             log.info("%s: watching %d licensed agents on %d channel(s)", config.scope,
                      len(self.roster), len(self.slots))
@@ -166,20 +178,28 @@ class GenesysSource:
 
     # -- roster -----------------------------------------------------------------------------
 
+    def restore_roster(self, roster: Mapping[str, str]) -> None:
+        """A saved roster (user id -> agent) to start from; checked against Genesys soon."""
+        self._restored = dict(roster)
+
     async def _licensed(self, client: GenesysClient) -> tuple[set[str], set[str] | None]:
         """(ids of the role's holders, ids of the configured divisions or None for all)."""
         session = client.session(0)
         wanted_role = self.config.licensed_role.casefold()
         role = None
-        async for item in iter_entities(session, "/api/v2/authorization/roles"):
+        async for item in iter_entities(session, "/api/v2/authorization/roles",
+                                        params={"userCount": True}):
             if str(item.get("name", "")).casefold() == wanted_role:
                 role = item
                 break
         if role is None:
             raise ConfigError(f"licensed_role {self.config.licensed_role!r} is not a role in "
                               f"the org of scope {self.config.scope!r}")
+        self._role_id = str(role["id"])
         path = f"/api/v2/authorization/roles/{role['id']}/users"
         holders = set(await self._pages(client, path, {}, _ids))
+        count = role.get("userCount")  # what later probes compare with
+        self._role_count = count if isinstance(count, int) else None
         if not self.config.divisions:
             return holders, None
         keys = {d.casefold() for d in self.config.divisions}
@@ -397,6 +417,7 @@ class GenesysSource:
             finally:
                 self.resyncing = False
             failures = 0
+            self._first_resync.set()
             self.stats["resyncs"] += 1
             self.stats["resync_users"] += len(wanted)
             self._apply_users(users)
@@ -433,19 +454,49 @@ class GenesysSource:
         return rows
 
     async def _refresh_loop(self, client: GenesysClient) -> None:
+        """Roster changes by change detection: each period one request reads the licensing
+        role's `userCount`; the role holders, divisions and users are read again only when it
+        moved, every ROSTER_FULL_EVERY periods (a swap keeps the count), and once soon after a
+        restart from a saved roster."""
+        if self._restored:
+            await self._first_resync.wait()
+            await self._refresh(client)
+        since_full = 0
         while True:
             await asyncio.sleep(self.config.roster_refresh_s)
-            try:
-                before = set(self.roster)
-                users = await self._load_roster(client)
-            except (TransientError, WfmError) as exc:
-                log.warning("%s: roster refresh failed (%s); keeping the current roster",
-                            self.config.scope, exc.one_line())
+            since_full += 1
+            if since_full < ROSTER_FULL_EVERY and not await self._role_changed(client):
                 continue
-            self.stats["roster_refreshes"] += 1
-            added = set(self.roster) - before
-            self._apply_users(users)
-            if added:
-                log.info("%s: %d agents joined the roster", self.config.scope, len(added))
-                self.request_resync(added)  # again after their topics are live
+            if await self._refresh(client):
+                since_full = 0
 
+    async def _role_changed(self, client: GenesysClient) -> bool:
+        if self._role_id is None or self._role_count is None:
+            return True
+        try:
+            body = await client.session(0).get(
+                "/api/v2/authorization/roles",
+                params={"id": self._role_id, "userCount": True, "pageSize": 1})
+        except (TransientError, WfmError) as exc:
+            log.warning("%s: roster check failed (%s)", self.config.scope, exc.one_line())
+            return False
+        self.stats["roster_probes"] += 1
+        entities = list(body.get("entities") or []) if isinstance(body, dict) else []
+        count = entities[0].get("userCount") if entities else None
+        return not isinstance(count, int) or count != self._role_count
+
+    async def _refresh(self, client: GenesysClient) -> bool:
+        try:
+            before = set(self.roster)
+            users = await self._load_roster(client)
+        except (TransientError, WfmError) as exc:
+            log.warning("%s: roster refresh failed (%s); keeping the current roster",
+                        self.config.scope, exc.one_line())
+            return False
+        self.stats["roster_refreshes"] += 1
+        added = set(self.roster) - before
+        self._apply_users(users)
+        if added:
+            log.info("%s: %d agents joined the roster", self.config.scope, len(added))
+            self.request_resync(added)  # again after their topics are live
+        return True

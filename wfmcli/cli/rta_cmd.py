@@ -42,14 +42,18 @@ def serve(
     ] = None,
 ) -> None:
     """Run the relay in the foreground until SIGTERM or Ctrl-C (logs go to stderr)."""
+    from dataclasses import replace
+
     from wfmcli.config import load_config
+    from wfmcli.rta.persist import default_state_path
     from wfmcli.rta.runner import serve_forever
     from wfmcli.rta.settings import relay_settings
 
     config = load_config(global_options(ctx).config_path)
     settings = relay_settings(config, target, stdout=stdout, ops_port=metrics_port,
                               ops_host=metrics_host, roster_refresh_s=roster_refresh)
-    serve_forever(settings)
+    # Roster and last states survive a restart: WFMs get a full snapshot at once.
+    serve_forever(replace(settings, state_path=default_state_path(settings.name)))
 
 
 @app.command()

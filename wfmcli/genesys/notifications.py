@@ -264,21 +264,20 @@ class NotificationSocket:
             ) from exc
 
 
-_TOPIC_KEY = '"topicName":"'
+_TOPIC_KEY = '{"topicName":"'
 
 
 def peek_topic(raw: str | bytes) -> str | None:
     """The message's topic without parsing the JSON (None when not found that way).
 
-    Genesys writes `{"topicName":"...",...}` first; a reader that keeps only the latest message
-    per topic under load needs the topic of each, and JSON-parsing all of them would cost more
-    than the rest of the relay.
+    Genesys writes `{"topicName":"...",...}` (the key first, no spaces). A reader that keeps
+    only the latest message per topic under load needs the topic of each, and JSON-parsing
+    all of them would cost more than the rest of the relay.
     """
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    start = text.find(_TOPIC_KEY, 0, 64)
-    if start < 0:
+    if not text.startswith(_TOPIC_KEY):  # a nested "topicName" must not be taken for it
         return None
-    start += len(_TOPIC_KEY)
+    start = len(_TOPIC_KEY)
     end = text.find('"', start, start + 200)
     if end < 0 or "\\" in text[start:end]:
         return None

@@ -1,0 +1,166 @@
+"""What a restarted relay serves at once: each source's roster and every agent's last state.
+
+The relay writes them to one JSON file every few seconds while states change (encoded in a
+worker thread, so the feed does not stall) and once more when it stops. On start it loads the
+file into the engine before any socket is open: a WFM that connects gets a full snapshot at
+once, and the channels are subscribed from the saved roster without waiting for the role and
+user listings. The source then reads every agent over REST as after any reconnect; what changed
+while the relay was down goes out as ordinary changes, and the roster refresh that follows logs
+out agents who left. A missing, unreadable or foreign file is a cold start, never an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wfmcli.paths import data_dir
+from wfmcli.rta.model import Media, Observation, Presence, Routing
+
+if TYPE_CHECKING:
+    from wfmcli.rta.service import Relay
+
+log = logging.getLogger("wfm.rta")
+FORMAT = 1
+SAVE_EVERY_S = 10.0
+
+
+def default_state_path(name: str) -> Path:
+    """One file per relay (its SCOPE/DEST name), next to its status file."""
+    return data_dir() / "rta" / f"{re.sub(r'[^A-Za-z0-9._-]+', '__', name)}.state.json"
+
+
+@dataclass
+class Saved:
+    rosters: dict[str, dict[str, str]] = field(default_factory=dict)  # scope -> user id -> agent
+    observations: list[Observation] = field(default_factory=list)
+    saved_at: float = 0.0
+
+
+def _row(o: Observation) -> list[Any]:
+    p, r, m = o.presence, o.routing, o.media
+    return [
+        o.agent, o.source,
+        [p.system, p.secondary, p.since_ms] if p else None,
+        [r.status, r.since_ms] if r else None,
+        [list(m.active), list(m.acw), m.seen_ms] if m else None,
+    ]  # fmt: skip
+
+
+def _observation(row: list[Any]) -> Observation:
+    agent, source, p, r, m = row
+    return Observation(
+        str(agent), str(source),
+        Presence(str(p[0]), None if p[1] is None else str(p[1]), int(p[2])) if p else None,
+        Routing(str(r[0]), int(r[1])) if r else None,
+        Media(tuple(map(str, m[0])), tuple(map(str, m[1])), int(m[2])) if m else None,
+    )  # fmt: skip
+
+
+def encode(rosters: Mapping[str, Mapping[str, str]], observations: Iterable[Observation]
+           ) -> bytes:
+    body = {"format": FORMAT, "saved_at": time.time(),
+            "rosters": {scope: dict(roster) for scope, roster in rosters.items()},
+            "states": [_row(o) for o in observations]}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def write(path: Path, data: bytes) -> None:
+    """Atomically: a crash mid-write leaves the previous file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+def load(path: Path, scopes: Iterable[str]) -> Saved | None:
+    """The saved state of these scopes, or None (no file, or one we cannot use)."""
+    try:
+        body = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring the saved relay state %s (%s); starting cold", path, exc)
+        return None
+    wanted = set(scopes)
+    try:
+        if body.get("format") != FORMAT:
+            return None
+        rosters = {str(scope): {str(k): str(v) for k, v in roster.items()}
+                   for scope, roster in body["rosters"].items() if scope in wanted}
+        observations = [_observation(row) for row in body["states"] if row[1] in wanted]
+        return Saved(rosters, observations, float(body.get("saved_at", 0.0)))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        log.warning("ignoring the saved relay state %s (%s); starting cold", path, exc)
+        return None
+
+
+Snapshot = Callable[[], tuple[dict[str, dict[str, str]], list[Observation]]]
+
+
+class StateSaver:
+    """Saves every SAVE_EVERY_S while anything changed, and once more on `final()`.
+
+    `snapshot` is taken on the event loop (a consistent view); encoding and writing run in a
+    thread. `changes` is a counter that moves whenever a state changes.
+    """
+
+    def __init__(self, path: Path, snapshot: Snapshot, changes: Callable[[], int]) -> None:
+        self.path = path
+        self._snapshot = snapshot
+        self._changes = changes
+        self._saved_changes = -1
+        self.saves = 0
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(SAVE_EVERY_S)
+            changes = self._changes()
+            if changes == self._saved_changes:
+                continue
+            rosters, observations = self._snapshot()
+            try:
+                await asyncio.to_thread(self._write, rosters, observations)
+            except OSError as exc:
+                log.warning("cannot save the relay state to %s: %s", self.path, exc)
+                continue
+            self._saved_changes = changes
+
+    def _write(self, rosters: dict[str, dict[str, str]], observations: list[Observation]
+               ) -> None:
+        write(self.path, encode(rosters, observations))
+        self.saves += 1
+
+    def final(self) -> None:
+        try:
+            self._write(*self._snapshot())
+        except OSError as exc:
+            log.warning("cannot save the relay state to %s: %s", self.path, exc)
+
+
+def restore(relay: Relay) -> StateSaver:
+    """Loads the relay's saved state into its engine and sources (before anything runs), and
+    returns the saver that keeps the file current."""
+    path = relay.settings.state_path
+    assert path is not None
+    saved = load(path, [source.config.scope for source in relay.sources])
+    if saved is not None and saved.observations:
+        # No sink listens yet: the restored states are the snapshot every WFM gets first.
+        relay.engine.apply_all(saved.observations, int(time.time() * 1000))
+        for source in relay.sources:
+            source.restore_roster(saved.rosters.get(source.config.scope, {}))
+        age = max(0.0, time.time() - saved.saved_at)
+        relay.set_ready(f"restored from {path} (saved {age:.0f} s before)")
+
+    def snapshot() -> tuple[dict[str, dict[str, str]], list[Observation]]:
+        rosters = {source.config.scope: dict(source.roster) for source in relay.sources}
+        return rosters, relay.engine.observations()
+
+    return StateSaver(path, snapshot, lambda: relay.feed.stats["changes"])
