@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -118,6 +119,11 @@ class StateSaver:
         self._changes = changes
         self._saved_changes = -1
         self.saves = 0
+        # A write in a thread may finish after a later one began (the final one at stop):
+        # snapshots are numbered and an older one never replaces a newer file.
+        self._lock = threading.Lock()
+        self._taken = 0
+        self._written = 0
 
     async def run(self) -> None:
         while True:
@@ -125,22 +131,31 @@ class StateSaver:
             changes = self._changes()
             if changes == self._saved_changes:
                 continue
-            rosters, observations = self._snapshot()
+            taken = self._take()
             try:
-                await asyncio.to_thread(self._write, rosters, observations)
+                await asyncio.to_thread(self._write, *taken)
             except OSError as exc:
                 log.warning("cannot save the relay state to %s: %s", self.path, exc)
                 continue
             self._saved_changes = changes
 
-    def _write(self, rosters: dict[str, dict[str, str]], observations: list[Observation]
-               ) -> None:
-        write(self.path, encode(rosters, observations))
-        self.saves += 1
+    def _take(self) -> tuple[int, dict[str, dict[str, str]], list[Observation]]:
+        self._taken += 1
+        return (self._taken, *self._snapshot())
+
+    def _write(self, number: int, rosters: dict[str, dict[str, str]],
+               observations: list[Observation]) -> None:
+        data = encode(rosters, observations)
+        with self._lock:
+            if number <= self._written:
+                return
+            write(self.path, data)
+            self._written = number
+            self.saves += 1
 
     def final(self) -> None:
         try:
-            self._write(*self._snapshot())
+            self._write(*self._take())
         except OSError as exc:
             log.warning("cannot save the relay state to %s: %s", self.path, exc)
 

@@ -19,13 +19,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal
-
-import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from typing import TYPE_CHECKING, Any, Literal
 
 from wfmcli.errors import RemoteError, TransientError, UsageError
 from wfmcli.genesys.client import CredentialSession
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
 
 log = logging.getLogger("wfm.genesys.notifications")
 
@@ -188,6 +188,11 @@ class NotificationSocket:
         self._ws: ClientConnection | None = None
 
     async def __aenter__(self) -> NotificationSocket:
+        # websockets loads here, not with the module: `rta serve` sends its first requests
+        # (token, roster) before it needs a socket.
+        import websockets
+        from websockets.asyncio.client import connect
+
         try:
             self._ws = await connect(
                 self.connect_uri,
@@ -244,6 +249,8 @@ class NotificationSocket:
     async def recv_raw(self) -> str | bytes | None:
         """The next message as sent (None once Genesys closed the socket cleanly), for a
         reader that parses only what it keeps (see `peek_topic`)."""
+        import websockets  # loaded by __aenter__ already: a lookup
+
         ws = self._connection()
         try:
             # asyncio.timeout, not wait_for: on 3.11 wait_for makes a task per message, so
