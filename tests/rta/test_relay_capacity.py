@@ -9,12 +9,10 @@ would need 36 and the twin (like Genesys) would evict some.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
 from tests.rta.harness import (
-    NOW_MS,
     VerintClient,
     eventually,
     pause,
@@ -24,7 +22,7 @@ from tests.rta.harness import (
     truth,
 )
 from wfmcli.rta.service import Relay, SinkSpec
-from wfmcli.sim import RunningTwin, start_twin
+from wfmcli.sim import RunningTwin
 
 SPEED = 20.0
 TOPICS_PER_CHANNEL = 2
@@ -32,21 +30,28 @@ pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture
-def twin() -> Iterator[RunningTwin]:
-    running = start_twin(seed=5, agents=40, queues=4, days=0, live=True, speed=SPEED,
-                         now_ms=NOW_MS, credentials=1)
-    running.runtime.hub.max_topics = TOPICS_PER_CHANNEL
-    try:
-        yield running
-    finally:
-        running.stop()
+def twin(one_set_twin: RunningTwin) -> RunningTwin:
+    one_set_twin.runtime.hub.max_topics = TOPICS_PER_CHANNEL
+    return one_set_twin
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+async def _start(twin: RunningTwin) -> tuple[Relay, asyncio.Event, asyncio.Task[None],
+                                             VerintClient]:
+    """A relay on 18 channels of one set, a WFM client, and every channel up."""
+    source = source_config(twin, topics_per_channel=TOPICS_PER_CHANNEL)
+    relay = Relay(settings(twin, "verint", [SinkSpec("tcp-server")], source=source))
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    sink = relay.sinks[0]
+    await sink.listening.wait()  # type: ignore[attr-defined]
+    client = await VerintClient("127.0.0.1", sink.port).start()  # type: ignore[attr-defined]
+    await relay.feed.ready.wait()
+    await eventually(lambda: relay.feed.link == "normal", what="channels up")
+    return relay, stop, task, client
+
+
+
+
 
 
 def _channels_of(twin: RunningTwin) -> int:
@@ -56,16 +61,8 @@ def _channels_of(twin: RunningTwin) -> int:
 
 def test_socket_closing_on_every_channel_of_a_full_set(twin: RunningTwin) -> None:
     async def scenario() -> None:
-        source = source_config(twin, topics_per_channel=TOPICS_PER_CHANNEL)
-        relay = Relay(settings(twin, "verint", [SinkSpec("tcp-server")], source=source))
-        stop = asyncio.Event()
-        task = asyncio.create_task(relay.run(stop))
-        sink = relay.sinks[0]
-        await sink.listening.wait()  # type: ignore[attr-defined]
-        client = await VerintClient("127.0.0.1", sink.port).start()  # type: ignore[attr-defined]
+        relay, stop, task, client = await _start(twin)
         watched = relay.sources[0]
-        await relay.feed.ready.wait()
-        await eventually(lambda: relay.feed.link == "normal", what="channels up")
         slots = len(watched.slots)
         assert 10 < slots <= 20
         channel_ids = {slot.channel.id for slot in watched.slots if slot.channel}
@@ -86,7 +83,8 @@ def test_socket_closing_on_every_channel_of_a_full_set(twin: RunningTwin) -> Non
         assert {slot.channel.id for slot in watched.slots if slot.channel} == channel_ids
         assert health["recreated"] == 0
 
-        late = await VerintClient("127.0.0.1", sink.port).start()  # type: ignore[attr-defined]
+        port = relay.sinks[0].port  # type: ignore[attr-defined]
+        late = await VerintClient("127.0.0.1", port).start()
         pause(twin)
         expected = truth(twin, "verint")
         await eventually(lambda: late.latest == expected, what="a late client's snapshot")
@@ -100,16 +98,8 @@ def test_socket_closing_on_every_channel_of_a_full_set(twin: RunningTwin) -> Non
 
 def test_evicted_channels_are_made_anew_and_their_agents_resynced(twin: RunningTwin) -> None:
     async def scenario() -> None:
-        source = source_config(twin, topics_per_channel=TOPICS_PER_CHANNEL)
-        relay = Relay(settings(twin, "verint", [SinkSpec("tcp-server")], source=source))
-        stop = asyncio.Event()
-        task = asyncio.create_task(relay.run(stop))
-        sink = relay.sinks[0]
-        await sink.listening.wait()  # type: ignore[attr-defined]
-        client = await VerintClient("127.0.0.1", sink.port).start()  # type: ignore[attr-defined]
+        relay, stop, task, client = await _start(twin)
         watched = relay.sources[0]
-        await relay.feed.ready.wait()
-        await eventually(lambda: relay.feed.link == "normal", what="channels up")
         victims = [slot.channel.id for slot in watched.slots[:3] if slot.channel]
 
         async def evict() -> None:

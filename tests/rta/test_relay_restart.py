@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.rta.harness import (
-    NOW_MS,
     VerintClient,
     eventually,
     pause,
@@ -20,27 +18,19 @@ from tests.rta.harness import (
 )
 from wfmcli.rta.persist import load
 from wfmcli.rta.service import Relay, SinkSpec
-from wfmcli.sim import RunningTwin, start_twin
+from wfmcli.sim import RunningTwin
 
 SPEED = 20.0
 pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture
-def twin() -> Iterator[RunningTwin]:
-    running = start_twin(seed=5, agents=40, queues=4, days=0, live=True, speed=SPEED,
-                         now_ms=NOW_MS, credentials=1)
-    try:
-        yield running
-    finally:
-        running.stop()
+def twin(one_set_twin: RunningTwin) -> RunningTwin:
+    return one_set_twin
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+
+
 
 
 def test_restart_serves_saved_states_then_corrections(twin: RunningTwin, tmp_path: Path) -> None:
