@@ -112,6 +112,7 @@ class ChannelSlot:
         self.reconnects = 0
         self.renewals = 0
         self.recreated = 0  # channels made anew after a 404
+        self._made = False  # the slot's first channel exists (later ones are re-creations)
         self.channel: Channel | None = None
         self._subscribed: list[str] = []  # the topics the channel holds, as last set
         self._renewed_at = 0.0
@@ -169,8 +170,10 @@ class ChannelSlot:
             except ChannelGone:
                 # Evicted between create and subscribe (another client filled the set): the
                 # next attempt makes another one.
-                self.recreated += 1
                 raise
+            if self._made:
+                self.recreated += 1
+            self._made = True
             self.channel = channel
             self._lost.clear()
         channel = self.channel
@@ -180,7 +183,6 @@ class ChannelSlot:
             return await self._open(channel)
         except ChannelGone:
             self._channel_gone(channel)
-            self.recreated += 1
             raise
 
     async def _subscribe(self, channel: Channel) -> None:

@@ -1,12 +1,13 @@
 """What a restarted relay serves at once: each source's roster and every agent's last state.
 
-The relay writes them to one JSON file every few seconds while states change (encoded in a
-worker thread, so the feed does not stall) and once more when it stops. On start it loads the
-file into the engine before any socket is open: a WFM that connects gets a full snapshot at
-once, and the channels are subscribed from the saved roster without waiting for the role and
-user listings. The source then reads every agent over REST as after any reconnect; what changed
-while the relay was down goes out as ordinary changes, and the roster refresh that follows logs
-out agents who left. A missing, unreadable or foreign file is a cold start, never an error.
+The relay writes them to one JSON file every 30 s while states change (encoded in a worker
+thread, in short pieces, so the feed does not stall) and once more when it stops. On start it
+loads the file into the engine before any socket is open: a WFM that connects gets a full
+snapshot at once, and the channels are subscribed from the saved roster without waiting for the
+role and user listings. The source then reads every agent over REST as after any reconnect;
+what changed while the relay was down goes out as ordinary changes, and the roster refresh that
+follows logs out agents who left. A missing, unreadable or foreign file is a cold start, never
+an error.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wfm.rta")
 FORMAT = 1
-SAVE_EVERY_S = 10.0
+SAVE_EVERY_S = 30.0
+ENCODE_BATCH = 500
 
 
 def default_state_path(name: str) -> Path:
@@ -65,12 +67,20 @@ def _observation(row: list[Any]) -> Observation:
     )  # fmt: skip
 
 
-def encode(rosters: Mapping[str, Mapping[str, str]], observations: Iterable[Observation]
+def encode(rosters: Mapping[str, Mapping[str, str]], observations: list[Observation]
            ) -> bytes:
-    body = {"format": FORMAT, "saved_at": time.time(),
-            "rosters": {scope: dict(roster) for scope, roster in rosters.items()},
-            "states": [_row(o) for o in observations]}
-    return json.dumps(body, separators=(",", ":")).encode()
+    """The file's bytes, encoded in short pieces: json's C encoder holds the GIL for a whole
+    call, and one call over 100,000 agents would stall the relay's loop for its length."""
+    head = json.dumps({"format": FORMAT, "saved_at": time.time(),
+                       "rosters": {scope: dict(roster) for scope, roster in rosters.items()}},
+                      separators=(",", ":"))
+    parts = [head[:-1].encode(), b',"states":[']
+    for start in range(0, len(observations), ENCODE_BATCH):
+        rows = [_row(o) for o in observations[start : start + ENCODE_BATCH]]
+        text = json.dumps(rows, separators=(",", ":"))[1:-1]
+        parts.append((b"," if start else b"") + text.encode())
+    parts.append(b"]}")
+    return b"".join(parts)
 
 
 def write(path: Path, data: bytes) -> None:
@@ -153,9 +163,11 @@ class StateSaver:
             self._written = number
             self.saves += 1
 
-    def final(self) -> None:
+    async def final(self) -> None:
+        """The last save, at stop: in a thread, so the stop deadline still holds (a save cut
+        short leaves the previous file, never half a file)."""
         try:
-            self._write(*self._take())
+            await asyncio.to_thread(self._write, *self._take())
         except OSError as exc:
             log.warning("cannot save the relay state to %s: %s", self.path, exc)
 

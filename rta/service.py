@@ -146,11 +146,18 @@ class Relay:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
-        saver = restore(self) if self.settings.state_path is not None else None
+        saver = None
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(sink.run(self.feed)) for sink in self.sinks]
+                for source in self.sources:
+                    source.restore_done.clear()
                 tasks += [group.create_task(source.run()) for source in self.sources]
+                if self.settings.state_path is not None:
+                    await asyncio.sleep(0)  # the sources' first requests go out first
+                    saver = restore(self)
+                for source in self.sources:
+                    source.restore_done.set()
                 tasks.append(group.create_task(self._housekeeping()))
                 if self.ops is not None:
                     tasks.append(group.create_task(self.ops.run()))
@@ -161,11 +168,12 @@ class Relay:
                     tasks.append(group.create_task(saver.run()))
                 await stop.wait()
                 log.info("%s: stopping", self.settings.name)
-                if saver is not None:
-                    saver.final()
+                saving = group.create_task(saver.final()) if saver is not None else None
                 self.feed.link = "shutdown"
                 for task in tasks:
                     task.cancel()
+                if saving is not None:
+                    await saving
         except BaseExceptionGroup as grouped:
             raise _first_leaf(grouped) from None
         finally:

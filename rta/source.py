@@ -122,6 +122,8 @@ class GenesysSource:
         self._role_id: str | None = None
         self._role_count: int | None = None  # holders at the last full read
         self._first_resync = asyncio.Event()
+        self.restore_done = asyncio.Event()  # a saved roster, if any, was handed over
+        self.restore_done.set()
 
     @property
     def link(self) -> LinkStatus:
@@ -151,6 +153,7 @@ class GenesysSource:
         async with GenesysClient(config.api_url, config.login_url, config.credentials,
                                  proxy=config.proxy, retry=config.retry) as client:
             await self._load_definitions(client.session(0))
+            await self.restore_done.wait()  # the relay loads its saved state meanwhile
             if self._restored:
                 # The saved roster goes on the channels at once; the REST read that follows
                 # every first connect checks the saved states, the roster check comes next.

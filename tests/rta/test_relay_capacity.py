@@ -109,7 +109,10 @@ def test_evicted_channels_are_made_anew_and_their_agents_resynced(twin: RunningT
         twin.call(evict())  # as a 21st channel of another client would
         await eventually(lambda: watched.health()["recreated"] >= len(victims),
                          what="evicted channels made anew")
-        await eventually(lambda: relay.feed.link == "normal", what="channels up again")
+        live = twin.runtime.hub.channels
+        await eventually(lambda: all(slot.connected and slot.channel is not None
+                                     and slot.channel.id in live for slot in watched.slots),
+                         timeout=30, what="every slot on a live channel again")
         assert not task.done()
         pause(twin)
         expected = truth(twin, "verint")
