@@ -123,6 +123,7 @@ class GenesysSource:
         self._role_count: int | None = None  # holders at the last full read
         self._first_resync = asyncio.Event()
         self.restore_done = asyncio.Event()  # a saved roster, if any, was handed over
+        self._verify_pending = False  # a saved roster awaits its one check (no resyncs yet)
         self.restore_done.set()
 
     @property
@@ -155,9 +156,10 @@ class GenesysSource:
             await self._load_definitions(client.session(0))
             await self.restore_done.wait()  # the relay loads its saved state meanwhile
             if self._restored:
-                # The saved roster goes on the channels at once; the REST read that follows
-                # every first connect checks the saved states, the roster check comes next.
+                # The saved roster goes on the channels at once; one roster read checks it
+                # and the saved states when the channels are up (_verify_restored).
                 self.roster.update(self._restored)
+                self._verify_pending = True
                 await self._place(sorted(self._restored), [], client)
             else:
                 users = await self._load_roster(client)
@@ -384,8 +386,33 @@ class GenesysSource:
         return None
 
     async def _on_connected(self, slot: ChannelSlot) -> None:
+        if self._verify_pending:
+            return  # the check of a saved roster reads every user once they are all up
         users = {topic_user(topic)[0] for topic in slot.topics}
         self.request_resync(users)
+
+    async def _verify_restored(self, client: GenesysClient) -> None:
+        """After a restart from a saved roster: once the channels are up (or a short while
+        passed), one roster read checks both the saved states and the roster itself; the
+        listing of users it makes is the resync that every first connect would otherwise ask
+        for. Channels still connecting after that resync as usual."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RESYNC_GATHER_MAX_S
+        while loop.time() < deadline and not (
+            self.slots and all(slot.connected for slot in self.slots)
+        ):
+            await asyncio.sleep(0.05)
+        self._verify_pending = False
+        late = {topic_user(t)[0] for slot in self.slots if not slot.connected
+                for t in slot.topics}
+        if not await self._refresh(client):
+            self.request_resync(set(self.roster))  # at least the states, the usual way
+            return
+        self.stats["resyncs"] += 1
+        self.stats["resync_users"] += len(self.roster)
+        self._first_resync.set()
+        if late:
+            self.request_resync(late)
 
     def request_resync(self, user_ids: set[str]) -> None:
         self._pending |= user_ids
@@ -462,8 +489,7 @@ class GenesysSource:
         moved, every ROSTER_FULL_EVERY periods (a swap keeps the count), and once soon after a
         restart from a saved roster."""
         if self._restored:
-            await self._first_resync.wait()
-            await self._refresh(client)
+            await self._verify_restored(client)
         since_full = 0
         while True:
             await asyncio.sleep(self.config.roster_refresh_s)
