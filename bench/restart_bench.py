@@ -65,13 +65,15 @@ class Client:
 async def _start(args: argparse.Namespace, twin: RunningTwin, client: Client, env: dict[str, str],
                  expected: dict[str, tuple[str, str]], agents: int
                  ) -> tuple[subprocess.Popen[Any], dict[str, float]]:
-    requests0 = twin.server.requests
+    requests0, tokens0 = twin.server.requests, twin.server.tokens.issued
     launched = time.monotonic()
     relay = subprocess.Popen([sys.executable, "-m", "wfmcli", "-q", "rta", "serve",
                               "bench/verint"], env=env)
     marks: dict[str, float] = {}
     while "correct" not in marks and time.monotonic() - launched < args.timeout:
         now = time.monotonic() - launched
+        if "token" not in marks and twin.server.tokens.issued > tokens0:
+            marks["token"] = now
         if "request" not in marks and twin.server.requests > requests0:
             marks["request"] = now
         if client.connected_at > launched:
@@ -146,7 +148,8 @@ async def _measure(args: argparse.Namespace, twin: RunningTwin, build_s: float) 
           f"credential set(s), built in {build_s:.1f} s; relay down {args.down:g} s; "
           f"state file {size / 1e6:.1f} MB")
     names = list(columns)
-    rows = [("first API request at the twin", "request"),
+    rows = [("token request at the twin", "token"),
+            ("first API request at the twin", "request"),
             ("full snapshot at the client", "snapshot"),
             ("correct snapshot at the client", "correct")]
     width = 32
