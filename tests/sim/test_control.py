@@ -219,6 +219,8 @@ def test_fail_next_fails_that_many_calls_then_the_twin_answers(twin: Twin) -> No
     assert twin.twin("DELETE", "/faults")["latency_ms"] == 0
     bad = twin.control.post("/faults/fail-next", json={"count": 0})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid.value"
+    required = twin.control.put("/faults/latency", json={})
+    assert required.status_code == 400 and "ms is required" in required.text
 
 
 def test_the_request_counter_counts_each_endpoint_called(twin: Twin) -> None:
@@ -277,6 +279,11 @@ def test_wfm_sim_commands_drive_the_twin(twin: Twin, run_wfm: RunWfm) -> None:
     assert counted["endpoints"] == [
         {"method": "GET", "route": "/api/v2/routing/queues", "count": 1}
     ]
+
+    reset = run_wfm("sim", "fault", "reset", "--json", env=env)
+    assert reset.exit_code == 0 and json.loads(reset.stdout)["data"]["fail_next"] == []
+    paused = run_wfm("sim", "clock", "pause", "--json", env=env)
+    assert paused.exit_code == 0 and json.loads(paused.stdout)["command"] == "sim clock pause"
 
     nobody = run_wfm("sim", "users", "show", "nobody", env=env)
     assert nobody.exit_code == ExitCode.USAGE and "no user 'nobody'" in nobody.stderr

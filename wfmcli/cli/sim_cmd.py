@@ -301,28 +301,40 @@ def latency(
     _drive(ctx, json_flag, "sim fault latency", url, lambda twin: twin.latency(ms))
 
 
-@fault_app.command("show")
-def show_faults(ctx: typer.Context, url: UrlOption = None, json_flag: JsonFlag = False) -> None:
-    """The fault knobs as they are set now, and the forced failures still to come."""
-    _drive(ctx, json_flag, "sim fault show", url, lambda twin: twin.faults())
+def _plain(group: typer.Typer, path: str, doc: str, call: Callable[[TwinControl], Any]) -> None:
+    """Add `path`'s last word to `group`: a command with only --url and --json."""
+
+    def command(ctx: typer.Context, url: UrlOption = None, json_flag: JsonFlag = False) -> None:
+        _drive(ctx, json_flag, f"sim {path}", url, call)
+
+    command.__doc__ = doc
+    group.command(path.rsplit(" ", 1)[1])(command)
 
 
-@fault_app.command("reset")
-def reset_faults(ctx: typer.Context, url: UrlOption = None, json_flag: JsonFlag = False) -> None:
-    """Turn every fault knob back to its default (no latency, no forced failures)."""
-    _drive(ctx, json_flag, "sim fault reset", url, lambda twin: twin.reset_faults())
-
-
-@clock_app.command("show")
-def clock_show(ctx: typer.Context, url: UrlOption = None, json_flag: JsonFlag = False) -> None:
-    """What the twin's simulated clock reads, and whether it moves."""
-    _drive(ctx, json_flag, "sim clock show", url, lambda twin: twin.clock())
-
-
-@clock_app.command("pause")
-def clock_pause(ctx: typer.Context, url: UrlOption = None, json_flag: JsonFlag = False) -> None:
-    """Freeze the clock where it is: no new contact-center events until resume or step."""
-    _drive(ctx, json_flag, "sim clock pause", url, lambda twin: twin.pause())
+_plain(
+    fault_app,
+    "fault show",
+    "The fault knobs as they are set now, and the forced failures still to come.",
+    lambda twin: twin.faults(),
+)
+_plain(
+    fault_app,
+    "fault reset",
+    "Turn every fault knob back to its default (no latency, no forced failures).",
+    lambda twin: twin.reset_faults(),
+)
+_plain(
+    clock_app,
+    "clock show",
+    "What the twin's simulated clock reads, and whether it moves.",
+    lambda twin: twin.clock(),
+)
+_plain(
+    clock_app,
+    "clock pause",
+    "Freeze the clock where it is: no new contact-center events until resume or step.",
+    lambda twin: twin.pause(),
+)
 
 
 @clock_app.command("resume")
@@ -352,28 +364,32 @@ def clock_step(
 UserArgument = Annotated[str, typer.Argument(help="The user's id, username or email.")]
 
 
-@users_app.command("show")
-def user_show(
-    ctx: typer.Context, user: UserArgument, url: UrlOption = None, json_flag: JsonFlag = False
-) -> None:
-    """A user's division, roles and whether the licensing role is granted."""
-    _drive(ctx, json_flag, "sim users show", url, lambda twin: twin.user(user))
+def _user_command(name: str, doc: str, call: Callable[[TwinControl, str], Any]) -> None:
+    def command(
+        ctx: typer.Context, user: UserArgument, url: UrlOption = None, json_flag: JsonFlag = False
+    ) -> None:
+        _drive(ctx, json_flag, f"sim users {name}", url, lambda twin: call(twin, user))
+
+    command.__doc__ = doc
+    users_app.command(name)(command)
 
 
-@users_app.command("license")
-def user_license(
-    ctx: typer.Context, user: UserArgument, url: UrlOption = None, json_flag: JsonFlag = False
-) -> None:
-    """Grant the licensing role: the user joins the licensed set (role users, the relay)."""
-    _drive(ctx, json_flag, "sim users license", url, lambda twin: twin.license(user, True))
-
-
-@users_app.command("unlicense")
-def user_unlicense(
-    ctx: typer.Context, user: UserArgument, url: UrlOption = None, json_flag: JsonFlag = False
-) -> None:
-    """Revoke the licensing role: the user leaves the licensed set."""
-    _drive(ctx, json_flag, "sim users unlicense", url, lambda twin: twin.license(user, False))
+_user_command(
+    "show",
+    "A user's division, roles and whether the licensing role is granted.",
+    lambda twin, user: twin.user(user),
+)
+_user_command(
+    "license",
+    "Grant the licensing role: the user joins the licensed set (the "
+    "role's users, the relay's roster).",
+    lambda twin, user: twin.license(user, True),
+)
+_user_command(
+    "unlicense",
+    "Revoke the licensing role: the user leaves the licensed set.",
+    lambda twin, user: twin.license(user, False),
+)
 
 
 @users_app.command("move")

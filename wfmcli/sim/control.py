@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from wfmcli.sim.httputil import json_response
+from wfmcli.sim.httputil import ApiError, json_response
 from wfmcli.sim.notify_routes import SOCKETS_KEY
 from wfmcli.sim.org import User
 from wfmcli.sim.wire import iso
@@ -28,19 +28,11 @@ PREFIX = "/_twin"
 MAX_STEP_S = 7 * 86_400  # a bigger step would hold the twin's loop for too long
 
 
-class ControlError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
 @web.middleware
 async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
-    except ControlError as exc:
+    except ApiError as exc:
         return json_response({"error": {"code": exc.code, "message": exc.message}}, exc.status)
     except web.HTTPException as exc:
         message = f"{request.method} {request.path}: {exc.reason} (see GET {PREFIX}/)"
@@ -55,23 +47,28 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except json.JSONDecodeError:
-        raise ControlError(400, "bad.request", "the request body is not valid JSON") from None
+        raise ApiError(400, "bad.request", "the request body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise ControlError(400, "bad.request", "the request body must be a JSON object")
+        raise ApiError(400, "bad.request", "the request body must be a JSON object")
     return body
 
 
-def _number(body: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
+def _number(
+    body: dict[str, Any], name: str, default: float | None, low: float, high: float
+) -> float:
+    """A number field within [low, high]; `default` None makes it required."""
+    if default is None and name not in body:
+        raise ApiError(400, "invalid.value", f"{name} is required")
     value = body.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ControlError(400, "invalid.value", f"{name} must be a number from {low} to {high}")
+        raise ApiError(400, "invalid.value", f"{name} must be a number from {low} to {high}")
     return float(value)
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is not None and not isinstance(value, str):
-        raise ControlError(400, "invalid.value", f"{name} must be a string")
+        raise ApiError(400, "invalid.value", f"{name} must be a string")
     return value or None
 
 
@@ -100,7 +97,7 @@ class Control:
     def _channel(self, body: dict[str, Any]) -> str | None:
         channel = _text(body, "channel")
         if channel is not None and channel not in self.sockets.by_channel:
-            raise ControlError(404, "not.found", f"no socket is connected to channel {channel}")
+            raise ApiError(404, "not.found", f"no socket is connected to channel {channel}")
         return channel
 
     async def drop_sockets(self, request: web.Request) -> web.Response:
@@ -116,7 +113,7 @@ class Control:
     async def expire_tokens(self, request: web.Request) -> web.Response:
         client_id = _text(await _body(request), "client_id")
         if client_id is not None and all(c.client_id != client_id for c in self.org.credentials):
-            raise ControlError(404, "not.found", f"the twin has no OAuth client {client_id}")
+            raise ApiError(404, "not.found", f"the twin has no OAuth client {client_id}")
         return json_response({"expired": self.server.tokens.expire_all(client_id)})
 
     # -- faults -------------------------------------------------------------------------------
@@ -151,12 +148,12 @@ class Control:
         status = int(_number(body, "status", 503, 400, 599))
         path = _text(body, "path") or ""
         if path and not path.startswith("/api/"):
-            raise ControlError(400, "invalid.value", "path must be an API path prefix (/api/...)")
+            raise ApiError(400, "invalid.value", "path must be an API path prefix (/api/...)")
         self.faults.fail_next(count, status, path)
         return json_response(self._faults())
 
     async def latency(self, request: web.Request) -> web.Response:
-        self.faults.latency_s = _number(await _body(request), "ms", 0, 0, 60_000) / 1000
+        self.faults.latency_s = _number(await _body(request), "ms", None, 0, 60_000) / 1000
         return json_response(self._faults())
 
     # -- clock ----------------------------------------------------------------------------------
@@ -180,7 +177,7 @@ class Control:
         return json_response(self._clock())
 
     async def step(self, request: web.Request) -> web.Response:
-        seconds = _number(await _body(request), "seconds", 0, 0, MAX_STEP_S)
+        seconds = _number(await _body(request), "seconds", None, 0, MAX_STEP_S)
         events = self.runtime.step(seconds)
         return json_response({**self._clock(), "events": events})
 
@@ -190,7 +187,7 @@ class Control:
         key = request.match_info["user"]
         user = self.org.find_user(key)
         if user is None:
-            raise ControlError(
+            raise ApiError(
                 404, "not.found", f"the twin has no user {key!r} (id, username or email)"
             )
         return user
@@ -220,7 +217,7 @@ class Control:
         division = self.org.find_division(key) if key else None
         if division is None:
             names = ", ".join(d.name for d in self.org.divisions)
-            raise ControlError(404, "not.found", f"division must be one of: {names}")
+            raise ApiError(404, "not.found", f"division must be one of: {names}")
         user.division = division
         return json_response(self._user_json(user))
 
