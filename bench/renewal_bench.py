@@ -85,7 +85,8 @@ def _sum(status: dict[str, Any], key: str) -> int:
 async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[Any]]) -> None:
     built = time.perf_counter()
     twin = start_twin(seed=1, agents=args.agents, queues=max(4, args.agents // 100), days=0,
-                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS)
+                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS,
+                      control=True)
     build_s = time.perf_counter() - built
     try:
         await _measure(args, twin, build_s, children)

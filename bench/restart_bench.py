@@ -104,7 +104,8 @@ def _leave(twin: RunningTwin) -> str:
 async def run_bench(args: argparse.Namespace) -> None:
     built = time.perf_counter()
     twin = start_twin(seed=1, agents=args.agents, queues=max(4, args.agents // 100), days=0,
-                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS)
+                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS,
+                      control=True)
     build_s = time.perf_counter() - built
     try:
         await _measure(args, twin, build_s)

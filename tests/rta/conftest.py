@@ -24,7 +24,7 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 def one_set_twin() -> Iterator[RunningTwin]:
     """A live 40-agent org (36 licensed) with one credential set."""
     running = start_twin(seed=5, agents=40, queues=4, days=0, live=True, speed=SPEED,
-                         now_ms=NOW_MS, credentials=1)
+                         now_ms=NOW_MS, credentials=1, control=True)
     try:
         yield running
     finally:
