@@ -132,7 +132,7 @@ async def _measure(args: argparse.Namespace, twin: RunningTwin, build_s: float) 
     resume(twin, args.speed)
     await asyncio.sleep(args.run)  # running: the state file is written as states change
     stops.append(await _stop(relay))
-    saved = sorted((work / "rta").glob("*.state.json"))
+    saved = sorted((work / "rta" / "state").glob("*.json"))
     size = saved[0].stat().st_size if saved else 0
 
     await asyncio.sleep(args.down)  # down: states move on, one agent leaves the role

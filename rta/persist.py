@@ -36,8 +36,9 @@ ENCODE_BATCH = 500
 
 
 def default_state_path(name: str) -> Path:
-    """One file per relay (its SCOPE/DEST name), next to its status file."""
-    return data_dir() / "rta" / f"{re.sub(r'[^A-Za-z0-9._-]+', '__', name)}.state.json"
+    """One file per relay (its SCOPE/DEST name), in a folder of its own: `wfm rta status`
+    reads every JSON file next to it as a status file."""
+    return data_dir() / "rta" / "state" / f"{re.sub(r'[^A-Za-z0-9._-]+', '__', name)}.json"
 
 
 @dataclass

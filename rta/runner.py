@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 
 from wfmcli.rta.service import Relay, RelaySettings
 
@@ -43,3 +44,9 @@ async def _main(settings: RelaySettings) -> None:
 def serve_forever(settings: RelaySettings) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(settings))
+    # Stopped cleanly (the state is saved, the WFMs were told): skip tearing down a heap of
+    # 100,000 agents object by object, which would take longer than the stop itself.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -95,3 +95,14 @@ def test_an_unreadable_state_file_is_a_cold_start(tmp_path: Path) -> None:
     assert load(tmp_path / "missing.json", ["lab"]) is None
     broken.write_text(json.dumps({"format": 99, "rosters": {}, "states": []}), encoding="utf-8")
     assert load(broken, ["lab"]) is None
+
+
+def test_the_state_file_is_not_read_as_a_status_file(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    from wfmcli.rta import status
+    from wfmcli.rta.persist import default_state_path, encode, write
+
+    monkeypatch.setenv("WFM_DATA_DIR", str(tmp_path))
+    write(default_state_path("lab/verint"), encode({"lab": {}}, []))
+    assert default_state_path("lab/verint").exists()
+    assert status.read_all() == []
