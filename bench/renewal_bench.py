@@ -28,10 +28,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from rta_bench import AT_MS, config_text, free_port, peak_rss_mb  # noqa: E402
+from rta_bench import bench_twin, config_text, free_port, peak_rss_mb  # noqa: E402
 
 from tests.rta.harness import VerintClient, pause, resume, truth  # noqa: E402
-from wfmcli.sim import RunningTwin, start_twin  # noqa: E402
+from wfmcli.sim import RunningTwin  # noqa: E402
 
 
 def _mine(twin: RunningTwin) -> dict[str, int]:
@@ -83,11 +83,7 @@ def _sum(status: dict[str, Any], key: str) -> int:
 
 
 async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[Any]]) -> None:
-    built = time.perf_counter()
-    twin = start_twin(seed=1, agents=args.agents, queues=max(4, args.agents // 100), days=0,
-                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS,
-                      control=True)
-    build_s = time.perf_counter() - built
+    twin, build_s = bench_twin(args, control=True)
     try:
         await _measure(args, twin, build_s, children)
     finally:

@@ -26,10 +26,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from rta_bench import AT_MS, config_text, free_port  # noqa: E402
+from rta_bench import bench_twin, config_text, free_port  # noqa: E402
 
 from tests.rta.harness import pause, resume, truth  # noqa: E402
-from wfmcli.sim import RunningTwin, start_twin  # noqa: E402
+from wfmcli.sim import RunningTwin  # noqa: E402
 
 
 class Client:
@@ -102,11 +102,7 @@ def _leave(twin: RunningTwin) -> str:
 
 
 async def run_bench(args: argparse.Namespace) -> None:
-    built = time.perf_counter()
-    twin = start_twin(seed=1, agents=args.agents, queues=max(4, args.agents // 100), days=0,
-                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS,
-                      control=True)
-    build_s = time.perf_counter() - built
+    twin, build_s = bench_twin(args, control=True)
     try:
         await _measure(args, twin, build_s)
     finally:

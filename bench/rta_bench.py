@@ -39,12 +39,22 @@ def _ms(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def twin_child(args: argparse.Namespace) -> None:
-    from wfmcli.sim import notify, start_twin
+def bench_twin(args: argparse.Namespace, *, control: bool = False) -> tuple[Any, float]:
+    """The benches' org: --agents (9 in 10 licensed), a queue per 100, --sets credential sets,
+    live at --speed from a working afternoon; and how long it took to build."""
+    from wfmcli.sim import start_twin
 
     built = time.perf_counter()
     twin = start_twin(seed=1, agents=args.agents, queues=max(4, args.agents // 100), days=0,
-                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS)
+                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS,
+                      control=control)
+    return twin, time.perf_counter() - built
+
+
+def twin_child(args: argparse.Namespace) -> None:
+    from wfmcli.sim import notify
+
+    twin, build_s = bench_twin(args)
     twin.faults.rate_limit_per_minute = args.rate_limit
     published: list[tuple[str, int, int, int]] = []
     original = notify._event
@@ -69,7 +79,7 @@ def twin_child(args: argparse.Namespace) -> None:
     creds = [{"client_id": c.client_id, "client_secret": c.client_secret}
              for c in twin.credentials]
     print(json.dumps({"base_url": twin.base_url, "credentials": creds,
-                      "build_s": time.perf_counter() - built}), flush=True)
+                      "build_s": build_s}), flush=True)
     stop = [False]
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
     while not stop[0]:
