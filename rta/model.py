@@ -48,6 +48,7 @@ class AgentView:
     code: str | int
     reason: str
     since_ms: int
+    media: str = ""  # detailed mode: the media the state is about (voice, chat...)
 
     @property
     def logged_in(self) -> bool:
@@ -59,6 +60,7 @@ class AgentView:
             and other.state == self.state
             and other.code == self.code
             and other.reason == self.reason
+            and other.media == self.media
         )
 
 

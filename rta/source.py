@@ -54,6 +54,8 @@ class SourceConfig:
     roster_refresh_s: float = 300.0
     policy: ChannelPolicy = field(default_factory=ChannelPolicy)
     retry: RetryPolicy | None = None
+    # the relay's own key (fan-out: the user id, each destination naming it its way); wins
+    agent_key: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 Apply = Callable[[list[Observation]], None]
@@ -76,6 +78,8 @@ Remove = Callable[[str, str], None]
 
 
 def _agent_key(user: Mapping[str, Any], config: SourceConfig) -> str | None:
+    if config.agent_key is not None:
+        return config.agent_key(user)
     if config.agent_id == "mapping":  # keys as read_agent_map gives them: casefolded
         mapping = config.agent_map or {}
         for key in ("id", "username", "email"):

@@ -61,17 +61,13 @@ def test_unknown_blended_scope_is_a_config_error(tmp_path: Path) -> None:
         _config(tmp_path, CONFIG.replace("scopes: [apac]", "scopes: [nope]"))
 
 
-def test_every_built_in_rta_layout_is_named_by_its_profile() -> None:
-    """Profiles name their record layout as data; the relay no longer guesses from prose."""
+def test_every_built_in_rta_layout_is_profile_data() -> None:
+    """Profiles carry their record layout as data; the relay compiles it, guessing nothing."""
     from wfmcli.reports.profiles import load_profile
-    from wfmcli.rta.records import LAYOUTS, layout_for
+    from wfmcli.rta.records import layout_from
 
-    for name, layout in (
-        ("verint", "verint-stci"),
-        ("alvaria", "universal-acd"),
-        ("calabrio", "calabrio-batch"),
-        ("nice-iex", "iex-template"),
-    ):
+    for name, framing in (("verint", "delimited"), ("alvaria", "fixed"), ("calabrio", "json"),
+                          ("nice-iex", "fixed"), ("nice-cxone", "json")):
         rta = load_profile(name).rta
-        assert rta is not None and rta.format == layout
-        assert layout_for(rta.format) is LAYOUTS[layout]
+        assert rta is not None and rta.framing == framing
+        assert layout_from(rta, name).fields
