@@ -22,7 +22,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -155,7 +155,9 @@ class HttpPushSink:
         timeout: float = 30.0,
         told: ToldStore | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        self.sleep = sleep  # with `clock`: tests run long outages on a compressed clock
         self.target = target
         self.encoder = encoder
         self.snapshot_every_s = snapshot_every_s
@@ -235,7 +237,7 @@ class HttpPushSink:
                 delay = self.backoff(failures)
                 log.warning("HTTP push to %s failed (%s); retrying in %.1f s",
                             self.target.url, _reason(exc), delay)
-                await asyncio.sleep(delay)
+                await self.sleep(delay)
 
     def backoff(self, failures: int) -> float:
         """Jittered exponential backoff, capped: every retry doubles as the probe."""

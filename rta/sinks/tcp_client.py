@@ -32,7 +32,7 @@ class TcpClientSink:
         *,
         tls: ssl.SSLContext | None = None,
         backoff_initial: float = 1.0,
-        backoff_max: float = 30.0,
+        backoff_max: float = 4.0,  # the WFM is fed again within this of its return
         max_buffer: int = DEFAULT_MAX_BUFFER,
         told: ToldStore | None = None,
     ) -> None:
