@@ -248,7 +248,10 @@ class Relay:
         """Id width is a contract: a relay whose agents' ids do not fit refuses to start."""
         for lane in self.lanes:
             if any(s.kind != "stdout" for s in lane.settings.sinks):
-                problems = id_problems(lane.layout, lane.ids, lane.settings.name)
+                roster = {uid for source in self.sources if source.config.scope in lane.scopes
+                          for uid in source.roster}
+                ids = {uid: agent for uid, agent in lane.ids.items() if uid in roster}
+                problems = id_problems(lane.layout, ids, lane.settings.name)
                 if problems:
                     raise ConfigError(problems[0])
 
