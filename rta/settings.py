@@ -19,7 +19,7 @@ from wfmcli.paths import data_dir
 from wfmcli.reports.profiles import load_profile
 from wfmcli.reports.spec import RtaSpec
 from wfmcli.rta.channels import ChannelPolicy
-from wfmcli.rta.records import Layout, layout_from
+from wfmcli.rta.records import Layout, id_problems, layout_from
 from wfmcli.rta.service import AgentIds, RelaySettings, SinkSpec
 from wfmcli.rta.sinks.http_push import HttpTarget, placeholders
 from wfmcli.rta.source import SourceConfig
@@ -244,3 +244,40 @@ def _source(name: str, scope: Scope, destination: Destination, refresh_s: float
         roster_refresh_s=refresh_s,
         policy=ChannelPolicy(),
     )
+
+
+def rta_problems(config: Config) -> list[str]:
+    """What `config validate` can check offline for every RTA destination: the profile's layout,
+    the sink settings, and that the agent map's ids fit the layout's id fields."""
+    problems: list[str] = []
+    for scope_name, scope in sorted(config.scopes.items()):
+        for dest_name, destination in sorted(scope.destinations.items()):
+            if destination.rta is None:
+                continue
+            name = f"{scope_name}/{dest_name}"
+            try:
+                profile = load_profile(destination.profile)
+                if profile.rta is None:
+                    continue
+                layout = layout_of(destination.profile, destination.rta)
+                sink_specs(name, profile.rta, destination.rta, stdout=False)
+                ids = agent_ids(destination)
+                if ids.agent_map is not None:
+                    problems += id_problems(layout, dict(ids.agent_map), f"{name} agent map")
+            except ConfigError as exc:
+                problems.append(f"{name}: {exc.one_line()}")
+    return problems
+
+
+def scope_id_problems(destinations: dict[str, Destination], users: list[dict[str, object]]
+                      ) -> list[tuple[str, list[str]]]:
+    """(destination, problems) for licensed users' ids against each RTA layout (doctor)."""
+    found = []
+    for dest_name, destination in sorted(destinations.items()):
+        if destination.rta is None or load_profile(destination.profile).rta is None:
+            continue
+        layout = layout_of(destination.profile, destination.rta)
+        ids = agent_ids(destination)
+        agents = {str(u.get("id")): agent for u in users if (agent := ids.of(u)) is not None}
+        found.append((dest_name, id_problems(layout, agents, dest_name)))
+    return found
