@@ -12,9 +12,8 @@ import json
 from typing import Any
 
 from wfmcli.config.model import Config
-from wfmcli.rta.model import AgentView, Change, Presence, Routing
+from wfmcli.rta.model import AgentIds, AgentView, Change, Presence, Routing
 from wfmcli.rta.records import Encoder, Layout
-from wfmcli.rta.service import AgentIds
 from wfmcli.rta.settings import agent_ids, layout_of
 from wfmcli.rta.sinks.http_push import fill
 from wfmcli.rta.statemap import StateMap, derive

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from wfmcli.errors import ConfigError
 from wfmcli.rta.engine import Blend, Engine
 from wfmcli.rta.feed import Feed
-from wfmcli.rta.model import Observation
+from wfmcli.rta.model import AgentIds, Observation
 from wfmcli.rta.ops import OpsServer, StatusWriter
 from wfmcli.rta.records import Encoder, Layout, id_problems
 from wfmcli.rta.sinks import Sink
@@ -42,7 +42,6 @@ from wfmcli.rta.told import ToldStore
 log = logging.getLogger("wfm.rta")
 HOUSEKEEPING_S = 0.25
 SinkKind = Literal["tcp-server", "tcp-client", "http-push", "stdout"]
-AgentIdMode = Literal["username", "email", "employee_id", "mapping"]
 
 
 @dataclass(frozen=True)
@@ -57,28 +56,6 @@ class SinkSpec:
     max_buffer: int = 8 * 1024 * 1024
     snapshot_every_s: float = 15 * 60
     backoff_max_s: float | None = None  # http-push: the cap of its retry backoff
-
-
-@dataclass(frozen=True)
-class AgentIds:
-    """How one destination names a Genesys user: by `mode`, or through the agent map."""
-
-    mode: AgentIdMode = "username"
-    agent_map: Mapping[str, str] | None = None  # casefolded id/username/email -> WFM id
-
-    def of(self, user: Mapping[str, Any]) -> str | None:
-        if self.mode == "mapping":
-            mapping = self.agent_map or {}
-            for key in ("id", "username", "email"):
-                found = mapping.get(str(user.get(key) or "").casefold())
-                if found:
-                    return found
-            return None
-        if self.mode == "email":
-            return str(user.get("email") or "") or None
-        if self.mode == "employee_id":
-            return str((user.get("employerInfo") or {}).get("employeeId") or "") or None
-        return str(user.get("username") or "") or None
 
 
 @dataclass(frozen=True)
@@ -206,6 +183,11 @@ class Relay:
             known = False
             for lane in lanes:
                 agent = (lane.settings.agent_ids or fallback).of(user)
+                before = lane.ids.get(user_id)
+                if before is not None and before != agent:
+                    # re-mapped or unmapped: the WFM forgets the old id (logged out once)
+                    lane.feed.publish(lane.engine.remove(before, config.scope,
+                                                         int(time.time() * 1000)))
                 if agent is None:
                     lane.ids.pop(user_id, None)
                 else:

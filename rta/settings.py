@@ -19,8 +19,9 @@ from wfmcli.paths import data_dir
 from wfmcli.reports.profiles import load_profile
 from wfmcli.reports.spec import RtaSpec
 from wfmcli.rta.channels import ChannelPolicy
+from wfmcli.rta.model import AgentIds
 from wfmcli.rta.records import Layout, id_problems, layout_from
-from wfmcli.rta.service import AgentIds, RelaySettings, SinkSpec
+from wfmcli.rta.service import RelaySettings, SinkSpec
 from wfmcli.rta.sinks.http_push import HttpTarget, placeholders
 from wfmcli.rta.source import SourceConfig
 from wfmcli.rta.told import told_path

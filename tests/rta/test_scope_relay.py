@@ -23,7 +23,8 @@ from tests.rta.test_sinks import FixedWidthServer, calabrio_endpoint, free_port
 from wfmcli.config.model import RtaSettings
 from wfmcli.errors import ConfigError
 from wfmcli.reports.profiles import load_profile
-from wfmcli.rta.service import AgentIds, Relay, RelaySettings, SinkSpec
+from wfmcli.rta.model import AgentIds
+from wfmcli.rta.service import Relay, RelaySettings, SinkSpec
 from wfmcli.rta.settings import http_target
 from wfmcli.sim import RunningTwin, start_twin
 
@@ -38,13 +39,6 @@ def twin() -> Iterator[RunningTwin]:
         yield running
     finally:
         running.stop()
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def subscriptions(twin: RunningTwin) -> tuple[int, int]:
