@@ -13,6 +13,7 @@ import pytest
 from tests.rta.harness import (
     NOW_MS,
     VerintClient,
+    control,
     eventually,
     pause,
     settings,
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.timeout(90)
 @pytest.fixture
 def twin() -> Iterator[RunningTwin]:
     running = start_twin(seed=5, agents=40, queues=4, days=0, live=True, speed=20.0,
-                         now_ms=NOW_MS)
+                         now_ms=NOW_MS, control=True)
     try:
         yield running
     finally:
@@ -167,9 +168,7 @@ def test_an_agent_removed_while_stopped_is_logged_out_at_every_sink_kind(
             await task
 
             # while the relay is down, the agent leaves the licensing role
-            licensed_role = twin.org.licensed_role.id
-            leaver.role_ids = tuple(r for r in leaver.role_ids if r != licensed_role)
-            leaver.licensed = False
+            await asyncio.to_thread(control(twin).license, leaver.username, False)
             aspect.lines.clear()
             calabrio.received.clear()
 
