@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from wfmcli.config import load_config
+from wfmcli.config.model import RtaSettings
 from wfmcli.errors import ConfigError
 from wfmcli.rta.settings import relay_settings
 
@@ -71,3 +72,18 @@ def test_every_built_in_rta_layout_is_profile_data() -> None:
         rta = load_profile(name).rta
         assert rta is not None and rta.framing == framing
         assert layout_from(rta, name).fields
+
+
+def test_nice_iex_listens_by_default_and_connects_out_on_request(tmp_path: Path) -> None:
+    from wfmcli.reports.profiles import load_profile
+    from wfmcli.rta.settings import sink_specs
+
+    rta = load_profile("nice-iex").rta
+    assert rta is not None and rta.transport == "tcp-server" and rta.placeholder_codes
+    with pytest.raises(ConfigError, match="needs listen"):
+        sink_specs("lab/iex", rta, RtaSettings(), stdout=False)
+    (server,) = sink_specs("lab/iex", rta, RtaSettings(listen="0.0.0.0:7300"), stdout=False)
+    assert (server.kind, server.port) == ("tcp-server", 7300)
+    (client,) = sink_specs("lab/iex", rta, RtaSettings(endpoint="tcp://iex.example:7301"),
+                           stdout=False)
+    assert (client.kind, client.host, client.port) == ("tcp-client", "iex.example", 7301)

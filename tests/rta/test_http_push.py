@@ -291,3 +291,73 @@ def test_a_customer_layout_reaches_a_tcp_client_byte_for_byte(tmp_path: Path) ->
         b"Ragent0002...001 0I\n"
         b"Ragent0002...000 0O\n"
     )
+
+
+# -- every auth kind, as the profile's data says -------------------------------------------
+
+
+def _expected_header(kind: str) -> tuple[str, str]:
+    import base64
+
+    basic = base64.b64encode(b"wfm:pa55").decode()
+    return {
+        "bearer": ("Authorization", "Bearer k-123"),
+        "header": ("X-Api-Key", "k-123"),
+        "basic": ("Authorization", f"Basic {basic}"),
+        "oauth-client-credentials": ("Authorization", "Bearer oauth-token"),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["bearer", "header", "basic", "oauth-client-credentials"])
+def test_every_auth_kind_reaches_an_https_endpoint_that_checks_it(ca: trustme.CA,
+                                                                  kind: str) -> None:
+    import base64
+
+    from wfmcli.reports.spec import RtaAuth
+
+    seen: list[dict[str, Any]] = []
+    refused: list[str] = []
+
+    async def token(request: web.Request) -> web.Response:
+        form = await request.post()
+        wanted = "Basic " + base64.b64encode(b"cid:csecret").decode()
+        if form.get("grant_type") != "client_credentials" or request.headers.get(
+                "Authorization") != wanted:
+            return web.json_response({"error": "invalid_client"}, status=401)
+        return web.json_response({"access_token": "oauth-token", "expires_in": 600})
+
+    async def states(request: web.Request) -> web.Response:
+        name, value = _expected_header(kind)
+        if request.headers.get(name) != value:
+            refused.append(str(request.headers.get(name)))
+            return web.Response(status=401)
+        seen.append(await request.json())
+        return web.Response(status=204)
+
+    async def scenario() -> None:
+        feed = make_feed("nice-cxone")
+        fill(feed, 3)
+        app = web.Application()
+        app.router.add_post("/oauth/token", token)
+        app.router.add_put("/states", states)
+        async with https_app(app, ca) as url:
+            rta = load_profile("nice-cxone").rta
+            assert rta is not None and rta.http is not None
+            http = rta.http.model_copy(update={
+                "method": "PUT", "body": {"n": "{count}", "items": "{records}"},
+                "auth": RtaAuth(kind=kind, header="X-Api-Key")})  # type: ignore[arg-type]
+            spec = rta.model_copy(update={"http": http})
+            settings = RtaSettings.model_validate({
+                "endpoint": f"{url}/states", "api_key": "k-123", "username": "wfm",
+                "password": "pa55", "client_id": "cid", "client_secret": "csecret",
+                "token_url": f"{url}/oauth/token"})
+            target = trusting(ca, http_target("lab/push rta", spec, settings))
+            sink = HttpPushSink(target, Encoder(layout("nice-cxone")), backoff_initial=0.02,
+                                backoff_max=0.1)
+            task = await run_sink(sink, feed)
+            await eventually(lambda: bool(seen), what="an accepted call")
+            assert seen[0]["n"] == 3 and len(seen[0]["items"]) == 3
+            assert refused == []
+            await cancel(task)
+
+    asyncio.run(scenario())

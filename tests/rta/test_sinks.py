@@ -362,3 +362,30 @@ def test_stdout_json_lines() -> None:
     records = asyncio.run(scenario())
     assert [r["event"] for r in records] == ["snapshot", "snapshot", "change"]
     assert records[2]["agent"] == "agent0000" and records[2]["state"] == "IDLE"
+
+
+def test_a_client_sending_garbage_does_not_disturb_the_feed() -> None:
+    """WFM clients may send keep-alives or garbage: read and thrown away, never buffered."""
+
+    async def scenario() -> None:
+        feed = make_feed("verint")
+        fill(feed, 5)
+        sink = TcpServerSink("127.0.0.1", 0, Encoder(layout("verint")))
+        task = await run_sink(sink, feed)
+        await sink.listening.wait()
+        _noisy_reader, noisy = await asyncio.open_connection("127.0.0.1", sink.port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", sink.port)
+        await eventually(lambda: len(sink.clients) == 2, what="both clients registered")
+        for _ in range(200):
+            noisy.write(b"\x00\xffGARBAGE|||\r\n" * 500)
+            await noisy.drain()
+        put(feed, "agent0002", "ON_QUEUE", 9000)
+        seen: list[list[str]] = []
+        while not any(f[1] == "agent0002" and f[4] == "1" for f in seen):
+            seen.append((await reader.readline()).decode().rstrip("\r\n").split("|"))
+        assert len(sink.clients) == 2 and sink.health()["buffered"] < 64 * 1024
+        noisy.close()
+        writer.close()
+        await cancel(task)
+
+    asyncio.run(scenario())
