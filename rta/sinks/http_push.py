@@ -276,8 +276,14 @@ class HttpPushSink:
                 await self._post(http, records, is_snapshot=True)
             else:
                 everyone = stale + records  # the no-longer-covered first: before the snapshot
+                gone = {agent for agent, _ in stale}
                 for start in range(0, len(everyone), size):
-                    await self._post(http, everyone[start : start + size], is_snapshot=False)
+                    chunk = everyone[start : start + size]
+                    await self._post(http, chunk, is_snapshot=False)
+                    # remembered call by call: a stop halfway still knows whom it told
+                    if self.told is not None:
+                        self.told.update({"agent": agent, "removed": agent in gone}
+                                         for agent, _ in chunk)
         except BaseException:
             self.snapshot_due = True  # all of it again, with the state current by then
             raise

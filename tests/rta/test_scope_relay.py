@@ -163,7 +163,9 @@ def test_an_agent_removed_while_stopped_is_logged_out_at_every_sink_kind(
             expected = truth(twin, "verint")
             await eventually(lambda: client.latest == expected, what="Verint before")
             await eventually(lambda: leaver_id in aspect.latest(), what="Aspect before")
-            await eventually(lambda: leaver.username in calabrio.states, what="Calabrio before")
+            push = first.lanes[2].sinks[0]
+            await eventually(lambda: push.stats["snapshots"] >= 1  # type: ignore[attr-defined]
+                             and leaver.username in calabrio.states, what="Calabrio before")
             stop.set()
             await task
 
