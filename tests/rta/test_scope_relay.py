@@ -43,9 +43,13 @@ def twin() -> Iterator[RunningTwin]:
 
 
 def subscriptions(twin: RunningTwin) -> tuple[int, int]:
-    """(channels, topic subscriptions) the twin holds for all clients."""
-    channels = list(twin.runtime.hub.channels.values())
-    return len(channels), sum(len(c.topics) for c in channels)
+    """(channels, topic subscriptions) the twin serves to connected clients (a channel left
+    behind by a reconnect is not in use)."""
+    async def count() -> tuple[int, int]:  # on the twin's own loop: no torn reads
+        channels = [c for c in twin.runtime.hub.channels.values() if c.connected]
+        return len(channels), sum(len(c.topics) for c in channels)
+
+    return twin.call(count())
 
 
 def licensed(twin: RunningTwin) -> list[str]:
