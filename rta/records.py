@@ -47,6 +47,8 @@ def _fmt_time(ms: Any, pattern: str) -> str:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:  # the common case first: this runs for every field of every record
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -257,16 +259,17 @@ def _typed(spec: FieldSpec, context: Context) -> Any:
         else:
             raise RecordError(f"field {spec.name}: {key!r} is not in its map",
                               hint=f"add {key!r} (or a default) to the field's map")
-    if spec.format == "int":
+    kind = spec.format
+    if kind == "raw":
+        return value
+    if kind == "int":
         try:
             return int(value)
         except (TypeError, ValueError):
             raise RecordError(f"field {spec.name}: {value!r} is not a whole number") from None
-    if spec.format.startswith("datetime:"):
-        return _fmt_time(value, spec.format.removeprefix("datetime:"))
-    if spec.format == "text":
+    if kind == "text":
         return _text(value)
-    return value
+    return _fmt_time(value, kind[9:])  # datetime:PATTERN
 
 
 def _fit(spec: FieldSpec, text: str, fixed: bool) -> str:
