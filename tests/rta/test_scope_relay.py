@@ -219,3 +219,45 @@ def test_first_link_status_says_starting_until_channels_are_up(twin: RunningTwin
         await client.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_nice_cxone_destination_streams_twin_agents_to_https(twin: RunningTwin) -> None:
+    import trustme
+    from aiohttp import web
+
+    from tests.rta.test_http_push import (
+        ACCESS_ID,
+        ACCESS_SECRET,
+        TENANT,
+        CxoneEndpoint,
+        https_app,
+        trusting,
+    )
+
+    ca = trustme.CA()
+
+    async def scenario() -> None:
+        endpoint = CxoneEndpoint()
+        app = web.Application()
+        app.router.add_post("/token", endpoint.token_route)
+        app.router.add_post("/agent-states", endpoint.states_route)
+        async with https_app(app, ca) as url:
+            rta = load_profile("nice-cxone").rta
+            assert rta is not None
+            target = trusting(ca, http_target("lab/cxone rta", rta, RtaSettings.model_validate({
+                "endpoint": f"{url}/agent-states", "tenant": TENANT, "client_id": ACCESS_ID,
+                "client_secret": ACCESS_SECRET, "token_url": f"{url}/token"})))
+            relay = Relay(settings(twin, "nice-cxone", [SinkSpec("http-push", http=target)]))
+            stop = asyncio.Event()
+            task = asyncio.create_task(relay.run(stop))
+            await eventually(lambda: relay.feed.link == "normal", what="channels up")
+            await asyncio.sleep(1.0)  # live changes flow too
+            pause(twin)
+            expected = truth(twin, "nice-cxone")
+            await eventually(lambda: {a: (c, r[:24]) for a, (c, r) in endpoint.states.items()}
+                             == expected, what="CXone holds the twin's truth")
+            assert endpoint.violations == [] and endpoint.tokens_issued == 1
+            stop.set()
+            await task
+
+    asyncio.run(scenario())
