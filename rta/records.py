@@ -76,6 +76,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "lower": lambda value: _text(value).lower(),
     "coalesce": lambda value, fallback: fallback if value in ("", None) else value,
 }
+# Scalar twins of reports.evaluate's (those work on pandas columns): the relay stays pandas-free.
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,

@@ -60,16 +60,22 @@ scopes:
 """, encoding="utf-8")
 
 
-def test_serve_status_and_sigterm(twin: RunningTwin, tmp_path: Path) -> None:
-    port = free_port()
-    config = tmp_path / "config.yaml"
-    write_config(config, twin, port)
+def serve(twin: RunningTwin, tmp_path: Path, config: Path, *args: str
+          ) -> subprocess.Popen[bytes]:
+    """`wfm rta serve ARGS` as its own process, on the twin, without proxies."""
     env = {**os.environ, "WFM_CONFIG": str(config), "WFM_DATA_DIR": str(tmp_path / "data"),
            "LAB_SECRET": twin.client_secret}
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         env.pop(name, None)
-    process = subprocess.Popen([sys.executable, "-m", "wfmcli", "rta", "serve", "lab/verint"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "wfmcli", "rta", "serve", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_serve_status_and_sigterm(twin: RunningTwin, tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    write_config(config, twin, port)
+    process = serve(twin, tmp_path, config, "lab/verint")
     try:
         pause(twin)
         expected = truth(twin, "verint")
@@ -126,12 +132,7 @@ def test_serve_scope_feeds_every_destination_and_logs_json_lines(
         rta:
           listen: 127.0.0.1:{iex_port}
 """, encoding="utf-8")
-    env = {**os.environ, "WFM_CONFIG": str(config), "WFM_DATA_DIR": str(tmp_path / "data"),
-           "LAB_SECRET": twin.client_secret}
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        env.pop(name, None)
-    process = subprocess.Popen([sys.executable, "-m", "wfmcli", "rta", "serve", "lab", "--json"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = serve(twin, tmp_path, config, "lab", "--json")
     try:
         pause(twin)
         expected = truth(twin, "verint")

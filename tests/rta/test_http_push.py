@@ -103,6 +103,12 @@ class CxoneEndpoint:
     states: dict[str, tuple[str, str]] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
 
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/token", self.token_route)
+        app.router.add_post("/agent-states", self.states_route)
+        return app
+
     async def token_route(self, request: web.Request) -> web.Response:
         body = await request.json()
         if body != {"tenantName": TENANT, "accessKeyId": ACCESS_ID,
@@ -129,10 +135,7 @@ def test_nice_cxone_destination_streams_agent_states_over_https(ca: trustme.CA) 
         feed = make_feed("nice-cxone")
         fill(feed, 8)
         endpoint = CxoneEndpoint()
-        app = web.Application()
-        app.router.add_post("/token", endpoint.token_route)
-        app.router.add_post("/agent-states", endpoint.states_route)
-        async with https_app(app, ca) as url:
+        async with https_app(endpoint.app(), ca) as url:
             rta = load_profile("nice-cxone").rta
             assert rta is not None
             settings = RtaSettings.model_validate({

@@ -223,7 +223,6 @@ def test_first_link_status_says_starting_until_channels_are_up(twin: RunningTwin
 
 def test_a_nice_cxone_destination_streams_twin_agents_to_https(twin: RunningTwin) -> None:
     import trustme
-    from aiohttp import web
 
     from tests.rta.test_http_push import (
         ACCESS_ID,
@@ -238,10 +237,7 @@ def test_a_nice_cxone_destination_streams_twin_agents_to_https(twin: RunningTwin
 
     async def scenario() -> None:
         endpoint = CxoneEndpoint()
-        app = web.Application()
-        app.router.add_post("/token", endpoint.token_route)
-        app.router.add_post("/agent-states", endpoint.states_route)
-        async with https_app(app, ca) as url:
+        async with https_app(endpoint.app(), ca) as url:
             rta = load_profile("nice-cxone").rta
             assert rta is not None
             target = trusting(ca, http_target("lab/cxone rta", rta, RtaSettings.model_validate({
