@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -118,10 +118,14 @@ def _json(body: dict[str, Any], status: int) -> web.Response:
     return web.json_response(body, status=status)
 
 
+class HasStatus(Protocol):
+    def status(self) -> dict[str, Any]: ...
+
+
 class StatusWriter:
     """Rewrites the status file every second (atomically), removed on a clean stop."""
 
-    def __init__(self, relay: Relay, path: Path, every_s: float = 1.0) -> None:
+    def __init__(self, relay: HasStatus, path: Path, every_s: float = 1.0) -> None:
         self.relay = relay
         self.path = path
         self.every_s = every_s

@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from wfmcli.rta.service import Relay
 
 log = logging.getLogger("wfm.rta")
-FORMAT = 1
+FORMAT = 2
 SAVE_EVERY_S = 30.0
 ENCODE_BATCH = 500
 
@@ -43,9 +43,16 @@ def default_state_path(name: str) -> Path:
 
 @dataclass
 class Saved:
-    rosters: dict[str, dict[str, str]] = field(default_factory=dict)  # scope -> user id -> agent
-    observations: list[Observation] = field(default_factory=list)
+    """Per scope its roster (user id -> the source's key); per destination (lane) the agent id
+    it gives each user and every agent's last parts."""
+
+    rosters: dict[str, dict[str, str]] = field(default_factory=dict)
+    ids: dict[str, dict[str, str]] = field(default_factory=dict)
+    states: dict[str, list[Observation]] = field(default_factory=dict)
     saved_at: float = 0.0
+
+
+Snapshot = Callable[[], Saved]
 
 
 def _row(o: Observation) -> list[Any]:
@@ -68,19 +75,20 @@ def _observation(row: list[Any]) -> Observation:
     )  # fmt: skip
 
 
-def encode(rosters: Mapping[str, Mapping[str, str]], observations: list[Observation]
-           ) -> bytes:
+def encode(saved: Saved) -> bytes:
     """The file's bytes, encoded in short pieces: json's C encoder holds the GIL for a whole
     call, and one call over 100,000 agents would stall the relay's loop for its length."""
-    head = json.dumps({"format": FORMAT, "saved_at": time.time(),
-                       "rosters": {scope: dict(roster) for scope, roster in rosters.items()}},
-                      separators=(",", ":"))
-    parts = [head[:-1].encode(), b',"states":[']
-    for start in range(0, len(observations), ENCODE_BATCH):
-        rows = [_row(o) for o in observations[start : start + ENCODE_BATCH]]
-        text = json.dumps(rows, separators=(",", ":"))[1:-1]
-        parts.append((b"," if start else b"") + text.encode())
-    parts.append(b"]}")
+    head = json.dumps({"format": FORMAT, "saved_at": time.time(), "rosters": saved.rosters,
+                       "ids": saved.ids}, separators=(",", ":"))
+    parts = [head[:-1].encode(), b',"states":{']
+    for number, (lane, observations) in enumerate(saved.states.items()):
+        parts.append((b"," if number else b"") + json.dumps(lane).encode() + b":[")
+        for start in range(0, len(observations), ENCODE_BATCH):
+            rows = [_row(o) for o in observations[start : start + ENCODE_BATCH]]
+            text = json.dumps(rows, separators=(",", ":"))[1:-1]
+            parts.append((b"," if start else b"") + text.encode())
+        parts.append(b"]")
+    parts.append(b"}}")
     return b"".join(parts)
 
 
@@ -107,14 +115,14 @@ def load(path: Path, scopes: Iterable[str]) -> Saved | None:
             return None
         rosters = {str(scope): {str(k): str(v) for k, v in roster.items()}
                    for scope, roster in body["rosters"].items() if scope in wanted}
-        observations = [_observation(row) for row in body["states"] if row[1] in wanted]
-        return Saved(rosters, observations, float(body.get("saved_at", 0.0)))
+        ids = {str(lane): {str(k): str(v) for k, v in known.items()}
+               for lane, known in body["ids"].items()}
+        states = {str(lane): [_observation(row) for row in rows if row[1] in wanted]
+                  for lane, rows in body["states"].items()}
+        return Saved(rosters, ids, states, float(body.get("saved_at", 0.0)))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         log.warning("ignoring the saved relay state %s (%s); starting cold", path, exc)
         return None
-
-
-Snapshot = Callable[[], tuple[dict[str, dict[str, str]], list[Observation]]]
 
 
 class StateSaver:
@@ -150,13 +158,12 @@ class StateSaver:
                 continue
             self._saved_changes = changes
 
-    def _take(self) -> tuple[int, dict[str, dict[str, str]], list[Observation]]:
+    def _take(self) -> tuple[int, Saved]:
         self._taken += 1
-        return (self._taken, *self._snapshot())
+        return self._taken, self._snapshot()
 
-    def _write(self, number: int, rosters: dict[str, dict[str, str]],
-               observations: list[Observation]) -> None:
-        data = encode(rosters, observations)
+    def _write(self, number: int, saved: Saved) -> None:
+        data = encode(saved)
         with self._lock:
             if number <= self._written:
                 return
@@ -174,21 +181,31 @@ class StateSaver:
 
 
 def restore(relay: Relay) -> StateSaver:
-    """Loads the relay's saved state into its engine and sources (before anything runs), and
+    """Loads the relay's saved state into its lanes and sources (before anything runs), and
     returns the saver that keeps the file current."""
     path = relay.settings.state_path
     assert path is not None
     saved = load(path, [source.config.scope for source in relay.sources])
-    if saved is not None and saved.observations:
-        # No sink listens yet: the restored states are the snapshot every WFM gets first.
-        relay.engine.apply_all(saved.observations, int(time.time() * 1000))
+    if saved is not None and any(saved.states.values()):
+        now = int(time.time() * 1000)
+        for lane in relay.lanes:
+            # No sink listens yet: the restored states are the snapshot every WFM gets first.
+            lane.ids.update(saved.ids.get(lane.settings.name, {}))
+            lane.engine.apply_all([o for o in saved.states.get(lane.settings.name, [])
+                                   if o.source in lane.scopes], now)
         for source in relay.sources:
             source.restore_roster(saved.rosters.get(source.config.scope, {}))
         age = max(0.0, time.time() - saved.saved_at)
         relay.set_ready(f"restored from {path} (saved {age:.0f} s before)")
 
-    def snapshot() -> tuple[dict[str, dict[str, str]], list[Observation]]:
-        rosters = {source.config.scope: dict(source.roster) for source in relay.sources}
-        return rosters, relay.engine.observations()
+    def snapshot() -> Saved:
+        return Saved(
+            {source.config.scope: dict(source.roster) for source in relay.sources},
+            {lane.settings.name: dict(lane.ids) for lane in relay.lanes},
+            {lane.settings.name: lane.engine.observations() for lane in relay.lanes},
+        )
 
-    return StateSaver(path, snapshot, lambda: relay.feed.stats["changes"])
+    def changes() -> int:
+        return sum(lane.feed.stats["changes"] for lane in relay.lanes)
+
+    return StateSaver(path, snapshot, changes)

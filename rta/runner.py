@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 
 from wfmcli.rta.service import Relay, RelaySettings
 
@@ -27,7 +28,7 @@ def _hard_exit() -> None:
     os._exit(0)
 
 
-async def _main(settings: RelaySettings) -> None:
+async def _main(settings: RelaySettings | Sequence[RelaySettings]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     timer: list[threading.Timer] = []
@@ -61,7 +62,7 @@ async def _main(settings: RelaySettings) -> None:
     await relay  # raises what the relay raised
 
 
-def serve_forever(settings: RelaySettings) -> None:
+def serve_forever(settings: RelaySettings | Sequence[RelaySettings]) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(settings))
     # Stopped cleanly (the state is saved, the WFMs were told): skip tearing down a heap of

@@ -100,9 +100,9 @@ def test_an_unreadable_state_file_is_a_cold_start(tmp_path: Path) -> None:
 def test_the_state_file_is_not_read_as_a_status_file(monkeypatch: pytest.MonkeyPatch,
                                                       tmp_path: Path) -> None:
     from wfmcli.rta import status
-    from wfmcli.rta.persist import default_state_path, encode, write
+    from wfmcli.rta.persist import Saved, default_state_path, encode, write
 
     monkeypatch.setenv("WFM_DATA_DIR", str(tmp_path))
-    write(default_state_path("lab/verint"), encode({"lab": {}}, []))
+    write(default_state_path("lab/verint"), encode(Saved({"lab": {}})))
     assert default_state_path("lab/verint").exists()
     assert status.read_all() == []

@@ -146,11 +146,12 @@ async def _size_scope(session: CredentialSession, spec: SourceSpec, result: Sour
     users = [u async for u in iter_entities(session, "/api/v2/users", page_size=500)]
     licensed = sum(1 for u in users if str(u.get("id")) in holders and _in_divisions(u, ids))
     result.licensed_users = licensed
-    need = notification_need(licensed, queues=result.queues, detailed=spec.detailed)
+    # capacity as doctor, api-usage and the relay count it (notification_need)
+    need = notification_need(licensed, queues=result.queues or 0, detailed=spec.detailed)
     result.sets_needed = need.sets
     if result.sets_needed > len(spec.credentials):
         result.problems.append(
-            f"{licensed} licensed agents and {result.queues} queues need {need.sets} "
+            f"{licensed} licensed agents and {result.queues or 0} queues need {need.sets} "
             f"credential sets for notifications; {len(spec.credentials)} configured"
         )
 
