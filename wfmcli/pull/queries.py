@@ -179,14 +179,22 @@ def queue_queries(queues: Sequence[QueueInfo]) -> list[QueueQuery]:
 
 
 def agent_conversation_body(
-    window: Window, minutes: int, user_ids: Sequence[str]
+    window: Window, minutes: int, user_ids: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    return {
+    """Agent x queue work. The pull asks once per window for every user (no user predicates),
+    as Genesys' own Verint exporter does: grouping by userId already splits the answer per
+    agent, so per-100-user batches would only repeat the query. The answer then also holds
+    users outside the directory (unlicensed, other divisions); the assembler keeps only the
+    directory's agents, exactly the set the batched queries named. `user_ids` restricts the
+    query to named users (tests compare both plans)."""
+    body = {
         **_aggregate(window, minutes),
         "groupBy": list(AGENT_GROUP_BY),
-        "filter": _any_of("userId", user_ids),
         "metrics": list(AGENT_METRICS),
     }
+    if user_ids is not None:
+        body["filter"] = _any_of("userId", user_ids)
+    return body
 
 
 def user_aggregate_body(window: Window, minutes: int, user_ids: Sequence[str]) -> dict[str, Any]:

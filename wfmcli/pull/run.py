@@ -2,8 +2,9 @@
 
 The directory is read once (credential set 1). Then, per local day, the work is sharded: agents
 are split into one contiguous shard per credential set and asked for in batches of 100 userIds
-(user aggregates, agent conversation aggregates, user details); queue queries go round-robin over
-the sets. Each set runs a few requests at once behind its own token and rate gate, so N sets pull
+(user aggregates, user details); agent x queue work is one conversation-aggregate query per window
+grouped by userId (no user predicates); queue queries go round-robin over the sets. Each set runs
+a few requests at once behind its own token and rate gate, so N sets pull
 about N times faster. Each day is assembled, written to the cache and released before the next,
 which bounds memory on long ranges. Every request is counted, token requests included.
 """
@@ -244,18 +245,16 @@ def _window_jobs(
                 assembler.add_queue_answer(q, body)
 
             jobs.append((number % sets, queue_job))
+    if {"agent_interval", "agent_queue_interval"} & set(wanted) and directory.agents:
+
+        async def conversations(s: CredentialSession) -> None:
+            body = agent_conversation_body(window, minutes)  # every agent in one query
+            assembler.add_agent_conversations(await s.post(CONVERSATION_AGGREGATES, json=body))
+
+        jobs.append((len(jobs) % sets, conversations))
     user_ids = [agent.user_id for agent in directory.agents]
     for set_index, batches in enumerate(_shards(user_ids, sets)):
         for batch in batches:
-            if {"agent_interval", "agent_queue_interval"} & set(wanted):
-
-                async def conversations(s: CredentialSession, ids: list[str] = batch) -> None:
-                    body = agent_conversation_body(window, minutes, ids)
-                    assembler.add_agent_conversations(
-                        await s.post(CONVERSATION_AGGREGATES, json=body)
-                    )
-
-                jobs.append((set_index, conversations))
             if "agent_interval" in wanted:
 
                 async def users(s: CredentialSession, ids: list[str] = batch) -> None:
