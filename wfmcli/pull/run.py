@@ -30,8 +30,8 @@ from wfmcli.genesys.counter import RequestCounter
 from wfmcli.genesys.retry import RetryPolicy
 from wfmcli.pull.assemble import DayAssembler
 from wfmcli.pull.cache import FrameCache, Partition
-from wfmcli.pull.directory import AgentIdMode, Directory, load_directory
-from wfmcli.pull.directory_cache import DirectoryCache, directory_key
+from wfmcli.pull.directory import AgentIdMode, Directory, load_directory, probe_directory
+from wfmcli.pull.directory_cache import DirectoryCache, current_directory, directory_key
 from wfmcli.pull.queries import (
     DETAILS_PAGE_SIZE,
     USER_BATCH,
@@ -363,23 +363,25 @@ async def _directory(
     directories: DirectoryCache | None,
     now: datetime | None,
 ) -> Directory:
-    """The scope's directory, from the cache while it is fresh."""
+    """The scope's directory: cached for the day, re-read when the change probe says so."""
     mapping = sorted((spec.agent_map or {}).items())
     key = directory_key(
         source.api_url, source.divisions, source.licensed_role, spec.agent_id, mapping
     )
-    directory = directories.load(key, now) if directories else None
-    if directory is None:
-        directory = await load_directory(
+
+    def read() -> Awaitable[Directory]:
+        return load_directory(
             session,
             divisions=source.divisions,
             licensed_role=source.licensed_role,
             agent_id=spec.agent_id,
             agent_map=spec.agent_map,
         )
-        if directories is not None:
-            directories.save(key, directory, now)
-    return directory
+
+    def probe() -> Awaitable[str]:
+        return probe_directory(session, source.licensed_role)
+
+    return await current_directory(directories, key, now, read, probe)
 
 
 def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
