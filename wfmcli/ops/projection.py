@@ -91,6 +91,7 @@ class RelayPlan:
     channel_life_s: float = DEFAULT_CHANNEL_LIFE
     drops_per_day: float = 0.0  # sockets lost without warning, per channel (network)
     roster_refresh_s: float = 300.0  # rta.roster_refresh
+    reads_divisions: bool = True  # the source names divisions (the roster then reads them)
 
 
 @dataclass
@@ -269,7 +270,7 @@ def relay_requests(plan: RelayPlan, sizes: OrgSizes) -> dict[str, float]:
         "GET /api/v2/authorization/roles": 1,
         "GET /api/v2/authorization/roles/{id}/users": _pages(sizes.role_holders),
         USERS: _pages(sizes.org_users),
-        "GET /api/v2/authorization/divisions": 1,
+        "GET /api/v2/authorization/divisions": 1 if plan.reads_divisions else 0,
     }
     endpoints: dict[str, float] = {
         CHANNELS: len(channels) * renewals,

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -33,6 +35,9 @@ class TwinServer:
         self.tokens = TokenStore(runtime.org.credentials)
         self.app = web.Application(middlewares=[self._middleware])
         self.requests = 0
+        # requests served per endpoint ("GET /api/v2/users/{id}"), tokens included: what a
+        # Genesys org's API usage report would show
+        self.by_endpoint: Counter[str] = Counter()
         self.app.on_response_prepare.append(self._date)
         self._routes()
 
@@ -45,6 +50,7 @@ class TwinServer:
         notify_routes.add_routes(self.app, self.runtime)
 
     async def _token(self, request: web.Request) -> web.Response:
+        self.by_endpoint["POST /oauth/token"] += 1
         forced = self.faults.take_forced_token_status()
         if forced is not None:
             body = {
@@ -99,6 +105,7 @@ class TwinServer:
         if not decision.allowed:
             return self._too_many(decision.reset_s, context_id, decision.count, decision.limit)
         request[TOKEN_KEY] = token
+        self.by_endpoint[f"{request.method} {_template(request)}"] += 1
         try:
             response = await handler(request)
         except ApiError as exc:
@@ -132,3 +139,11 @@ class TwinServer:
                 "inin-ratelimit-reset": str(retry_after),
             },
         )
+
+
+def _template(request: web.Request) -> str:
+    """The route's path with every `{placeholder}` spelled `{id}`, as wfm's request tally names
+    endpoints (wfmcli.genesys.counter)."""
+    route = request.match_info.route.resource
+    path = route.canonical if route is not None else request.path
+    return re.sub(r"\{[^}]*\}", "{id}", path)
