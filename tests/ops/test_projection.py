@@ -178,11 +178,14 @@ def test_pulls_per_day_follow_the_planner_around_midnight() -> None:
 def test_pull_requests_shard_agents_over_the_sets() -> None:
     sizes = OrgSizes(credential_sets=3, agents=6000, queues=250, queue_queries=4,
                      org_users=7000, org_queues=300, divisions=5, role_holders=6500)  # fmt: skip
-    counts = pull_requests(sizes, tokens=True)
+    counts = pull_requests(sizes, tokens=True, hours=3)
     assert counts["POST /oauth/token"] == 3
     assert counts["POST /api/v2/analytics/users/aggregates/query"] == 60
-    # 4 queue queries + one agent x queue query for every agent
+    # 4 queue queries + one agent x queue query for every agent (3 h of 6,000 agents)
     assert counts["POST /api/v2/analytics/conversations/aggregates/query"] == 5
+    # a whole day: blocks of 3 h 15 min (20,000 agent-hours a query), 8 of them
+    day = pull_requests(sizes)
+    assert day["POST /api/v2/analytics/conversations/aggregates/query"] == 4 + 8
     assert counts["GET /api/v2/users"] == 14
     assert "POST /oauth/token" not in pull_requests(sizes)  # a stored token is reused
     probe = pull_requests(sizes, directory=False, probe=True)

@@ -30,6 +30,7 @@ from wfmcli.frames import FRAMES
 from wfmcli.genesys.notifications import DEFAULT_CHANNEL_LIFE, MAX_TOPICS_PER_CHANNEL
 from wfmcli.jobs.plan import AGENT_FRAMES, Report, Timing, closed_periods, plan_run
 from wfmcli.pull.directory_cache import DIRECTORY_TTL, PROBE_EVERY
+from wfmcli.pull.queries import agent_block_minutes
 
 ALL_FRAMES = frozenset(FRAMES)
 
@@ -138,10 +139,13 @@ def pull_requests(
     directory: bool = True,
     probe: bool = False,
     tokens: bool = False,
+    hours: float = 24.0,
+    minutes: int = 15,
 ) -> dict[str, float]:
     """One pull of one local day of the given frames, by endpoint (as wfmcli.pull.run asks);
     `directory`: whether this pull reads the directory in full, `probe`: whether it probes it,
-    `tokens`: whether it logs in (only when no stored token is fresh)."""
+    `tokens`: whether it logs in (only when no stored token is fresh); `hours`: the span pulled
+    and `minutes` its interval (the agent x queue query is one per block of hours)."""
     sets = max(sizes.credential_sets, 1)
     shards = _shards(sizes.agents, sets)
     batches = sum(math.ceil(n / USER_BATCH) for n in shards)
@@ -149,10 +153,12 @@ def pull_requests(
     agent_sets = {i for i, n in enumerate(shards) if n} if AGENT_FRAMES & set(frames) else set()
     used = {0} if directory or probe else set()
     used |= agent_sets | {i % sets for i in range(queue_queries)}
-    grouped = bool({"agent_interval", "agent_queue_interval"} & set(frames)) and sizes.agents > 0
+    grouped = 0
+    if {"agent_interval", "agent_queue_interval"} & set(frames) and sizes.agents > 0:
+        grouped = math.ceil(hours * 60 / agent_block_minutes(minutes, sizes.agents) - 1e-9)
     requests: dict[str, float] = {
         OAUTH: len(used) if tokens else 0,
-        CONVERSATION_AGGREGATES: queue_queries + (1 if grouped else 0),
+        CONVERSATION_AGGREGATES: queue_queries + grouped,
         USER_AGGREGATES: batches if "agent_interval" in frames else 0,
         USER_DETAILS: batches if "agent_status" in frames else 0,
     }
@@ -189,6 +195,7 @@ def run_times(schedule: RunSchedule, day: date) -> list[datetime]:
 class Pull:
     at: datetime
     frames: frozenset[str]
+    hours: float = 24.0  # the span of the periods it covers
 
 
 def pulls_per_day(schedule: RunSchedule, day: date) -> list[Pull]:
@@ -208,10 +215,14 @@ def pulls_per_day(schedule: RunSchedule, day: date) -> list[Pull]:
             for p in closed_periods(report, short, before, horizon)
         }
         days: dict[date, set[str]] = {}
+        spans: dict[date, list[datetime]] = {}
         for period in plan_run(schedule.reports, short, now, delivered).periods:
             local_day = period.start.astimezone(timing.zone).date()
             days.setdefault(local_day, set()).add(frame_of[period.report])
-        pulls += [Pull(now, frozenset(frames)) for _, frames in sorted(days.items())]
+            spans.setdefault(local_day, []).extend((period.start, period.end))
+        for day_key, frames in sorted(days.items()):
+            hours = (max(spans[day_key]) - min(spans[day_key])).total_seconds() / 3600
+            pulls.append(Pull(now, frozenset(frames), hours))
     return pulls
 
 
@@ -230,7 +241,9 @@ def project_runs(schedule: RunSchedule, sizes: OrgSizes, day: date) -> Projectio
             fetched = probed = pull.at
         elif probe:
             probed = pull.at
-        _add(endpoints, pull_requests(sizes, pull.frames, directory=full, probe=probe), 1)
+        counts = pull_requests(sizes, pull.frames, directory=full, probe=probe, hours=pull.hours,
+                               minutes=schedule.timing.minutes)  # fmt: skip
+        _add(endpoints, counts, 1)
     with_agents = sum(1 for pull in pulls if AGENT_FRAMES & pull.frames)
     item = (
         f"wfm run every {_minutes(schedule.every)} min: {len(pulls)} pulls a day, "

@@ -2,10 +2,10 @@
 
 The directory is read once (credential set 1). Then, per local day, the work is sharded: agents
 are split into one contiguous shard per credential set and asked for in batches of 100 userIds
-(user aggregates, user details); agent x queue work is one conversation-aggregate query per window
-grouped by userId (no user predicates); queue queries go round-robin over the sets. Each set runs
-a few requests at once behind its own token and rate gate, so N sets pull
-about N times faster. Each day is assembled, written to the cache and released before the next,
+(user aggregates, user details); agent x queue work is one conversation-aggregate query per block
+of hours grouped by userId (no user predicates); queue queries go round-robin over the sets. Each
+set runs a few requests at once behind its own token and rate gate, so N sets pull about N times
+faster. Each day is assembled, written to the cache and released before the next,
 which bounds memory on long ranges. Every request is counted, token requests included.
 """
 
@@ -36,6 +36,7 @@ from wfmcli.pull.queries import (
     DETAILS_PAGE_SIZE,
     USER_BATCH,
     Window,
+    agent_blocks,
     agent_conversation_body,
     chunks,
     day_windows,
@@ -246,12 +247,13 @@ def _window_jobs(
 
             jobs.append((number % sets, queue_job))
     if {"agent_interval", "agent_queue_interval"} & set(wanted) and directory.agents:
+        for block in agent_blocks(window, minutes, len(directory.agents)):
 
-        async def conversations(s: CredentialSession) -> None:
-            body = agent_conversation_body(window, minutes)  # every agent in one query
-            assembler.add_agent_conversations(await s.post(CONVERSATION_AGGREGATES, json=body))
+            async def conversations(s: CredentialSession, b: Window = block) -> None:
+                body = agent_conversation_body(b, minutes)  # every agent in one query
+                assembler.add_agent_conversations(await s.post(CONVERSATION_AGGREGATES, json=body))
 
-        jobs.append((len(jobs) % sets, conversations))
+            jobs.append((len(jobs) % sets, conversations))
     user_ids = [agent.user_id for agent in directory.agents]
     for set_index, batches in enumerate(_shards(user_ids, sets)):
         for batch in batches:
