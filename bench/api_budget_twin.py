@@ -30,6 +30,7 @@ import argparse
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -107,6 +108,17 @@ class Wfm:
         return result.stdout
 
 
+def served(twin: RunningTwin) -> Counter[str]:
+    """The twin's per-endpoint request counter, endpoints named as wfm's own tally names them
+    (`GET /api/v2/users/{id}`)."""
+    return Counter(
+        {
+            f"{method} {re.sub(r'{[^}]*}', '{id}', template)}": count
+            for (method, template), count in twin.server.by_endpoint.items()
+        }
+    )
+
+
 def measure_runs(
     twin: RunningTwin, wfm: Wfm, folder: Path, schedule: RunSchedule, limit: int
 ) -> Counter[str]:
@@ -115,10 +127,10 @@ def measure_runs(
     # steady state: the day logs in once per set and reads the directory in full once
     shutil.rmtree(folder / "data" / "state" / "oauth-tokens", ignore_errors=True)
     shutil.rmtree(folder / "cache" / "directory", ignore_errors=True)
-    before = Counter(twin.server.by_endpoint)
+    before = served(twin)
     for moment in times[:limit] if limit else times:
         wfm("run", "prod/nice", "--now", moment.isoformat(), ok=(0, 8))
-    return Counter(twin.server.by_endpoint) - before
+    return served(twin) - before
 
 
 def measure_relay(
@@ -130,18 +142,18 @@ def measure_relay(
     wfm = [sys.executable, "-m", "wfmcli", "rta", "serve", "prod/nice", "--roster-refresh", "2"]
     subscriptions = "PUT /api/v2/notifications/channels/{id}/subscriptions"
     channels = math.ceil(sum(1 for u in twin.org.users if u.licensed) / 1000)
-    before = Counter(twin.server.by_endpoint)
+    before = served(twin)
     process = subprocess.Popen(wfm, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         start = time.monotonic()
-        while (twin.server.by_endpoint[subscriptions] - before[subscriptions] < channels
+        while (served(twin)[subscriptions] - before[subscriptions] < channels
                and time.monotonic() - start < 60 and process.poll() is None):  # fmt: skip
             time.sleep(0.2)
-        started = Counter(twin.server.by_endpoint)
+        started = served(twin)
         time.sleep(seconds / 2)
         twin.socket_closing(0.5)
         time.sleep(seconds / 2)
-        end = Counter(twin.server.by_endpoint)
+        end = served(twin)
     finally:
         process.terminate()
         _, errors = process.communicate(timeout=15)
