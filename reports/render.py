@@ -12,7 +12,7 @@ import codecs
 import hashlib
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -27,6 +27,7 @@ from wfmcli.reports.checks import CheckContext, ConsistencyError, Warning, run_c
 from wfmcli.reports.expr import Expression, Value
 from wfmcli.reports.formats import TemplateError, fill_template
 from wfmcli.reports.layout import body_bytes, format_lines, header_line
+from wfmcli.reports.mapping import MAPPED, QueueMap, scope_mask, seen_pairs
 from wfmcli.reports.spec import Profile, ReportSpec
 from wfmcli.timegrid import grid
 
@@ -44,6 +45,9 @@ class Destination:
     agent_names: Mapping[str, str] = field(default_factory=dict)
     queue_names: Mapping[str, str] = field(default_factory=dict)
     constants: Mapping[str, str] = field(default_factory=dict)  # override the profile's
+    # the queue mapping (None: made in memory by the profile's policy) and the media in scope
+    queue_map: QueueMap | None = None
+    media: Sequence[str] = ()  # config media names; empty: every media and direction
 
     @property
     def zone(self) -> ZoneInfo:
@@ -94,6 +98,7 @@ def render_reports(
             hint=f"reports: {', '.join(profile.reports)}",
         )
     starts = grid(start, end, destination.zone, destination.interval_minutes)
+    destination = replace(destination, queue_map=full_map(frames_by_name, profile, destination))
     written: list[RenderedFile] = []
     seen: set[Path] = set()
     for name in names:
@@ -134,6 +139,8 @@ def build_table(
     time_column = frame_spec.time_column
     rows = frame[(frame[time_column] >= starts[0]) & (frame[time_column] < starts[-1] + interval)]
     rows = _apply_names(rows, destination)
+    if "queue_id" in frame_spec.names:
+        rows = map_queues(rows, profile, destination)
     constants = {**profile.constants, **destination.constants}
     if report.filter:
         mask = Expression(report.filter).evaluate({**_columns(rows), **constants})
@@ -177,6 +184,43 @@ def _needed(report: ReportSpec, frame_spec: frames.FrameSpec) -> set[str]:
 
 # the descriptive columns a report about these frames may show next to its keys
 _DESCRIBED_BY = {"agent_status": ("end",)}
+
+
+def full_map(
+    frames_by_name: Mapping[str, pd.DataFrame], profile: Profile, destination: Destination
+) -> QueueMap:
+    """The destination's queue mapping completed for every pair the frames hold, by its policy.
+
+    In memory only: a job writes new pairs to the mapping file before it renders, so their codes
+    never change. Made once per render, so every report gives a pair the same key and code."""
+    given = destination.queue_map
+    mapping = QueueMap(
+        list(given.rows) if given else [],
+        given.spec if given else profile.queue_key,
+        given.policy if given else profile.queue_key.policy,
+        given.origin if given else "queue mapping",
+    )
+    for name in ("queue_interval", "agent_queue_interval"):
+        rows = frames_by_name.get(name)
+        if rows is not None and not rows.empty:
+            rows = _apply_names(rows, destination)
+            rows = rows[scope_mask(rows, destination.media).to_numpy()]
+            mapping.extend(sorted(seen_pairs(rows), key=lambda s: (s.queue_name, s.pair)))
+    return mapping
+
+
+def map_queues(rows: pd.DataFrame, profile: Profile, destination: Destination) -> pd.DataFrame:
+    """Rows in the destination's media scope, with the mapping's queue key, code and label;
+    excluded pairs dropped."""
+    rows = rows[scope_mask(rows, destination.media).to_numpy()]
+    mapping = destination.queue_map
+    if mapping is None or mapping.missing(seen_pairs(rows)):
+        mapping = full_map({"queue_interval": rows}, profile, destination)
+    return mapping.apply(rows)
+
+
+def _agg(frame_spec: frames.FrameSpec, name: str) -> frames.Agg:
+    return "first" if name in MAPPED else frame_spec.column(name).agg
 
 
 def _columns(rows: pd.DataFrame) -> dict[str, Value]:
@@ -226,9 +270,9 @@ def _aggregate(
     if unique and (rows["interval_minutes"] == minutes).all():
         return rows  # already one row per interval and key: nothing to sum
     measures = {
-        str(name): frame_spec.column(str(name)).agg
+        str(name): _agg(frame_spec, str(name))
         for name in rows.columns
-        if name not in keys and name != "_bin" and frame_spec.column(str(name)).agg != "key"
+        if name not in keys and name != "_bin" and _agg(frame_spec, str(name)) != "key"
     }
     measures["interval_minutes"] = "first"
     grouped = rows.groupby(keys, sort=False, dropna=False).agg(measures).reset_index()
@@ -244,7 +288,7 @@ def _fill(
     descriptive = [
         c
         for c in rows.columns
-        if c not in report.keys and c != "_bin" and frame_spec.column(str(c)).agg == "first"
+        if c not in report.keys and c != "_bin" and _agg(frame_spec, str(c)) == "first"
     ]
     measured = [
         c for c in rows.columns if c not in report.keys and c != "_bin" and c not in descriptive
@@ -327,7 +371,9 @@ def _check(
     lasts = pd.Series(starts, index=starts).groupby(start_days.to_numpy()).max()
     label = pd.Series(local.strftime("%Y-%m-%d %H:%M %Z"), index=rows.index)
     for key in reversed(report.keys):
-        label = rows[key].astype(str) + " at " + label if key in rows else label
+        # a queue key may be a bare code: people read the WFM queue's name
+        shown = "queue_label" if key == "queue_key" and "queue_label" in rows else key
+        label = rows[shown].astype(str) + " at " + label if key in rows else label
     context = CheckContext(
         env=env,
         label=label,

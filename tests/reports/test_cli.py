@@ -71,7 +71,8 @@ def test_report_from_explicit_options_as_json(
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)["data"]
     [written] = data["files"]
-    assert written["rows"] == 92 * 2 and written["intervals"] == 92
+    # one Calabrio queue per Genesys queue x media: 2 queues carry 4 pairs
+    assert written["rows"] == 92 * 4 and written["intervals"] == 92
     assert (
         written["start"] == "2026-03-29T00:00:00+01:00"
         and written["end"] == "2026-03-30T00:00:00+02:00"
@@ -138,7 +139,8 @@ def test_report_for_a_destination_reads_the_pull_cache(run_wfm: RunWfm, tmp_path
     [written] = json.loads(result.stdout)["data"]["files"]
     assert written["rows"] == 3
     assert "/staging/prod/cal/" in written["path"]
-    assert "15;20260329;10:00;1001;Ann Lee;q-sales;Sales;" in Path(written["path"]).read_text()
+    # the queue field is the numeric code the mapping gave Sales voice
+    assert "15;20260329;10:00;1001;Ann Lee;1;Sales Voice;" in Path(written["path"]).read_text()
 
     empty = run_wfm(
         "--config", str(config), "report", "prod/cal", "--start", "2026-04-02", "--no-pull"
