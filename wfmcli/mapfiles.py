@@ -1,0 +1,140 @@
+"""The mapping files of a destination on disk: the queue mapping CSV and the agent mapping CSV.
+
+The queue mapping's format and rules are in `wfmcli.reports.mapping`; this module finds the file,
+reads it, and writes back the rows the policy made for new queues, so a generated key or code is
+made once and kept (a temporary file renamed over the old one: a killed run leaves either).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wfmcli.errors import ConfigError
+from wfmcli.reports.mapping import QueueMap, QueueRow, Seen, parse, render
+
+if TYPE_CHECKING:
+    from wfmcli.config import Destination
+    from wfmcli.reports.spec import Profile
+
+log = logging.getLogger("wfm.mapping")
+AGENT_COLUMNS = ("user_id", "agent_id", "name", "username", "email")
+
+
+def queue_map_path(data_dir: Path, scope: str, destination: str, settings: Destination) -> Path:
+    """The configured file, or the destination's default one in the data folder."""
+    if settings.queue_map_file is not None:
+        return settings.queue_map_file
+    return data_dir / "mappings" / scope / f"{destination}-queues.csv"
+
+
+def load_queue_map(path: Path, profile: Profile, settings: Destination | None) -> QueueMap:
+    """The file's rows (none when it does not exist yet), checked against the profile's key."""
+    policy = (settings.unmapped_queues if settings else None) or profile.queue_key.policy
+    if not path.exists():
+        return QueueMap([], profile.queue_key, policy, str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the queue mapping {path}: {exc.strerror or exc}") from exc
+    return parse(data, str(path), profile.queue_key, policy)
+
+
+def save_queue_map(path: Path, mapping: QueueMap) -> None:
+    _replace(path, render(mapping.rows))
+
+
+def complete(path: Path | None, mapping: QueueMap, seen: Sequence[Seen]) -> list[QueueRow]:
+    """Add rows for pairs the mapping lacks (by its policy), write them to the file, log each."""
+    added = mapping.extend(seen)
+    if added and path is not None:
+        save_queue_map(path, mapping)
+    for row in added:
+        what = f"{row.queue_name or row.queue_id} {row.media} {row.direction}"
+        if row.campaign_id:
+            what += f" campaign {row.campaign_id}"
+        outcome = (
+            "excluded"
+            if row.action == "exclude"
+            else f"key {row.key!r}" + (f" code {row.code}" if row.code else "")
+        )
+        log.warning(
+            "new queue in Genesys: %s -> %s (policy %s%s)",
+            what,
+            outcome,
+            mapping.policy,
+            f"; recorded in {path}" if path else "",
+        )
+    return added
+
+
+# ---------------------------------------------------------------------- agents
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    user_id: str
+    agent_id: str
+    name: str = ""
+    username: str = ""
+    email: str = ""
+
+
+def read_agent_rows(path: Path) -> list[AgentRow]:
+    """The agent mapping as `wfm map agents` writes it (user id and agent id first)."""
+    if not path.exists():
+        return []
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the agent mapping {path}: {exc}") from exc
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
+    if rows and rows[0][0].strip().casefold() in ("user_id", "username", "email", "key"):
+        rows = rows[1:]
+    padded = [[*r, "", "", "", ""][:5] for r in rows]
+    return [AgentRow(*(cell.strip() for cell in r)) for r in padded]
+
+
+def write_agent_rows(path: Path, rows: Iterable[AgentRow]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(AGENT_COLUMNS)
+    for row in rows:
+        writer.writerow([row.user_id, row.agent_id, row.name, row.username, row.email])
+    _replace(path, buffer.getvalue())
+
+
+def agent_collisions(ids: Iterable[tuple[str, str]], width: int | None) -> list[str]:
+    """Problems with agent ids for a vendor field of `width` characters: too long, or two agents
+    on one id (also once cut to the width). We refuse; we never cut an id silently."""
+    problems: list[str] = []
+    owner: dict[str, str] = {}
+    for user, agent_id in ids:
+        if width is not None and len(agent_id) > width:
+            cut = agent_id[:width]
+            clash = owner.get(cut)
+            problems.append(
+                f"agent {user}: id {agent_id!r} is longer than the vendor's {width} characters"
+                + (f" and would collide with {clash!r} once cut" if clash else "")
+            )
+            continue
+        if agent_id in owner and owner[agent_id] != user:
+            problems.append(f"agents {owner[agent_id]} and {user} share the id {agent_id!r}")
+        owner[agent_id] = user
+    return problems
+
+
+def _replace(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".part")
+    with temporary.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
