@@ -36,7 +36,10 @@ class DemoDestination:
     files: int
     bytes: int
     periods: int  # intervals, or days for daily files
-    offered: int
+    offered: int  # contacts in the delivered files (what the WFM will load)
+    reported: int  # contacts Genesys reported for the day
+    unaccounted: int  # reported - in files - each named cause: 0 when nothing is lost
+    reconcile: str  # the day's balance, as `wfm reconcile` prints it
     answered: int
     abandoned: int
     agents: int
@@ -99,6 +102,7 @@ def run_demo(out: Path, *, seed: int, agents: int, queues: int, day: date) -> De
 
     from wfmcli.config import load_config
     from wfmcli.jobs.build import PulledFrames, build_job
+    from wfmcli.jobs.render import ProfileRenderer
     from wfmcli.sim import start_twin
 
     began = clock.monotonic()
@@ -123,7 +127,9 @@ def run_demo(out: Path, *, seed: int, agents: int, queues: int, day: date) -> De
             if run.error:
                 raise UsageError(f"demo destination {name} failed: {run.error}")
             assert isinstance(job.source, PulledFrames)
+            assert isinstance(job.renderer, ProfileRenderer)
             totals = job.source.totals
+            days = [a for a in job.renderer.accounts if a.day == day]
             result.api_requests += job.source.requests
             result.destinations.append(
                 DemoDestination(
@@ -135,7 +141,10 @@ def run_demo(out: Path, *, seed: int, agents: int, queues: int, day: date) -> De
                     files=run.count("sent"),
                     bytes=sum(f.bytes for f in run.files),
                     periods=len({f.period_start for f in run.files}),
-                    offered=int(totals.get("offered", 0)),
+                    offered=sum(a.delivered for a in days),
+                    reported=sum(a.reported for a in days),
+                    unaccounted=sum(a.unaccounted for a in days),
+                    reconcile="; ".join(a.line(f"demo/{name}") for a in days),
                     answered=int(totals.get("answered", 0)),
                     abandoned=int(totals.get("abandoned", 0)),
                     agents=int(totals.get("agents", 0)),

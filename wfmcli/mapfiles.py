@@ -52,9 +52,16 @@ def save_queue_map(path: Path, mapping: QueueMap) -> None:
 
 def complete(path: Path | None, mapping: QueueMap, seen: Sequence[Seen]) -> list[QueueRow]:
     """Add rows for pairs the mapping lacks (by its policy), write them to the file, log each."""
+    first = path is not None and not path.exists()
     added = mapping.extend(seen)
     if added and path is not None:
         save_queue_map(path, mapping)
+    if first and added:
+        # the mapping's first writing is not news: queues that come later are
+        log.info(
+            "queue mapping %s made with %d row(s) (policy %s)", path, len(added), mapping.policy
+        )
+        return added
     for row in added:
         what = f"{row.queue_name or row.queue_id} {row.media} {row.direction}"
         if row.campaign_id:
@@ -138,3 +145,33 @@ def _replace(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(path)
+
+
+# ---------------------------------------------------------------------- checks
+
+
+def destination_problems(
+    data_dir: Path, scope: str, destination: str, settings: Destination
+) -> list[str]:
+    """What `config validate` and `doctor` report about a destination's mapping files."""
+    from wfmcli.reports.profiles import load_profile
+
+    problems: list[str] = []
+    try:
+        profile = load_profile(settings.profile)
+        load_queue_map(queue_map_path(data_dir, scope, destination, settings), profile, settings)
+    except ConfigError as exc:
+        problems.append(exc.one_line())
+        return problems
+    if settings.agent_map_file is not None and settings.agent_map_file.exists():
+        try:
+            rows = read_agent_rows(settings.agent_map_file)
+        except ConfigError as exc:
+            return [*problems, exc.one_line()]
+        problems += [
+            f"{settings.agent_map_file}: {problem}"
+            for problem in agent_collisions(
+                ((r.user_id, r.agent_id) for r in rows), profile.agent_key.max_length
+            )
+        ]
+    return problems

@@ -41,14 +41,16 @@ def demo(
     print_table(
         f"wfm demo: {result.agents} agents, {result.queues} queues (seed {result.seed}), "
         f"local day {result.day}",
-        ["destination", "zone", "interval", "files", "periods", "offered", "answered",
-         "abandoned", "agents"],
+        ["destination", "zone", "interval", "files", "periods", "contacts in files",
+         "unaccounted", "answered", "abandoned", "agents"],
         [
             (d.name, d.timezone, f"{d.interval} min", d.files, d.periods, d.offered,
-             d.answered, d.abandoned, d.agents)
+             d.unaccounted, d.answered, d.abandoned, d.agents)
             for d in result.destinations
         ],
     )  # fmt: skip
+    for d in result.destinations:
+        sys.stdout.write(f"reconcile {d.reconcile}\n")
     sys.stdout.write(
         f"files: {result.out / 'outbox'}\n"
         f"config: {result.config} (try: wfm -c {result.config} status)\n"

@@ -91,7 +91,9 @@ def report(
     if frames_from:
         data = load_frames(frames_from)
     elif scope is not None:
-        data = _cached(ctx, scope, chosen, destination, begin, finish, pull_missing=not no_pull)
+        data = cached_frames(
+            ctx, scope, chosen, destination, begin, finish, pull_missing=not no_pull
+        )
     else:
         raise UsageError(
             "no frames to render",
@@ -157,7 +159,7 @@ def _settings(
     return destination, profile, out, scope
 
 
-def _cached(
+def cached_frames(
     ctx: typer.Context,
     target: str,
     profile: Profile,
