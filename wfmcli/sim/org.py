@@ -250,6 +250,8 @@ class Queue:
     mean_patience_s: float
     flow_out_s: float
     member_indexes: list[int] = field(default_factory=list)
+    # more media the queue carries besides `media` (a blended queue: voice + callback + chat)
+    extra_media: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -416,8 +418,13 @@ def build_org(
     queues: int = 12,
     credentials: int = 1,
     timezone: str = "UTC",
+    mixed_media: bool = False,
 ) -> Org:
-    """The whole org for a seed; the same arguments always give the same org."""
+    """The whole org for a seed; the same arguments always give the same org.
+
+    `mixed_media` makes every other voice queue blended (voice + callback + chat), as many real
+    orgs run them; off, every queue carries one media (and existing seeds stay as they were).
+    """
     rng = random.Random(f"wfm-twin-org:{seed}")
     domain = f"org{seed}.example.com"
     divisions = [Division(_uid(rng), name, name == "Home") for name in _DIVISION_NAMES]
@@ -427,6 +434,9 @@ def build_org(
     queue_list = _queues(rng, queues, divisions)
     users = _users(rng, agents, domain, divisions, roles, queue_list)
     voice_queues = [q for q in queue_list if q.media == "voice"]
+    if mixed_media:
+        for queue in voice_queues[::2]:
+            queue.extra_media = ("callback", "chat")
     campaigns = [
         Campaign(_uid(rng), f"Outbound {q.name}", "voice", q.index, q.division, _uid(rng))
         for q in voice_queues[:2]

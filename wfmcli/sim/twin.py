@@ -110,14 +110,16 @@ def start_twin(
     credentials: int = 1,
     timezone: str = "UTC",
     faults: Faults | None = None,
+    mixed_media: bool = False,
 ) -> RunningTwin:
     """Build the org and its history, serve it on host:port (0 = a free port), return at once.
 
     `timezone` is where the agents work: shifts start 06:00-22:00 on its clock.
     """
     org = build_org(
-        seed=seed, agents=agents, queues=queues, credentials=credentials, timezone=timezone
-    )
+        seed=seed, agents=agents, queues=queues, credentials=credentials, timezone=timezone,
+        mixed_media=mixed_media,
+    )  # fmt: skip
     start = int(time.time() * 1000) if now_ms is None else now_ms
     runtime = Runtime(org, now_ms=start, days=days, live=live, speed=speed)
     faults = faults or Faults(seed=seed)

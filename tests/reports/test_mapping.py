@@ -1,0 +1,138 @@
+"""The queue mapping file: its rules, its errors (file, line, column), stable generated codes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.reports.fixtures import day_frames
+from wfmcli.errors import ConfigError
+from wfmcli.reports.accounting import account, delivered_by_day
+from wfmcli.reports.mapping import QueueMap, Seen, parse, render
+from wfmcli.reports.profiles import load_profile
+from wfmcli.reports.render import Destination, render_reports
+
+Q1 = "6f1c1d1e-0000-4000-8000-000000000001"
+Q2 = "6f1c1d1e-0000-4000-8000-000000000002"
+HEADER = "queue_id,media,direction,campaign_id,key,code,name,action,queue_name,contacts\n"
+CALABRIO = load_profile("calabrio").queue_key
+NICE = load_profile("nice-cxone").queue_key
+
+
+def _parse(text: str | bytes, spec=CALABRIO) -> QueueMap:  # type: ignore[no-untyped-def]
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    return parse(data, "queues.csv", spec, "split")
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "what"),
+    [
+        ("not-a-queue,voice,inbound,,,12,Sales,,,\n", "queues.csv:2:1:", "not a Genesys queue id"),
+        (f"{Q1},voice,inbound,,,12x,Sales,,,\n", "queues.csv:2:6:", "'12x' is not a number"),
+        (f"{Q1},voice,inbound,,,1234567890,Sales,,,\n", "queues.csv:2:6:", "more than 9 digits"),
+        (f"{Q1},voice,inbound,,,,Sales,,,\n", "queues.csv:2:6:", "is a number"),
+        (f"{Q1},fax,inbound,,,1,Sales,,,\n", "queues.csv:2:2:", "'fax' is not a media type"),
+        (
+            f"{Q1},voice,inbound,,,7,Sales,,,\n{Q2},voice,inbound,,,7,Sales,,,\n",
+            "queues.csv:3:5:",
+            "duplicate key '7'",
+        ),
+        (
+            f"{Q1},voice,inbound,,A,7,Sales,,,\n{Q2},voice,inbound,,B,7,Other,,,\n",
+            "queues.csv:3:6:",
+            "code 7 is already the code of key 'A'",
+        ),
+        (
+            f"{Q1},voice,inbound,,,7,Sales,,,\n{Q1},voice,inbound,,,8,Sales,,,\n",
+            "queues.csv:3:1:",
+            "already mapped on line 2",
+        ),
+    ],
+)
+def test_a_bad_row_names_file_line_and_column(body: str, where: str, what: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _parse(HEADER + body)
+    assert caught.value.message.startswith(where), caught.value.message
+    assert what in caught.value.message
+
+
+def test_wrong_encoding_and_keys_the_profile_refuses() -> None:
+    latin = (HEADER + f"{Q1},voice,inbound,,,1,Caf\xe9,,,\n").encode("latin-1")
+    with pytest.raises(ConfigError, match=r"queues.csv:2:\d+: not UTF-8 \(byte 0xe9\)"):
+        _parse(latin)
+    with pytest.raises(ConfigError, match=r"queues.csv:2:5: key: .* longer than the profile's 50"):
+        _parse(HEADER + f"{Q1},voice,inbound,,{'K' * 51},,,,,\n", NICE)
+
+
+def test_merge_rows_share_a_key_and_excluded_rows_need_none() -> None:
+    mapping = _parse(
+        HEADER
+        + f"{Q1},voice,inbound,,,7,Sales,merge,,\n{Q1},callback,inbound,,,7,Sales,merge,,\n"
+        + f"{Q2},chat,inbound,,,,,exclude,,\n"
+        + f"{Q2},voice,outbound,*,,9,Dialer,,,\n"
+    )
+    assert mapping.find((Q1, "callback", "inbound", "")).key == "7"  # type: ignore[union-attr]
+    assert mapping.find((Q2, "voice", "outbound", "any-campaign")).code == "9"  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match="only with action merge"):
+        _parse(HEADER + f"{Q1},voice,inbound,,,7,S,merge,,\n{Q1},chat,inbound,,,7,S,,,\n")
+
+
+def test_generated_codes_are_kept_and_new_ones_count_on() -> None:
+    first = QueueMap([], CALABRIO, "split", "queues.csv")
+    first.extend([Seen((Q1, "voice", "inbound", ""), "Sales", 30),
+                  Seen((Q1, "chat", "inbound", ""), "Sales", 3)])  # fmt: skip
+    text = render(first.rows)
+    # an engineer renumbers one queue by hand; the next run adds a queue after the highest code
+    edited = text.replace(f"{Q1},chat,inbound,,2,2,", f"{Q1},chat,inbound,,40,40,")
+    again = _parse(edited)
+    added = again.extend([Seen((Q1, "chat", "inbound", ""), "Sales", 5),
+                          Seen((Q2, "email", "inbound", ""), "Claims", 1)])  # fmt: skip
+    assert [r.code for r in again.rows] == ["1", "40", "41"]
+    assert [(r.queue_id, r.media) for r in added] == [(Q2, "email")]
+    assert again.rows[2].name == "Claims Email"
+
+
+def test_accounting_names_every_cause_and_balances(tmp_path: Path) -> None:
+    day = date(2026, 6, 15)
+    zone = ZoneInfo("Europe/Berlin")
+    frames = day_frames(day, "Europe/Berlin")
+    queue = frames["queue_interval"]
+    queue.loc[queue.index[2], "direction"] = "outbound"  # q-support voice, 4 contacts
+    profile = load_profile("verint")
+    mapping = QueueMap([], profile.queue_key, "split")
+    mapping.extend([Seen(("q-sales", "email", "inbound", ""), "Sales", 5)])
+    mapping.rows[0] = mapping.rows[0].__class__(*mapping.rows[0].pair, key="", action="exclude")
+    mapping = QueueMap(mapping.rows, profile.queue_key, "split")
+    # chat is out of scope; Sales email is excluded by the mapping; the rest is carried
+    destination = Destination(
+        "Europe/Berlin", queue_map=mapping, media=("voice", "email", "outbound_voice")
+    )
+    start, end = datetime(2026, 6, 15, tzinfo=zone), datetime(2026, 6, 16, tzinfo=zone)
+    written = render_reports(frames, profile, destination, start, end, tmp_path)
+    [balance] = account(
+        frames, profile, destination, start, end, delivered_by_day(written, profile, destination)
+    )
+    assert balance.reported == 26
+    assert (balance.out_of_scope, balance.excluded, balance.delivered) == (3, 5, 18)
+    assert balance.unaccounted == 0 and balance.not_carried == {}
+
+    def with_call_filter(text: str, report: str = "call_stats"):  # type: ignore[no-untyped-def]
+        call = profile.reports[report].model_copy(update={"filter": text})
+        return profile.model_copy(update={"reports": {**profile.reports, report: call}})
+
+    def balance_of(chosen, folder: str):  # type: ignore[no-untyped-def]
+        written = render_reports(frames, chosen, destination, start, end, tmp_path / folder)
+        [day_balance] = account(frames, chosen, destination, start, end,
+                                delivered_by_day(written, chosen, destination))  # fmt: skip
+        return day_balance
+
+    # a profile without a report for outbound voice says so, per media and direction
+    balance = balance_of(with_call_filter('media == "voice" and direction == "inbound"'), "b")
+    assert balance.not_carried == {"voice outbound": 4} and balance.unaccounted == 0
+    assert "4 voice outbound not carried by the profile" in balance.line("prod/verint")
+    # a report that also takes other reports' contacts counts them twice: unaccounted, not hidden
+    balance = balance_of(with_call_filter("true", "chat_stats"), "c")
+    assert balance.delivered == 36 and balance.unaccounted == -18
