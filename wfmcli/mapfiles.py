@@ -34,6 +34,13 @@ def queue_map_path(data_dir: Path, scope: str, destination: str, settings: Desti
     return data_dir / "mappings" / scope / f"{destination}-queues.csv"
 
 
+def agent_map_path(data_dir: Path, scope: str, destination: str, settings: Destination) -> Path:
+    """The configured agent mapping, or where `wfm map agents` writes one."""
+    if settings.agent_map_file is not None:
+        return settings.agent_map_file
+    return data_dir / "mappings" / scope / f"{destination}-agents.csv"
+
+
 def load_queue_map(path: Path, profile: Profile, settings: Destination | None) -> QueueMap:
     """The file's rows (none when it does not exist yet), checked against the profile's key."""
     policy = (settings.unmapped_queues if settings else None) or profile.queue_key.policy
@@ -163,13 +170,14 @@ def destination_problems(
     except ConfigError as exc:
         problems.append(exc.one_line())
         return problems
-    if settings.agent_map_file is not None and settings.agent_map_file.exists():
+    agents = agent_map_path(data_dir, scope, destination, settings)
+    if agents.exists():
         try:
-            rows = read_agent_rows(settings.agent_map_file)
+            rows = read_agent_rows(agents)
         except ConfigError as exc:
             return [*problems, exc.one_line()]
         problems += [
-            f"{settings.agent_map_file}: {problem}"
+            f"{agents}: {problem}"
             for problem in agent_collisions(
                 ((r.user_id, r.agent_id) for r in rows), profile.agent_key.max_length
             )

@@ -15,7 +15,7 @@ from wfmcli.cli.output import print_json, print_table
 from wfmcli.errors import ConfigError
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from datetime import datetime
 
     from wfmcli.config import Config, Destination
     from wfmcli.pull.directory import Directory
@@ -35,6 +35,10 @@ def queues(
     days: Annotated[
         int, typer.Option(min=1, max=62, help="List the pairs seen in the last N local days.")
     ] = 7,
+    now: Annotated[
+        str | None,
+        typer.Option(help="Act as if it were this time (ISO 8601 with offset). Default: now."),
+    ] = None,
     json_flag: JsonFlag = False,
 ) -> None:
     """Every in-scope queue x media x direction (x campaign) seen lately, busiest first."""
@@ -53,8 +57,8 @@ def queues(
     config = load_config(global_options(ctx).config_path)
     scope_name, scope, dest_name, settings = config.destination(target)
     profile = load_profile(settings.profile)
-    now = datetime.now(UTC)
-    today = now.astimezone(settings.zone).date()
+    moment = _moment(now) if now else datetime.now(UTC)
+    today = moment.astimezone(settings.zone).date()
     end = local_midnight(today, settings.zone).to_pydatetime()
     start = local_midnight(today - timedelta(days=days), settings.zone).to_pydatetime()
     source = PulledFrames(
@@ -64,7 +68,7 @@ def queues(
         FrameCache(),
         DirectoryCache(cache_dir() / "directory"),
     )
-    rows = source.frames(start, end, ["queue_interval"], now)["queue_interval"]
+    rows = source.frames(start, end, ["queue_interval"], moment)["queue_interval"]
     rows = rows[scope_mask(rows, [str(m.value) for m in settings.media]).to_numpy()]
     seen = seen_pairs(rows)
     path = queue_map_path(config.state_root(), scope_name, dest_name, settings)
@@ -113,13 +117,19 @@ def queues(
 def agents(ctx: typer.Context, target: Target, json_flag: JsonFlag = False) -> None:
     """Every licensed agent with the id the profile will emit (edit agent_id to remap)."""
     from wfmcli.config import load_config
-    from wfmcli.mapfiles import AgentRow, agent_collisions, read_agent_rows, write_agent_rows
+    from wfmcli.mapfiles import (
+        AgentRow,
+        agent_collisions,
+        agent_map_path,
+        read_agent_rows,
+        write_agent_rows,
+    )
     from wfmcli.reports.profiles import load_profile
 
     config = load_config(global_options(ctx).config_path)
     scope_name, _, dest_name, settings = config.destination(target)
     profile = load_profile(settings.profile)
-    path = agent_map_path(config, scope_name, dest_name, settings)
+    path = agent_map_path(config.state_root(), scope_name, dest_name, settings)
     kept = {row.user_id: row for row in read_agent_rows(path)}
     directory = _directory(config, scope_name, settings)
     rows, added = [], 0
@@ -149,10 +159,10 @@ def agents(ctx: typer.Context, target: Target, json_flag: JsonFlag = False) -> N
         )
 
 
-def agent_map_path(config: Config, scope: str, dest: str, settings: Destination) -> Path:
-    if settings.agent_map_file is not None:
-        return settings.agent_map_file
-    return config.state_root() / "mappings" / scope / f"{dest}-agents.csv"
+def _moment(text: str) -> datetime:
+    from wfmcli.cli import run_cmd
+
+    return run_cmd._now(text)  # the same --now as wfm run
 
 
 def _directory(config: Config, scope_name: str, settings: Destination) -> Directory:
