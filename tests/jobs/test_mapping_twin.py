@@ -91,7 +91,7 @@ def test_every_profile_accounts_for_every_contact_on_dst_days(
             assert codes and all(code.isdigit() for code in codes)
     # blended queues and campaigns: several media in one queue and outbound voice, each its own key
     assert {("voice", "inbound"), ("callback", "inbound"), ("chat", "inbound")} <= media_seen
-    assert ("voice", "outbound") in media_seen
+    assert ("voice", "outbound") in media_seen and ("email", "outbound") in media_seen
 
 
 def test_a_file_not_delivered_is_unaccounted(

@@ -547,7 +547,8 @@ class ContactCenter:
         if not connected:
             return
         legs = self.legs
-        leg = legs.open(self._new_conv(), q, MEDIA["voice"], t, direction=1, campaign=campaign)
+        media = MEDIA[self.org.queues[q].media]  # voice, or a messaging campaign's email/message
+        leg = legs.open(self._new_conv(), q, media, t, direction=1, campaign=campaign)
         legs.dialing[leg] = dialing
         idle = self._idle[q]
         if not idle:

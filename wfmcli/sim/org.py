@@ -423,7 +423,8 @@ def build_org(
     """The whole org for a seed; the same arguments always give the same org.
 
     `mixed_media` makes every other voice queue blended (voice + callback + chat), as many real
-    orgs run them; off, every queue carries one media (and existing seeds stay as they were).
+    orgs run them, and sends the messaging campaigns through a message and an email queue
+    (outbound digital); off, every queue carries one media (existing seeds stay as they were).
     """
     rng = random.Random(f"wfm-twin-org:{seed}")
     domain = f"org{seed}.example.com"
@@ -445,6 +446,11 @@ def build_org(
         Campaign(_uid(rng), name, "messaging", None, divisions[2], _uid(rng))
         for name in ("SMS Reminders", "Email Renewals")
     ]
+    if mixed_media:  # messaging campaigns send through a queue: outbound digital traffic
+        for position, media in ((2, "message"), (3, "email")):
+            target = next((q for q in queue_list if q.media == media), None)
+            if target is not None:
+                campaigns[position] = replace(campaigns[position], queue_index=target.index)
     groups: list[Group] = []
     group_of_queue: dict[int, int] = {}
     for queue in queue_list[::3]:  # every third queue takes half its members from a group
