@@ -66,6 +66,9 @@ class RenderedFile:
     intervals: int
     totals: dict[str, float]
     warnings: tuple[str, ...] = ()
+    # the same file again for a period it also holds (the second pass of a repeated hour under
+    # repeated_hour: combine), so a job records that period as delivered; it adds no contacts
+    alias: bool = False
 
 
 @dataclass
@@ -77,6 +80,7 @@ class Table:
     period: np.ndarray  # index into `periods` for every row
     periods: list[tuple[pd.Timestamp, pd.Timestamp, int]]  # (UTC start, UTC end, interval count)
     warnings: list[Warning]
+    aliases: dict[int, pd.Timestamp] = field(default_factory=dict)  # period -> 2nd pass start
 
 
 def render_reports(
@@ -106,7 +110,7 @@ def render_reports(
         frame = _frame(frames_by_name, report.frame)
         table = build_table(report, frame, profile, destination, starts)
         for rendered in _write_files(name, report, table, profile, destination, out_dir, now):
-            if rendered.path in seen:
+            if rendered.path in seen and not rendered.alias:
                 raise UsageError(
                     f"two files of profile {profile.name} are both named {rendered.path.name}",
                     hint="give each report its own file_name (e.g. with {report})",
@@ -148,23 +152,36 @@ def build_table(
     rows = rows[[c for c in rows.columns if c in _needed(report, frame_spec)]]
     position = starts.searchsorted(rows[time_column], side="right") - 1
     rows = rows.assign(_bin=starts[position])
-    if report.aggregate and report.frame != "agent_status":
-        rows = _aggregate(rows, report, frame_spec, destination.interval_minutes)
+    aggregated = report.aggregate and report.frame != "agent_status"
+    repeats = _repeats(starts, destination.zone) if report.repeated_hour != "marker" else {}
+    if repeats and report.repeated_hour == "merge" and aggregated:
+        # the repeated hour's second pass adds into the first: one row per local date and time
+        rows = rows.assign(_bin=pd.DatetimeIndex(rows["_bin"]).map(lambda b: repeats.get(b, b)))
+        starts = starts.difference(pd.DatetimeIndex(list(repeats)))
+    if aggregated:
+        rows = _aggregate(rows, report, frame_spec, destination.interval_minutes, bool(repeats))
         if report.fill:
             rows = _fill(rows, report, frame_spec, starts)
     rows = rows.reset_index(drop=True)
     env = _environment(rows, report, destination, interval, constants)
     values = {column.name: Expression(column.source).evaluate(env) for column in report.columns}
     bins = pd.Series(pd.DatetimeIndex(rows["_bin"]), index=rows.index)
-    period_of, periods = _periods(report, bins, starts, destination, interval)
+    period_of, periods = _periods(report, bins, starts, destination, interval, repeats)
     warnings = _check(report, {**env, **values}, rows, bins, starts, destination, interval)
     order = _order(report, {**env, **values}, rows.index, period_of)
+    starts_of = {p[0]: n for n, p in enumerate(periods)}
+    aliases = (
+        {starts_of[first]: second for second, first in repeats.items() if first in starts_of}
+        if report.per == "interval"
+        else {}
+    )
     return Table(
         values={name: _take(value, order) for name, value in values.items()},
         index=pd.RangeIndex(len(order)),
         period=period_of[order],
         periods=periods,
         warnings=warnings,
+        aliases=aliases,
     )
 
 
@@ -255,8 +272,27 @@ def _apply_names(rows: pd.DataFrame, destination: Destination) -> pd.DataFrame:
     return rows.assign(**updates) if updates else rows
 
 
+def _repeats(starts: pd.DatetimeIndex, zone: ZoneInfo) -> dict[pd.Timestamp, pd.Timestamp]:
+    """Each interval start in the repeated hour of a fall-back day -> its first pass's start
+    (the one with the same local date and time)."""
+    local = starts.tz_convert(zone)
+    first: dict[datetime, pd.Timestamp] = {}
+    found: dict[pd.Timestamp, pd.Timestamp] = {}
+    for utc, moment in zip(starts, local, strict=True):
+        wall = moment.to_pydatetime().replace(tzinfo=None, fold=0)
+        if moment.fold and wall in first:
+            found[utc] = first[wall]
+        else:
+            first.setdefault(wall, utc)
+    return found
+
+
 def _aggregate(
-    rows: pd.DataFrame, report: ReportSpec, frame_spec: frames.FrameSpec, minutes: int
+    rows: pd.DataFrame,
+    report: ReportSpec,
+    frame_spec: frames.FrameSpec,
+    minutes: int,
+    merged: bool = False,
 ) -> pd.DataFrame:
     if len(rows) and int(rows["interval_minutes"].max()) > minutes:
         raise UsageError(
@@ -267,7 +303,7 @@ def _aggregate(
         )
     keys = ["_bin", *report.keys]
     unique = set(frame_spec.keys) - {frame_spec.time_column} <= set(report.keys)
-    if unique and (rows["interval_minutes"] == minutes).all():
+    if unique and not merged and (rows["interval_minutes"] == minutes).all():
         return rows  # already one row per interval and key: nothing to sum
     measures = {
         str(name): _agg(frame_spec, str(name))
@@ -336,7 +372,15 @@ def _periods(
     starts: pd.DatetimeIndex,
     destination: Destination,
     interval: pd.Timedelta,
+    repeats: Mapping[pd.Timestamp, pd.Timestamp],
 ) -> tuple[np.ndarray, list[tuple[pd.Timestamp, pd.Timestamp, int]]]:
+    if report.per == "interval" and report.repeated_hour == "combine" and repeats:
+        # a second pass goes into its first pass's file, after it: one file, both periods
+        kept = starts.difference(pd.DatetimeIndex(list(repeats)))
+        twins = set(repeats.values())
+        periods = [(s, s + interval, 2 if s in twins else 1) for s in kept]
+        firsts = pd.DatetimeIndex(bins).map(lambda b: repeats.get(b, b))
+        return kept.get_indexer(firsts), periods
     if report.per == "interval":
         periods = [(s, s + interval, 1) for s in starts]
         return starts.get_indexer(pd.DatetimeIndex(bins)), periods
@@ -481,6 +525,14 @@ def _write_files(
                 warnings=_claim(pending, values["start"].date()),
             )
         )
+        second = table.aliases.get(number)
+        if second is not None:
+            local = second.tz_convert(zone).to_pydatetime()
+            end_local = (second + (end - start)).tz_convert(zone).to_pydatetime()
+            written.append(
+                replace(written[-1], start=local, end=end_local, totals={}, warnings=(),
+                        alias=True)
+            )  # fmt: skip
     return written
 
 

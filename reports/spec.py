@@ -143,9 +143,11 @@ class ReportSpec(Strict):
     checks: list[Check] = Field(default_factory=list)
     # the output column that counts contacts (queue reports): what `wfm reconcile` adds up
     contacts: str | None = None
-    # the repeated hour of a fall-back day: its own file (`marker`: {fold} tells it apart) or,
-    # for vendors whose file names cannot carry a marker, inside the first pass's file (`combine`)
-    repeated_hour: Literal["marker", "combine"] = "marker"
+    # the repeated hour of a fall-back day: `marker` keeps its intervals apart ({fold} in the file
+    # name tells the second pass's files apart); `combine` writes the second pass into the first
+    # pass's file, after it (one file, both periods, for names that cannot carry a marker);
+    # `merge` adds the second pass into the first (one row per local date and time)
+    repeated_hour: Literal["marker", "combine", "merge"] = "marker"
 
     _check_filter = field_validator("filter")(lambda v: _expression(v))
 
@@ -180,6 +182,8 @@ class ReportSpec(Strict):
             raise ValueError(f"contacts: {self.contacts!r} is not one of the report's columns")
         if self.layout == "fixed" and any(c.width is None for c in self.columns):
             raise ValueError("a fixed layout needs a width on every column")
+        if self.repeated_hour == "merge" and (self.frame == "agent_status" or not self.aggregate):
+            raise ValueError("repeated_hour: merge needs an aggregated interval frame")
         if self.fill and (self.frame == "agent_status" or not self.aggregate):
             raise ValueError("fill needs an aggregated interval frame, not agent_status")
         return self

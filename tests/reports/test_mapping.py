@@ -136,3 +136,43 @@ def test_accounting_names_every_cause_and_balances(tmp_path: Path) -> None:
     # a report that also takes other reports' contacts counts them twice: unaccounted, not hidden
     balance = balance_of(with_call_filter("true", "chat_stats"), "c")
     assert balance.delivered == 36 and balance.unaccounted == -18
+
+
+def test_repeated_hour_merges_for_calabrio_and_shares_a_file_for_nice(tmp_path: Path) -> None:
+    import pandas as pd
+
+    zone = ZoneInfo("America/Chicago")
+    frames = day_frames(date(2026, 11, 1), "America/Chicago")
+    queue = frames["queue_interval"]
+    first_pass = pd.Timestamp("2026-11-01 06:00", tz="UTC")  # 01:00 CDT
+    second_pass = pd.Timestamp("2026-11-01 07:00", tz="UTC")  # 01:00 CST
+    template = queue.iloc[[0]]
+    extra = pd.concat(
+        [template.assign(interval_start=first_pass, offered=5),
+         template.assign(interval_start=second_pass, offered=7)],
+        ignore_index=True,
+    )  # fmt: skip
+    frames["queue_interval"] = pd.concat([queue, extra], ignore_index=True)
+    start, end = datetime(2026, 11, 1, tzinfo=zone), datetime(2026, 11, 2, tzinfo=zone)
+    destination = Destination("America/Chicago")
+    calabrio = load_profile("calabrio")
+    written = render_reports(
+        frames, calabrio, Destination("America/Chicago", reports=["queue"]), start, end,
+        tmp_path / "c",
+    )  # fmt: skip
+    files = [f for f in written if not f.alias]
+    assert len(files) == 96  # the 25-hour day's four repeated quarter-hours added into four
+    [one] = [f for f in files if f.start.hour == 1 and f.start.minute == 0]
+    rows = one.path.read_text().splitlines()
+    sales_voice = [r for r in rows if ";Sales Voice;" in r]
+    assert len(sales_voice) == 1 and sales_voice[0].split(";")[5] == "12"  # 5 + 7
+    assert sum(f.alias for f in written) == 4  # so a job records the second passes delivered
+    nice = load_profile("nice-cxone")
+    written = render_reports(frames, nice, destination, start, end, tmp_path / "n")
+    [shared] = [f for f in written if f.path.name == "History-2611010100.txt" and not f.alias]
+    lines = [r for r in shared.path.read_text().splitlines() if r.startswith("Sales Voice")]
+    assert [r.split(",")[3] for r in lines] == ["5", "7"]  # both periods, in time order
+    assert all(len(f.path.name) <= 30 and "_" not in f.path.name for f in written)
+    accounts = account(frames, nice, destination, start, end,
+                       delivered_by_day(written, nice, destination))  # fmt: skip
+    assert [a.unaccounted for a in accounts] == [0]

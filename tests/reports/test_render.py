@@ -24,9 +24,10 @@ END = datetime(2026, 6, 16, tzinfo=BERLIN)
 
 
 def calabrio_queue(carry_window: int | None = None) -> Profile:
-    """Calabrio's queue report alone, optionally with a narrower carry-over window."""
+    """Calabrio's queue report alone, in one file per day (its day checks read best so),
+    optionally with a narrower carry-over window."""
     profile = load_profile("calabrio")
-    report = profile.reports["queue"]
+    report = profile.reports["queue"].model_copy(update={"per": "day"})
     if carry_window is not None:
         checks = [
             c.model_copy(update={"carry_window": carry_window}) if c.per == "day" else c
@@ -148,10 +149,10 @@ def test_agent_id_mapping_and_queue_names_override_frame_values(tmp_path: Path) 
         agent_ids={"u-1": "1001"},
         queue_names={"q-sales": "Verkauf"},
     )
-    [written] = render_reports(
+    written = render_reports(
         day_frames(DAY, "Europe/Berlin"), profile, destination, START, END, tmp_path
     )
-    text = written.path.read_text(encoding="utf-8")
+    text = "".join(f.path.read_text(encoding="utf-8") for f in written)
     # generated queue labels take the destination's queue names; codes follow the names
     assert ";1001;Ann Lee;4;Verkauf Voice;" in text
     assert ";bob@example.com;Bob Ng;2;Support, 2nd line Voice;" in text
@@ -243,7 +244,7 @@ def test_missing_frames_render_empty_files(tmp_path: Path) -> None:
     written = render_reports(
         {}, load_profile("calabrio"), Destination("Asia/Kolkata"), start, end, tmp_path
     )
-    assert [f.rows for f in written] == [0, 0, 0]
+    assert [f.rows for f in written] == [0] * 96 * 3  # intraday: a file per interval
     assert all(f.path.read_bytes() == b"" for f in written)
     assert written[0].start.isoformat() == "2026-06-15T00:00:00+05:30"
 

@@ -57,7 +57,7 @@ def reconcile(
         from wfmcli.reports.render import render_reports
 
         written = render_reports(frames, profile, destination, start, end, Path(folder))
-        for file in (f for f in written if f.report in counted):
+        for file in (f for f in written if f.report in counted and not f.alias):
             report = profile.reports[file.report]
             column = report.contacts or ""
             contacts = sum(
