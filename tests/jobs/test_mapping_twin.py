@@ -80,6 +80,7 @@ def test_every_profile_accounts_for_every_contact_on_dst_days(
         [balance] = json.loads(checked.stdout)["data"]["days"]
         assert balance["day"] == day and balance["reported"] > 0
         assert balance["unaccounted"] == 0 and balance["delivered"] == balance["reported"]
+        _all_periods_recorded(config, target, day, end, now)
         mapping = tmp_path / "data" / "mappings" / "prod" / f"{name}-queues.csv"
         if not mapping.exists():  # the data dir is the platform's when the config names none
             mapping = next(Path(os.environ["XDG_DATA_HOME"]).rglob(f"{name}-queues.csv"))
@@ -92,6 +93,30 @@ def test_every_profile_accounts_for_every_contact_on_dst_days(
     # blended queues and campaigns: several media in one queue and outbound voice, each its own key
     assert {("voice", "inbound"), ("callback", "inbound"), ("chat", "inbound")} <= media_seen
     assert ("voice", "outbound") in media_seen and ("email", "outbound") in media_seen
+
+
+def _all_periods_recorded(config: Path, target: str, day: str, end: str, now: str) -> None:
+    """Every period of the day is on record as delivered, the repeated hour's too (a period
+    missed here would be pulled again on every run)."""
+    from wfmcli.config import load_config
+    from wfmcli.jobs.build import build_job
+    from wfmcli.jobs.plan import plan_range
+    from wfmcli.timegrid import parse_local
+
+    os.environ["TWIN_SECRET"] = "unused-here"  # the config interpolates it; nothing is pulled
+    try:
+        loaded = load_config(config)
+        job = build_job(loaded, target, loaded.state_root())
+    finally:
+        del os.environ["TWIN_SECRET"]
+    zone = job.timing.zone
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    plan = plan_range(job.renderer.reports(), job.timing, parse_local(day, zone),
+                      parse_local(end, zone), moment)  # fmt: skip
+    wanted = {(p.report, p.start.isoformat()) for p in plan.periods}
+    assert len(wanted) >= 46
+    missing = wanted - job.store.load().delivered_periods()
+    assert not missing, sorted(missing)[:3]
 
 
 def test_a_file_not_delivered_is_unaccounted(
