@@ -19,12 +19,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MAPPED = {
-    "reports": "wfmcli/reports",
-    "transports": "wfmcli/transports",
-    "rta": "wfmcli/rta",
-    "profiles": "wfmcli/profiles",
-}
+MAPPED = {"reports": "wfmcli/reports", "transports": "wfmcli/transports", "rta": "wfmcli/rta",
+          "profiles": "wfmcli/profiles"}
 LIST_TOP_LEVEL = (
     "import json, pkgutil; print(json.dumps(sorted({m.name for m in pkgutil.iter_modules()})))"
 )
@@ -36,32 +32,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Build from a copy without the symlinks, as a Windows checkout would be, and so the build
     # leaves nothing in the working tree.
     source = tmp_path_factory.mktemp("source") / "wfm"
-    shutil.copytree(
-        ROOT,
-        source,
-        symlinks=True,
-        ignore=shutil.ignore_patterns(
-            ".venv", ".git", "build", "*.egg-info", "__pycache__", "wfm-demo", ".*_cache"
-        ),
-    )
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "*.egg-info", "__pycache__", "wfm-demo", ".*_cache"))
     for folder in MAPPED:
         (source / "wfmcli" / folder).unlink()
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-            str(out),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(out), str(source)],
+        check=True, capture_output=True, timeout=300,
     )
     (built,) = out.glob("wfm-*.whl")
     return built
@@ -99,32 +77,18 @@ def test_fresh_venv_gains_only_wfmcli_and_plugins_load(wheel: Path, tmp_path: Pa
     python = env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
     before = _top_level_names(python, tmp_path)
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "--quiet",
-            "--no-deps",
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+         str(wheel)],
+        check=True, capture_output=True, timeout=300,
     )
     after = _top_level_names(python, tmp_path)
     assert after - before == {"wfmcli"}
 
     # The wheel alone has no dependencies; borrow this environment's, after the fresh site dir,
     # so every wfm module still comes from the installed wheel.
-    fresh_site = Path(
-        subprocess.check_output(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            text=True,
-        ).strip()
-    )
+    fresh_site = Path(subprocess.check_output(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+    ).strip())
     (fresh_site / "zz_borrowed_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = (
         "import importlib.metadata as md, json\n"
@@ -137,7 +101,7 @@ def test_fresh_venv_gains_only_wfmcli_and_plugins_load(wheel: Path, tmp_path: Pa
         "                  'profiles': sorted(wfmcli.profiles.builtin_files())}))\n"
     )
     found = json.loads(subprocess.check_output([str(python), "-c", probe], text=True, cwd=tmp_path))
-    assert found["schemes"] == ["file", "ftp", "ftps", "s3", "sftp", "webdav", "webdavs"]
+    assert found["schemes"] == ["file", "ftp", "ftps", "https", "s3", "sftp", "webdav", "webdavs"]
     assert Path(found["file"]).is_relative_to(env_dir)
     assert "calabrio" in found["profiles"]
 
@@ -149,10 +113,8 @@ def test_no_module_imports_a_mapped_folder_by_its_old_top_level_name() -> None:
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             words = line.split()
-            if (
-                len(words) >= 2
-                and words[0] in ("import", "from")
-                and (words[1].split(".")[0] in MAPPED)
+            if len(words) >= 2 and words[0] in ("import", "from") and (
+                words[1].split(".")[0] in MAPPED
             ):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)

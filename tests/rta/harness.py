@@ -34,38 +34,24 @@ def resume(twin: RunningTwin, speed: float) -> None:
 
 def source_config(twin: RunningTwin, *, sets: int = 1, **kwargs: object) -> SourceConfig:
     credentials = [Credential(c.client_id, c.client_secret) for c in twin.credentials[:sets]]
-    return SourceConfig(
-        "lab",
-        twin.base_url,
-        twin.base_url,
-        credentials,
-        "Contact Center Agent",
-        policy=FAST,
-        retry=RetryPolicy(time_scale=0.01),
-        **kwargs,
-    )  # type: ignore[arg-type]
+    return SourceConfig("lab", twin.base_url, twin.base_url, credentials, "Contact Center Agent",
+                        policy=FAST, retry=RetryPolicy(time_scale=0.01), **kwargs)  # type: ignore[arg-type]
 
 
-def settings(
-    twin: RunningTwin, profile: str, sinks: list[SinkSpec], **kwargs: object
-) -> RelaySettings:
+def settings(twin: RunningTwin, profile: str, sinks: list[SinkSpec], **kwargs: object
+             ) -> RelaySettings:
     rta = load_profile(profile).rta
     assert rta is not None
     source = kwargs.pop("source", None) or source_config(twin)
-    return RelaySettings(
-        f"lab/{profile}",
-        rta.protocol,
-        dict(rta.state_map),
-        [source],  # type: ignore[list-item]
-        sinks,
-        **kwargs,
-    )  # type: ignore[arg-type]
+    return RelaySettings(f"lab/{profile}", rta.protocol, dict(rta.state_map), [source],  # type: ignore[list-item]
+                         sinks, **kwargs)  # type: ignore[arg-type]
 
 
 _MEDIA_ORDER = ("voice", "callback", "email", "message", "chat")
 
 
-def truth(twin: RunningTwin, profile: str, *, detailed: bool = False) -> dict[str, tuple[str, str]]:
+def truth(twin: RunningTwin, profile: str, *, detailed: bool = False
+          ) -> dict[str, tuple[str, str]]:
     """What the WFM should hold now: agent -> (code, reason), straight from the twin's state."""
     rta = load_profile(profile).rta
     assert rta is not None
@@ -78,18 +64,12 @@ def truth(twin: RunningTwin, profile: str, *, detailed: bool = False) -> dict[st
         now = twin.runtime.center.states.now[user.index]
         definition = org.presences[now.presence_def]
         secondary = None if definition.primary else definition.name
-        status = (
-            "OFF_QUEUE"
-            if now.routing_status == OFFLINE_RS
-            else (ROUTING_STATUSES[now.routing_status])
-        )
+        status = "OFF_QUEUE" if now.routing_status == OFFLINE_RS else (
+            ROUTING_STATUSES[now.routing_status])
         media = None
         if detailed:
-            media = Media(
-                tuple(m for m in _MEDIA_ORDER if now.active.get(m)),
-                tuple(m for m in _MEDIA_ORDER if now.acw.get(m)),
-                0,
-            )
+            media = Media(tuple(m for m in _MEDIA_ORDER if now.active.get(m)),
+                          tuple(m for m in _MEDIA_ORDER if now.acw.get(m)), 0)
         state, reason, refinement = derive(
             Presence(SYSTEM_PRESENCES[now.system_presence], secondary, 0), Routing(status, 0), media
         )
@@ -140,9 +120,8 @@ class VerintClient:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
-) -> float:
+async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = 15.0,
+                     what: str = "condition") -> float:
     """Waits until `check()` holds; returns how long it took (seconds)."""
     start = time.monotonic()
     while True:

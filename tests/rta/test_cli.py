@@ -39,8 +39,7 @@ def free_port() -> int:
 
 
 def write_config(path: Path, twin: RunningTwin, port: int) -> None:
-    path.write_text(
-        f"""
+    path.write_text(f"""
 version: 1
 scopes:
   lab:
@@ -57,29 +56,19 @@ scopes:
         rta:
           listen: 127.0.0.1:{port}
           heartbeat: 1s
-""",
-        encoding="utf-8",
-    )
+""", encoding="utf-8")
 
 
 def test_serve_status_and_sigterm(twin: RunningTwin, tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "config.yaml"
     write_config(config, twin, port)
-    env = {
-        **os.environ,
-        "WFM_CONFIG": str(config),
-        "WFM_DATA_DIR": str(tmp_path / "data"),
-        "LAB_SECRET": twin.client_secret,
-    }
+    env = {**os.environ, "WFM_CONFIG": str(config), "WFM_DATA_DIR": str(tmp_path / "data"),
+           "LAB_SECRET": twin.client_secret}
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wfmcli", "rta", "serve", "lab/verint"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = subprocess.Popen([sys.executable, "-m", "wfmcli", "rta", "serve", "lab/verint"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         pause(twin)
         expected = truth(twin, "verint")
@@ -90,9 +79,8 @@ def test_serve_status_and_sigterm(twin: RunningTwin, tmp_path: Path) -> None:
             await eventually(lambda: client.links.count("1") >= 2, what="heartbeats")
             status_file = tmp_path / "data" / "rta" / "lab__verint.json"
             await eventually(status_file.exists, what="status file")
-            result = CliRunner().invoke(
-                app, ["rta", "status", "--json"], env={"WFM_DATA_DIR": str(tmp_path / "data")}
-            )
+            result = CliRunner().invoke(app, ["rta", "status", "--json"],
+                                        env={"WFM_DATA_DIR": str(tmp_path / "data")})
             assert result.exit_code == 0, result.output
             [status] = json.loads(result.stdout)["data"]
             assert status["target"] == "lab/verint" and status["running"]
@@ -117,8 +105,7 @@ def test_serve_without_rta_settings_is_a_config_error(twin: RunningTwin, tmp_pat
     config = tmp_path / "config.yaml"
     write_config(config, twin, 7100)
     config.write_text(config.read_text().split("        rta:")[0], encoding="utf-8")
-    result = CliRunner().invoke(
-        app, ["--config", str(config), "rta", "serve", "lab/verint"], env={"LAB_SECRET": "x"}
-    )
+    result = CliRunner().invoke(app, ["--config", str(config), "rta", "serve", "lab/verint"],
+                                env={"LAB_SECRET": "x"})
     assert result.exit_code == 3
     assert "has no rta settings" in result.output

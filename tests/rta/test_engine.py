@@ -16,9 +16,8 @@ def on_queue(agent: str, status: str, t: int, *, source: str = "s1", since: int 
     return Observation(agent, source, Presence("ON_QUEUE", None, since), Routing(status, t))
 
 
-def presence(
-    agent: str, system: str, t: int, secondary: str | None = None, source: str = "s1"
-) -> Observation:
+def presence(agent: str, system: str, t: int, secondary: str | None = None,
+             source: str = "s1") -> Observation:
     return Observation(agent, source, Presence(system, secondary, t), Routing("OFF_QUEUE", t))
 
 
@@ -57,10 +56,8 @@ def test_presence_states_reasons_and_offline() -> None:
 
 
 def test_destination_overrides_and_refinements() -> None:
-    e = engine(
-        overrides={"BREAK": "PAUSE", "BREAK:Lunch": "LUNCH", "INTERACTING:email": "MAIL"},
-        detailed=True,
-    )
+    e = engine(overrides={"BREAK": "PAUSE", "BREAK:Lunch": "LUNCH", "INTERACTING:email": "MAIL"},
+               detailed=True)
     [c] = e.apply(presence("a", "BREAK", 1000, "Coffee"), 1000)
     assert c.view.code == "PAUSE"
     [c] = e.apply(presence("a", "BREAK", 2000, "Lunch"), 2000)

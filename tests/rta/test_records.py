@@ -26,35 +26,18 @@ def test_verint_event_types_follow_login_and_logout() -> None:
     encoder = Encoder(layout_for(protocol("verint")), clock=lambda: T + 5000)
     offline, idle = view("OFFLINE", 27), view("IDLE", 1)
     brk = view("BREAK", 5, "A reason that is much longer than 24")
-    lines = (
-        encoder.changes(
-            [Change(idle, None), Change(brk, idle), Change(offline, brk), Change(idle, offline)]
-        )
-        .decode()
-        .split("\r\n")
-    )
+    lines = encoder.changes([Change(idle, None), Change(brk, idle), Change(offline, brk),
+                             Change(idle, offline)]).decode().split("\r\n")
     fields = [line.split("|") for line in lines if line]
     assert [f[0] for f in fields] == ["26", "28", "27", "26"]
-    assert fields[1] == [
-        "28",
-        "ada",
-        "",
-        "2026-03-10T15:00:00.123Z",
-        "5",
-        "",
-        "",
-        "",
-        "A reason that is much lo",
-        "0",
-    ]
+    assert fields[1] == ["28", "ada", "", "2026-03-10T15:00:00.123Z", "5", "", "", "",
+                         "A reason that is much lo", "0"]
 
 
 def test_verint_link_status_records() -> None:
     encoder = Encoder(layout_for(protocol("verint")), clock=lambda: T)
-    codes = [
-        encoder.link(s).decode().split("|")[9].strip()
-        for s in ("normal", "unavailable", "shutdown")
-    ]
+    codes = [encoder.link(s).decode().split("|")[9].strip() for s in
+             ("normal", "unavailable", "shutdown")]
     assert codes == ["1", "3", "4"]
 
 

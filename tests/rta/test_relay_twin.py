@@ -28,9 +28,8 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture
 def twin() -> Iterator[RunningTwin]:
-    running = start_twin(
-        seed=5, agents=40, queues=4, days=0, live=True, speed=SPEED, now_ms=NOW_MS, credentials=2
-    )
+    running = start_twin(seed=5, agents=40, queues=4, days=0, live=True, speed=SPEED,
+                         now_ms=NOW_MS, credentials=2)
     try:
         yield running
     finally:
@@ -39,14 +38,8 @@ def twin() -> Iterator[RunningTwin]:
 
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -105,9 +98,8 @@ def test_changes_in_order_late_snapshot_ops_and_shutdown(twin: RunningTwin) -> N
 
 def test_sinks_converge_after_drops_closing_expiry_and_token_expiry(twin: RunningTwin) -> None:
     async def scenario() -> None:
-        relay = Relay(
-            settings(twin, "verint", [SinkSpec("tcp-server")], source=source_config(twin, sets=2))
-        )
+        relay = Relay(settings(twin, "verint", [SinkSpec("tcp-server")],
+                               source=source_config(twin, sets=2)))
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         sink = relay.sinks[0]
@@ -171,10 +163,8 @@ def test_restart_gives_clients_a_full_snapshot(twin: RunningTwin) -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(second.run(stop))
         took = await eventually(lambda: client.latest == expected, what="snapshot after restart")
-        print(
-            f"full snapshot at the client {took:.2f} s after the restart "
-            f"(relay ready after {second.ready_after_s or 0:.2f} s)"
-        )
+        print(f"full snapshot at the client {took:.2f} s after the restart "
+              f"(relay ready after {second.ready_after_s or 0:.2f} s)")
         assert client.connected_at >= started
         stop.set()
         await task
@@ -185,14 +175,8 @@ def test_restart_gives_clients_a_full_snapshot(twin: RunningTwin) -> None:
 
 def test_roster_changes_are_picked_up_without_restart(twin: RunningTwin) -> None:
     async def scenario() -> None:
-        relay = Relay(
-            settings(
-                twin,
-                "verint",
-                [SinkSpec("tcp-server")],
-                source=source_config(twin, roster_refresh_s=0.3),
-            )
-        )
+        relay = Relay(settings(twin, "verint", [SinkSpec("tcp-server")],
+                               source=source_config(twin, roster_refresh_s=0.3)))
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         await relay.sinks[0].listening.wait()  # type: ignore[attr-defined]
@@ -215,10 +199,8 @@ def test_roster_changes_are_picked_up_without_restart(twin: RunningTwin) -> None
             return gone and joiner.username in snapshot and leaver.username not in snapshot
 
         await eventually(settled, what="roster refresh")
-        await eventually(
-            lambda: client.latest.get(joiner.username) == expected[joiner.username],
-            what="the joiner's state",
-        )
+        await eventually(lambda: client.latest.get(joiner.username) == expected[joiner.username],
+                         what="the joiner's state")
         stop.set()
         await task
         await client.stop()
@@ -228,15 +210,8 @@ def test_roster_changes_are_picked_up_without_restart(twin: RunningTwin) -> None
 
 def test_detailed_mode_adds_media_and_after_contact_work(twin: RunningTwin) -> None:
     async def scenario() -> None:
-        relay = Relay(
-            settings(
-                twin,
-                "verint",
-                [SinkSpec("tcp-server")],
-                detailed=True,
-                source=source_config(twin, detailed=True),
-            )
-        )
+        relay = Relay(settings(twin, "verint", [SinkSpec("tcp-server")], detailed=True,
+                               source=source_config(twin, detailed=True)))
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         await relay.sinks[0].listening.wait()  # type: ignore[attr-defined]
@@ -246,9 +221,8 @@ def test_detailed_mode_adds_media_and_after_contact_work(twin: RunningTwin) -> N
         topics = [t for slot in source.slots for t in slot.topics]
         assert len(topics) == 2 * len(source.roster)
         assert sum(t.endswith(".conversationsummary") for t in topics) == len(source.roster)
-        await eventually(
-            lambda: relay.engine.by_state().get("ACW", 0) > 0, timeout=20, what="an agent in ACW"
-        )
+        await eventually(lambda: relay.engine.by_state().get("ACW", 0) > 0, timeout=20,
+                         what="an agent in ACW")
         pause(twin)
         expected = truth(twin, "verint", detailed=True)
         await eventually(lambda: client.latest == expected, what="detailed truth")

@@ -86,7 +86,7 @@ class CalabrioEndpoint:
         if body.get("AuthenticationKey") != KEY:
             return web.Response(status=400, text="Invalid authentication key")
         if body.get("SourceId") != SOURCE:
-            return web.Response(status=400, text=f'Source id "{body.get("SourceId")}" not found')
+            return web.Response(status=400, text=f"Source id \"{body.get('SourceId')}\" not found")
         states = body.get("States") or []
         if len(states) > 50:
             self.violations.append(f"batch of {len(states)}")
@@ -187,9 +187,8 @@ def test_calabrio_outage_keeps_only_the_latest_state_per_agent() -> None:
             received_before = len(endpoint.received)
             endpoint.failing = False
             await eventually(lambda: endpoint.states == codes(feed), what="recovery")
-            after = [
-                code for user, code in endpoint.received[received_before:] if user == "agent0000"
-            ]
+            after = [code for user, code in endpoint.received[received_before:]
+                     if user == "agent0000"]
             assert after == ["AWAY"]  # never READY, MEAL or TRAINING after the outage
             assert not sink.health()["failing"]
             await cancel(task)
@@ -251,13 +250,8 @@ def test_tcp_client_reconnects_and_sends_a_snapshot_each_time() -> None:
         port = free_port()
         rta = load_profile("alvaria").rta
         assert rta is not None
-        sink = TcpClientSink(
-            "127.0.0.1",
-            port,
-            Encoder(layout_for(rta.protocol)),
-            backoff_initial=0.02,
-            backoff_max=0.1,
-        )
+        sink = TcpClientSink("127.0.0.1", port, Encoder(layout_for(rta.protocol)),
+                             backoff_initial=0.02, backoff_max=0.1)
         task = await run_sink(sink, feed)
         await eventually(lambda: sink.failures >= 2, what="refused connects")  # nobody listens
         wfm = FixedWidthServer()
@@ -266,10 +260,8 @@ def test_tcp_client_reconnects_and_sends_a_snapshot_each_time() -> None:
         assert sum(1 for line in wfm.lines if line.startswith("H")) == 1
         wfm.writers[0].close()  # the WFM drops us
         await eventually(lambda: sink.connects == 2, what="reconnect")
-        await eventually(
-            lambda: sum(1 for line in wfm.lines if line.startswith("A")) == 10,
-            what="second snapshot",
-        )
+        await eventually(lambda: sum(1 for line in wfm.lines if line.startswith("A")) == 10,
+                         what="second snapshot")
         put(feed, "agent0003", "ON_QUEUE", 3000)
         await eventually(lambda: wfm.latest()["agent0003"] == "0001", what="change")
         await cancel(task)
@@ -290,9 +282,8 @@ def test_slow_client_is_dropped_without_holding_back_the_others(
         fill(feed, 10)
         rta = load_profile("verint").rta
         assert rta is not None
-        sink = TcpServerSink(
-            "127.0.0.1", 0, Encoder(layout_for(rta.protocol)), max_buffer=64 * 1024
-        )
+        sink = TcpServerSink("127.0.0.1", 0, Encoder(layout_for(rta.protocol)),
+                             max_buffer=64 * 1024)
         task = await run_sink(sink, feed)
         await sink.listening.wait()
         slow = socket.socket()
@@ -343,10 +334,12 @@ def test_tls_server_sends_the_snapshot_over_tls() -> None:
         fill(feed, 4)
         rta = load_profile("verint").rta
         assert rta is not None
-        sink = TcpServerSink("127.0.0.1", 0, Encoder(layout_for(rta.protocol)), tls=server_context)
+        sink = TcpServerSink("127.0.0.1", 0, Encoder(layout_for(rta.protocol)),
+                             tls=server_context)
         task = await run_sink(sink, feed)
         await sink.listening.wait()
-        reader, writer = await asyncio.open_connection("127.0.0.1", sink.port, ssl=client_context)
+        reader, writer = await asyncio.open_connection("127.0.0.1", sink.port,
+                                                       ssl=client_context)
         lines = [(await reader.readline()).decode().split("|") for _ in range(5)]
         assert lines[0][9].strip() == "3"  # link status first: Genesys not connected here
         assert sorted(f[1] for f in lines[1:]) == [f"agent{n:04d}" for n in range(4)]

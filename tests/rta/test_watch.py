@@ -16,24 +16,10 @@ from wfmcli.cli.rta_cmd import _render
 from wfmcli.rta.status import read_all
 
 BODY = {
-    "name": "lab/verint",
-    "uptime_s": 12.0,
-    "ready": True,
-    "link": "normal",
-    "agents": 3,
-    "by_state": {"IDLE": 2, "BREAK": 1},
-    "changes_out": 9,
-    "pid": 4242,
-    "sources": [
-        {
-            "channels": 1,
-            "channels_connected": 1,
-            "events_in": 40,
-            "reconnects": 2,
-            "resyncs": 3,
-            "last_event_lag_ms": 120.0,
-        }
-    ],
+    "name": "lab/verint", "uptime_s": 12.0, "ready": True, "link": "normal", "agents": 3,
+    "by_state": {"IDLE": 2, "BREAK": 1}, "changes_out": 9, "pid": 4242,
+    "sources": [{"channels": 1, "channels_connected": 1, "events_in": 40, "reconnects": 2,
+                 "resyncs": 3, "last_event_lag_ms": 120.0}],
     "sinks": [{"sink": "tcp-server", "address": "0.0.0.0:7100", "clients": 2, "bytes_sent": 99}],
 }
 

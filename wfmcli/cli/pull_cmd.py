@@ -114,7 +114,9 @@ def _pull_with_progress(
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return pull(source, spec, cache=cache, keep_frames=False, progress=advance, counter=counter)
+        return pull(
+            source, spec, cache=cache, keep_frames=False, progress=advance, counter=counter
+        )
 
 
 def pull_command(

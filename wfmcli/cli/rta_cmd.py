@@ -47,14 +47,8 @@ def serve(
     from wfmcli.rta.settings import relay_settings
 
     config = load_config(global_options(ctx).config_path)
-    settings = relay_settings(
-        config,
-        target,
-        stdout=stdout,
-        ops_port=metrics_port,
-        ops_host=metrics_host,
-        roster_refresh_s=roster_refresh,
-    )
+    settings = relay_settings(config, target, stdout=stdout, ops_port=metrics_port,
+                              ops_host=metrics_host, roster_refresh_s=roster_refresh)
     serve_forever(settings)
 
 
@@ -79,33 +73,11 @@ def status(
         return
     print_table(
         "RTA relays",
-        [
-            "relay",
-            "running",
-            "link",
-            "agents",
-            "channels",
-            "events in",
-            "changes out",
-            "reconnects",
-            "lag s",
-            "sinks",
-        ],
-        [
-            [
-                s.target,
-                "yes" if s.running else f"no ({s.updated_s_ago:g} s ago)",
-                s.link,
-                s.agents,
-                f"{s.channels_connected}/{s.channels}",
-                s.events_in,
-                s.changes_out,
-                s.reconnects,
-                s.lag_s,
-                _sinks_cell(s),
-            ]
-            for s in found
-        ],
+        ["relay", "running", "link", "agents", "channels", "events in", "changes out",
+         "reconnects", "lag s", "sinks"],
+        [[s.target, "yes" if s.running else f"no ({s.updated_s_ago:g} s ago)", s.link,
+          s.agents, f"{s.channels_connected}/{s.channels}", s.events_in, s.changes_out,
+          s.reconnects, s.lag_s, _sinks_cell(s)] for s in found],
     )
 
 
@@ -174,12 +146,8 @@ def _render(status: RelayStatus, rate_in: float, rate_out: float) -> Group:
     for column in ("sink", "address", "clients/state", "bytes sent"):
         sinks.add_column(column)
     for sink in status.sinks:
-        sinks.add_row(
-            str(sink.get("sink")),
-            str(sink.get("address")),
-            _sink_state(sink),
-            str(sink.get("bytes_sent", 0)),
-        )
+        sinks.add_row(str(sink.get("sink")), str(sink.get("address")),
+                      _sink_state(sink), str(sink.get("bytes_sent", 0)))
     return Group(head, states, sinks)
 
 

@@ -50,7 +50,6 @@ ALLOTMENTS: dict[str, tuple[int, int]] = {
 }
 BILLING = ("named", "concurrent")
 
-
 def usage_dir() -> Path:
     return paths.data_dir() / "api-usage"
 
