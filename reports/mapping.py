@@ -226,7 +226,9 @@ class QueueMap:
     # ------------------------------------------------------------------ frames
 
     def apply(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """The rows with queue_key, queue_code and queue_label, excluded pairs dropped."""
+        """The rows with queue_key, queue_code and queue_label, excluded pairs dropped.
+
+        A pair the map lacks raises KeyError: complete the map first (`extend`)."""
         table = self._lookup(rows)
         keep = table["action"] != "exclude"
         mapped = rows.assign(
@@ -235,45 +237,56 @@ class QueueMap:
         return mapped[keep.to_numpy()]
 
     def excluded(self, rows: pd.DataFrame) -> pd.Series:
-        """True for rows the mapping excludes (or no row covers: those the policy left out)."""
+        """True for rows the mapping excludes (action exclude, or the exclude policy)."""
         return self._lookup(rows)["action"] == "exclude"
 
+    def covers(self, rows: pd.DataFrame) -> bool:
+        """Whether every pair in the rows has a row here."""
+        index = _pairs(rows)
+        return all(self._row_for(pair, "campaign_id" in rows) for pair in index.unique())
+
+    def _row_for(self, pair: tuple[str, ...], campaigns: bool) -> QueueRow | None:
+        queue_id, media, direction, campaign = (str(part) for part in pair)
+        if campaigns:
+            return self.find((queue_id, media, direction, campaign))
+        return self.find_loose(queue_id, media, direction)
+
     def _lookup(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """key, code, name and action per row, by unique pair (a frame has few pairs)."""
+        import numpy as np
         import pandas as pd
 
-        campaigns = rows["campaign_id"] if "campaign_id" in rows.columns else None
-        pairs = pd.DataFrame(
+        index = _pairs(rows)
+        unique = index.unique()
+        found: list[tuple[str, str, str, str]] = []
+        for pair in unique:
+            row = self._row_for(pair, "campaign_id" in rows)
+            if row is None:
+                raise KeyError(f"{self.origin} has no row for {pair}")
+            found.append((row.key, row.code, row.name or row.key, row.action))
+        position = unique.get_indexer(index)
+        columns = list(zip(*found, strict=True)) if found else [(), (), (), ()]
+        return pd.DataFrame(
             {
-                "queue_id": rows["queue_id"].astype(str),
-                "media": rows["media"].astype(str),
-                "direction": rows["direction"].astype(str),
-                "campaign_id": (
-                    campaigns.astype(str) if campaigns is not None else pd.Series("", rows.index)
-                ),
+                name: np.asarray(values, dtype=object)[position]
+                for name, values in zip(("key", "code", "name", "action"), columns, strict=True)
             },
             index=rows.index,
         )
-        unique = pairs.drop_duplicates()
-        found: list[tuple[str, str, str, str]] = []
-        for queue_id, media, direction, campaign in unique.itertuples(index=False):
-            row = (
-                self.find((queue_id, media, direction, campaign))
-                if campaigns is not None
-                else self.find_loose(queue_id, media, direction)
-            )
-            found.append(
-                (row.key, row.code, row.name or row.key, row.action)
-                if row is not None
-                else ("", "", "", "exclude")
-            )
-        values = pd.DataFrame(found, columns=["key", "code", "name", "action"], index=unique.index)
-        merged = pairs.merge(
-            pd.concat([unique, values], axis=1),
-            on=["queue_id", "media", "direction", "campaign_id"],
-            how="left",
-        )
-        merged.index = rows.index
-        return merged
+
+
+def _pairs(rows: pd.DataFrame) -> pd.MultiIndex:
+    import pandas as pd
+
+    campaign = (
+        rows["campaign_id"].astype(str)
+        if "campaign_id" in rows.columns
+        else pd.Series("", index=rows.index)
+    )
+    return pd.MultiIndex.from_arrays(
+        [rows["queue_id"].astype(str), rows["media"].astype(str),
+         rows["direction"].astype(str), campaign]
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------- scope
@@ -295,11 +308,11 @@ def scope_mask(rows: pd.DataFrame, selected: Sequence[str]) -> pd.Series:
     if not selected or rows.empty:
         return pd.Series(True, index=rows.index)
     combos = rows[["media", "direction"]].drop_duplicates()
-    allowed = {
-        (m, d) for m, d in combos.itertuples(index=False) if in_scope(str(m), str(d), selected)
-    }
-    keys = list(zip(rows["media"].astype(str), rows["direction"].astype(str), strict=True))
-    return pd.Series([key in allowed for key in keys], index=rows.index)
+    allowed = [
+        f"{m}/{d}" for m, d in combos.itertuples(index=False) if in_scope(str(m), str(d), selected)
+    ]
+    keys = rows["media"].astype(str) + "/" + rows["direction"].astype(str)
+    return pd.Series(keys.isin(allowed).to_numpy(), index=rows.index)
 
 
 def seen_pairs(rows: pd.DataFrame) -> list[Seen]:

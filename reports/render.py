@@ -222,7 +222,8 @@ def full_map(
         if rows is not None and not rows.empty:
             rows = _apply_names(rows, destination)
             rows = rows[scope_mask(rows, destination.media).to_numpy()]
-            mapping.extend(sorted(seen_pairs(rows), key=lambda s: (s.queue_name, s.pair)))
+            if not mapping.covers(rows):
+                mapping.extend(sorted(seen_pairs(rows), key=lambda s: (s.queue_name, s.pair)))
     return mapping
 
 
@@ -231,7 +232,7 @@ def map_queues(rows: pd.DataFrame, profile: Profile, destination: Destination) -
     excluded pairs dropped."""
     rows = rows[scope_mask(rows, destination.media).to_numpy()]
     mapping = destination.queue_map
-    if mapping is None or mapping.missing(seen_pairs(rows)):
+    if mapping is None or not mapping.covers(rows):
         mapping = full_map({"queue_interval": rows}, profile, destination)
     return mapping.apply(rows)
 
