@@ -7,16 +7,18 @@ made once and kept (a temporary file renamed over the old one: a killed run leav
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
 import os
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wfmcli.errors import ConfigError
+from wfmcli.errors import ConfigError, LockedError
 from wfmcli.reports.mapping import QueueMap, QueueRow, Seen, parse, render
 
 if TYPE_CHECKING:
@@ -57,12 +59,55 @@ def save_queue_map(path: Path, mapping: QueueMap) -> None:
     _replace(path, render(mapping.rows))
 
 
+@contextlib.contextmanager
+def file_lock(path: Path, wait_s: float = 30.0) -> Iterator[None]:
+    """Hold `<path>.lock` while the file is read and written again: `wfm map`, `wfm report` and
+    `wfm run` may all add rows to one mapping at once."""
+    from wfmcli.filelock import try_lock, unlock
+
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a+", encoding="utf-8") as handle:
+        deadline = time.monotonic() + wait_s
+        while not try_lock(handle):
+            if time.monotonic() > deadline:
+                raise LockedError(
+                    f"{path} is being updated by another wfm", hint="try again in a moment"
+                )
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            unlock(handle)
+
+
+def update_queue_map(
+    path: Path, mapping: QueueMap, seen: Sequence[Seen], *, counts: bool = False
+) -> list[QueueRow]:
+    """Add rows for the pairs the file lacks, read afresh under the lock so an edit made since
+    `mapping` was loaded is kept; `mapping` becomes what the file now says."""
+    with file_lock(path):
+        fresh = (
+            parse(path.read_bytes(), str(path), mapping.spec, mapping.policy)
+            if path.exists()
+            else QueueMap([], mapping.spec, mapping.policy, str(path))
+        )
+        if counts:
+            fresh.update_counts(seen)
+        added = fresh.extend(seen)
+        if added or counts or not path.exists():
+            save_queue_map(path, fresh)
+    mapping.rows = fresh.rows
+    mapping.__post_init__()
+    return added
+
+
 def complete(path: Path | None, mapping: QueueMap, seen: Sequence[Seen]) -> list[QueueRow]:
     """Add rows for pairs the mapping lacks (by its policy), write them to the file, log each."""
     first = path is not None and not path.exists()
-    added = mapping.extend(seen)
-    if added and path is not None:
-        save_queue_map(path, mapping)
+    if not mapping.missing(seen):
+        return []
+    added = update_queue_map(path, mapping, seen) if path is not None else mapping.extend(seen)
     if first and added:
         # the mapping's first writing is not news: queues that come later are
         log.info(

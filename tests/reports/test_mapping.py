@@ -176,3 +176,19 @@ def test_repeated_hour_merges_for_calabrio_and_shares_a_file_for_nice(tmp_path: 
     accounts = account(frames, nice, destination, start, end,
                        delivered_by_day(written, nice, destination))  # fmt: skip
     assert [a.unaccounted for a in accounts] == [0]
+
+
+def test_a_job_adding_a_queue_keeps_an_edit_made_while_it_ran(tmp_path: Path) -> None:
+    from wfmcli.mapfiles import complete, load_queue_map
+
+    profile = load_profile("calabrio")
+    path = tmp_path / "queues.csv"
+    seen = [Seen((Q1, "voice", "inbound", ""), "Sales", 9)]
+    complete(path, QueueMap([], profile.queue_key, "split", str(path)), seen)
+    in_memory = load_queue_map(path, profile, None)  # a run loads the file...
+    edited = path.read_text().replace(",1,1,Sales Voice,", ",1,1,Sales (main line),")
+    path.write_text(edited)  # ...the engineer renames the queue meanwhile...
+    added = complete(path, in_memory, [*seen, Seen((Q2, "chat", "inbound", ""), "Web", 2)])
+    text = path.read_text()  # ...and the run's new queue does not undo the edit
+    assert "Sales (main line)" in text and [r.code for r in added] == ["2"]
+    assert [r.name for r in in_memory.rows] == ["Sales (main line)", "Web Chat"]

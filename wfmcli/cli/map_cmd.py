@@ -46,7 +46,7 @@ def queues(
 
     from wfmcli.config import load_config
     from wfmcli.jobs.build import PulledFrames
-    from wfmcli.mapfiles import load_queue_map, queue_map_path, save_queue_map
+    from wfmcli.mapfiles import load_queue_map, queue_map_path, update_queue_map
     from wfmcli.paths import cache_dir
     from wfmcli.pull import FrameCache, PullSource
     from wfmcli.pull.directory_cache import DirectoryCache
@@ -73,9 +73,7 @@ def queues(
     seen = seen_pairs(rows)
     path = queue_map_path(config.state_root(), scope_name, dest_name, settings)
     mapping = load_queue_map(path, profile, settings)
-    mapping.update_counts(seen)
-    added = mapping.extend(seen)
-    save_queue_map(path, mapping)
+    added = update_queue_map(path, mapping, seen, counts=True)
     result = {
         "file": str(path),
         "rows": len(mapping.rows),
