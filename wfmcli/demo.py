@@ -97,7 +97,9 @@ def write_config(out: Path, base_url: str, client_id: str, secret: str, role: st
     return config
 
 
-def run_demo(out: Path, *, seed: int, agents: int, queues: int, day: date) -> DemoResult:
+def run_demo(
+    out: Path, *, seed: int, agents: int, queues: int, day: date, mixed_media: bool = False
+) -> DemoResult:
     import time as clock
 
     from wfmcli.config import load_config
@@ -114,7 +116,7 @@ def run_demo(out: Path, *, seed: int, agents: int, queues: int, day: date) -> De
     result = DemoResult(out, out / "config.yaml", seed, agents, queues, day, 0.0, 0)
     with start_twin(
         seed=seed, agents=agents, queues=queues, days=2, live=False,
-        now_ms=int(now.timestamp() * 1000),
+        now_ms=int(now.timestamp() * 1000), mixed_media=mixed_media,
     ) as twin:  # fmt: skip
         role = twin.org.licensed_role.name
         written = write_config(out, twin.base_url, twin.client_id, twin.client_secret, role)
