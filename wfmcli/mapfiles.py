@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wfmcli.errors import ConfigError, LockedError
-from wfmcli.reports.mapping import QueueMap, QueueRow, Seen, parse, render
+from wfmcli.reports.mapping import Policy, QueueMap, QueueRow, Seen, parse, render
 
 if TYPE_CHECKING:
     from wfmcli.config import Destination
@@ -43,9 +43,10 @@ def agent_map_path(data_dir: Path, scope: str, destination: str, settings: Desti
     return data_dir / "mappings" / scope / f"{destination}-agents.csv"
 
 
-def load_queue_map(path: Path, profile: Profile, settings: Destination | None) -> QueueMap:
-    """The file's rows (none when it does not exist yet), checked against the profile's key."""
-    policy = (settings.unmapped_queues if settings else None) or profile.queue_key.policy
+def load_queue_map(path: Path, profile: Profile, policy: Policy | None = None) -> QueueMap:
+    """The file's rows (none when it does not exist yet), checked against the profile's key;
+    `policy` for unmapped pairs (None: the profile's)."""
+    policy = policy or profile.queue_key.policy
     if not path.exists():
         return QueueMap([], profile.queue_key, policy, str(path))
     try:
@@ -211,7 +212,8 @@ def destination_problems(
     problems: list[str] = []
     try:
         profile = load_profile(settings.profile)
-        load_queue_map(queue_map_path(data_dir, scope, destination, settings), profile, settings)
+        path = queue_map_path(data_dir, scope, destination, settings)
+        load_queue_map(path, profile, settings.unmapped_queues)
     except ConfigError as exc:
         problems.append(exc.one_line())
         return problems

@@ -192,3 +192,23 @@ def test_a_job_adding_a_queue_keeps_an_edit_made_while_it_ran(tmp_path: Path) ->
     text = path.read_text()  # ...and the run's new queue does not undo the edit
     assert "Sales (main line)" in text and [r.code for r in added] == ["2"]
     assert [r.name for r in in_memory.rows] == ["Sales (main line)", "Web Chat"]
+
+
+def test_policies_for_pairs_the_file_does_not_list() -> None:
+    seen = [Seen((Q1, "voice", "inbound", ""), "Sales", 9),
+            Seen((Q1, "chat", "inbound", ""), "Sales", 4)]  # fmt: skip
+    merged = QueueMap([], NICE, "merge")
+    merged.extend(seen)
+    assert {r.key for r in merged.rows} == {"Sales"} and {r.action for r in merged.rows} == {
+        "merge"
+    }
+    excluded = QueueMap([], NICE, "exclude")
+    excluded.extend(seen)
+    assert {r.action for r in excluded.rows} == {"exclude"}
+    split = QueueMap([], NICE, "split")
+    split.extend(seen)
+    assert [r.key for r in split.rows] == ["Sales Voice", "Sales Chat"]
+    # a key already taken gets a suffix that still fits the profile's length
+    taken = QueueMap([], NICE, "split")
+    taken.extend([Seen((Q2, "voice", "inbound", ""), "Sales Voice", 1), *seen[:1]])
+    assert [r.key for r in taken.rows] == ["Sales Voice", "Sales Voice~2"]

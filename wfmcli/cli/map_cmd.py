@@ -72,7 +72,7 @@ def queues(
     rows = rows[scope_mask(rows, [str(m.value) for m in settings.media]).to_numpy()]
     seen = seen_pairs(rows)
     path = queue_map_path(config.state_root(), scope_name, dest_name, settings)
-    mapping = load_queue_map(path, profile, settings)
+    mapping = load_queue_map(path, profile, settings.unmapped_queues)
     added = update_queue_map(path, mapping, seen, counts=True)
     result = {
         "file": str(path),

@@ -51,14 +51,13 @@ class ProfileRenderer:
         from wfmcli.reports.mapping import QueueMap, scope_mask, seen_pairs
 
         if self._queue_map is None:
+            given = self.destination.queue_map
+            policy = given.policy if given else self.profile.queue_key.policy
             self._queue_map = (
-                load_queue_map(self.queue_map_path, self.profile, None)
+                load_queue_map(self.queue_map_path, self.profile, policy)
                 if self.queue_map_path is not None
-                else self.destination.queue_map
-                or QueueMap([], self.profile.queue_key, self.profile.queue_key.policy)
+                else given or QueueMap([], self.profile.queue_key, policy)
             )
-            if self.destination.queue_map is not None and self.queue_map_path is not None:
-                self._queue_map.policy = self.destination.queue_map.policy
         for name in ("queue_interval", "agent_queue_interval"):
             rows = frames.get(name)
             if rows is not None and not rows.empty:
