@@ -212,3 +212,25 @@ def test_policies_for_pairs_the_file_does_not_list() -> None:
     taken = QueueMap([], NICE, "split")
     taken.extend([Seen((Q2, "voice", "inbound", ""), "Sales Voice", 1), *seen[:1]])
     assert [r.key for r in taken.rows] == ["Sales Voice", "Sales Voice~2"]
+
+
+def test_frames_of_several_days_render_in_one_go(tmp_path: Path) -> None:
+    """Frames read from several cached days hold chunked text columns; layout takes them."""
+    from wfmcli.pull.cache import FrameCache, Partition
+
+    zone = ZoneInfo("Europe/Berlin")
+    cache = FrameCache(tmp_path / "cache")
+    for day in (date(2026, 6, 15), date(2026, 6, 16)):
+        low = datetime(day.year, day.month, day.day, tzinfo=zone)
+        high = datetime(day.year, day.month, day.day + 1, tzinfo=zone)
+        for name, frame in day_frames(day, "Europe/Berlin").items():
+            cache.write(Partition("prod", name, zone, 15, day), low, high, frame)
+    start, end = datetime(2026, 6, 15, tzinfo=zone), datetime(2026, 6, 17, tzinfo=zone)
+    names = ("queue_interval", "agent_interval")  # agent rows pass through unsummed
+    frames = {name: cache.read("prod", name, zone, 15, start, end) for name in names}
+    profile = load_profile("verint")
+    destination = Destination("Europe/Berlin")
+    written = render_reports(frames, profile, destination, start, end, tmp_path / "out")
+    balances = account(frames, profile, destination, start, end,
+                       delivered_by_day(written, profile, destination))  # fmt: skip
+    assert [(b.reported, b.unaccounted) for b in balances] == [(26, 0), (26, 0)]

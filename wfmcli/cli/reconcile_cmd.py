@@ -91,7 +91,12 @@ def reconcile(
                 for d in result.days
             ],
         )  # fmt: skip
-        for problem in result.problems[:20]:
+        for problem in result.problems[:5]:
             sys.stderr.write(f"wfm: {problem}\n")
+        if len(result.problems) > 5:
+            sys.stderr.write(
+                f"wfm: ... and {len(result.problems) - 5} more files (wfm run or wfm backfill "
+                "delivers them)\n"
+            )
     if result.unaccounted:
         raise typer.Exit(int(ExitCode.PARTIAL))
