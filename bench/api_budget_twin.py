@@ -78,6 +78,7 @@ def write_config(folder: Path, twin: RunningTwin, agent_every: str, listen: str)
     destinations:
       nice:
         profile: nice-iex
+        agent_id: employee_id  # usernames do not fit IEX's 16-character agentId
         timezone: {ZONE}
         interval: 15
         schedule: 15m
