@@ -40,8 +40,16 @@ def twin_child(args: argparse.Namespace) -> None:
     from wfmcli.sim import notify, start_twin
 
     built = time.perf_counter()
-    twin = start_twin(seed=1, agents=args.agents, queues=max(4, args.agents // 100), days=0,
-                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS)
+    twin = start_twin(
+        seed=1,
+        agents=args.agents,
+        queues=max(4, args.agents // 100),
+        days=0,
+        live=True,
+        speed=args.speed,
+        credentials=args.sets,
+        now_ms=AT_MS,
+    )
     twin.faults.rate_limit_per_minute = args.rate_limit
     published: list[tuple[str, int, int, int]] = []
     original = notify._event
@@ -51,15 +59,23 @@ def twin_child(args: argparse.Namespace) -> None:
         if topic.endswith(".activity"):
             presence = _ms(body["presence"]["modifiedDate"])
             routing = _ms(body["routingStatus"]["startTime"])
-            published.append((names[body["id"]], presence, max(presence, routing),
-                              int(time.time() * 1000)))
+            published.append(
+                (names[body["id"]], presence, max(presence, routing), int(time.time() * 1000))
+            )
         return original(topic, body)
 
     notify._event = stamped  # type: ignore[assignment]
-    creds = [{"client_id": c.client_id, "client_secret": c.client_secret}
-             for c in twin.credentials]
-    print(json.dumps({"base_url": twin.base_url, "credentials": creds,
-                      "build_s": time.perf_counter() - built}), flush=True)
+    creds = [{"client_id": c.client_id, "client_secret": c.client_secret} for c in twin.credentials]
+    print(
+        json.dumps(
+            {
+                "base_url": twin.base_url,
+                "credentials": creds,
+                "build_s": time.perf_counter() - built,
+            }
+        ),
+        flush=True,
+    )
     stop = [False]
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
     while not stop[0]:
@@ -123,12 +139,16 @@ class Client:
 
 
 def config_text(base_url: str, credentials: list[dict[str, str]], port: int) -> str:
-    creds = "".join(f"        - client_id: {c['client_id']}\n"
-                    f"          client_secret: {c['client_secret']}\n" for c in credentials)
-    return (f"version: 1\nscopes:\n  bench:\n    source:\n      base_url: {base_url}\n"
-            f"      credentials:\n{creds}      licensed_role: Contact Center Agent\n"
-            f"    destinations:\n      verint:\n        profile: verint\n"
-            f"        timezone: UTC\n        rta:\n          listen: 127.0.0.1:{port}\n")
+    creds = "".join(
+        f"        - client_id: {c['client_id']}\n          client_secret: {c['client_secret']}\n"
+        for c in credentials
+    )
+    return (
+        f"version: 1\nscopes:\n  bench:\n    source:\n      base_url: {base_url}\n"
+        f"      credentials:\n{creds}      licensed_role: Contact Center Agent\n"
+        f"    destinations:\n      verint:\n        profile: verint\n"
+        f"        timezone: UTC\n        rta:\n          listen: 127.0.0.1:{port}\n"
+    )
 
 
 def main() -> None:
@@ -159,21 +179,50 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["PYTHONPATH"] = str(ROOT)
     twin = subprocess.Popen(
-        [sys.executable, __file__, "--twin-child", "--agents", str(args.agents), "--sets",
-         str(args.sets), "--speed", str(args.speed), "--rate-limit", str(args.rate_limit),
-         "--log", str(log)], stdout=subprocess.PIPE, env=env, text=True)
+        [
+            sys.executable,
+            __file__,
+            "--twin-child",
+            "--agents",
+            str(args.agents),
+            "--sets",
+            str(args.sets),
+            "--speed",
+            str(args.speed),
+            "--rate-limit",
+            str(args.rate_limit),
+            "--log",
+            str(log),
+        ],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     children.append(twin)
     assert twin.stdout is not None
     info = json.loads(twin.stdout.readline())
-    print(f"twin: {args.agents} agents, {args.sets} credential sets, speed {args.speed:g}, "
-          f"built in {info['build_s']:.1f} s")
+    print(
+        f"twin: {args.agents} agents, {args.sets} credential sets, speed {args.speed:g}, "
+        f"built in {info['build_s']:.1f} s"
+    )
     port, ops = free_port(), free_port()
     (work / "config.yaml").write_text(config_text(info["base_url"], info["credentials"], port))
     relay_env = {**env, "WFM_CONFIG": str(work / "config.yaml"), "WFM_DATA_DIR": str(work)}
     started = time.monotonic()
     relay = subprocess.Popen(
-        [sys.executable, "-m", "wfmcli", "-q", "rta", "serve", "bench/verint",
-         "--metrics-port", str(ops)], env=relay_env)
+        [
+            sys.executable,
+            "-m",
+            "wfmcli",
+            "-q",
+            "rta",
+            "serve",
+            "bench/verint",
+            "--metrics-port",
+            str(ops),
+        ],
+        env=relay_env,
+    )
     children.append(relay)
     import httpx
 
@@ -192,8 +241,10 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
             status = (await http.get("/status")).json()
         channels = sum(s["channels"] for s in status["sources"])
         # The post-subscribe resync (one paged read of every user) is start-up, not load.
-        while any(s["resync_users"] < s["agents"] or s["resync_pending"] or s["resyncing"]
-                  for s in status["sources"]):
+        while any(
+            s["resync_users"] < s["agents"] or s["resync_pending"] or s["resyncing"]
+            for s in status["sources"]
+        ):
             await asyncio.sleep(0.5)
             status = (await http.get("/status")).json()
         await asyncio.sleep(1.0)
@@ -228,8 +279,11 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
     for agent, presence, both, at in json.loads(log.read_text()):
         published.setdefault((agent, both), at)
         published.setdefault((agent, presence), at)
-    latencies = [received - published[(agent, since)] for agent, since, received in window
-                 if (agent, since) in published]
+    latencies = [
+        received - published[(agent, since)]
+        for agent, since, received in window
+        if (agent, since) in published
+    ]
     rows = [
         ("agents watched", f"{final['agents']:,} over {channels} channels, {args.sets} sets"),
         ("snapshot at client after start", f"{snapshot_s:.2f} s"),

@@ -4,8 +4,10 @@ The directory is read once (credential set 1). Then, per local day, the work is 
 are split into one contiguous shard per credential set and asked for in batches of 100 userIds
 (user aggregates, agent conversation aggregates, user details); queue queries go round-robin over
 the sets. Each set runs a few requests at once behind its own token and rate gate, so N sets pull
-about N times faster. Each day is assembled, written to the cache and released before the next,
-which bounds memory on long ranges. Every request is counted, token requests included.
+about N times faster. Each answer is folded in as it arrives and agent rows are spilled to disk;
+each day is then written to the cache piece by sorted piece (an interval, or a batch of users, at
+a time) and released before the next, so memory stays flat in the org's size and the range's
+length. Every request is counted, token requests included.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -316,18 +318,21 @@ async def pull_async(
 
         runner = _Runner(client, tick)
         for window, assembler, jobs in plans:
-            async with asyncio.TaskGroup() as group:
-                for set_index, job in jobs:
-                    group.create_task(runner.on(set_index, job))
-            day_frames = assembler.frames(wanted)
-            for name, df in day_frames.items():
-                summaries[name].rows += len(df)
-                if cache is not None:
+            with assembler:
+                async with asyncio.TaskGroup() as group:
+                    for set_index, job in jobs:
+                        group.create_task(runner.on(set_index, job))
+                for name in wanted:
+                    pieces = _tally(
+                        assembler.pieces(name), summaries[name], kept[name], keep_frames
+                    )
+                    if cache is None:
+                        for _ in pieces:
+                            pass
+                        continue
                     partition = Partition(spec.scope, name, spec.zone, spec.interval, window.day)
-                    path = cache.write(partition, window.start, window.end, df)
+                    path = cache.write_sorted(partition, window.start, window.end, pieces)
                     summaries[name].files.append(str(path))
-                if keep_frames:
-                    kept[name].append(df)
     requests = counter.count()
     days = (spec.end - spec.start).total_seconds() / 86_400
     by_endpoint: dict[str, int] = {}
@@ -381,6 +386,17 @@ async def _directory(
         if directories is not None:
             directories.save(key, directory, now)
     return directory
+
+
+def _tally(
+    pieces: Iterator[pd.DataFrame], summary: FrameSummary, kept: list[pd.DataFrame], keep: bool
+) -> Iterator[pd.DataFrame]:
+    """Pass the pieces on, counting their rows and keeping them when the caller wants frames."""
+    for piece in pieces:
+        summary.rows += len(piece)
+        if keep:
+            kept.append(piece)
+        yield piece
 
 
 def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:

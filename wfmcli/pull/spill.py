@@ -1,0 +1,201 @@
+"""Columnar spill files: a day's agent rows go to disk as they arrive, and come back in order.
+
+A 20,000-agent day is about 800 MB of finished frames, a 100,000-agent day 4 GB, so the pull
+never holds a whole day of agent rows. Each answer becomes a small block of integer key codes and
+float64 values (about 8 bytes a cell instead of a Python float in a list in a dict); blocks are
+buffered up to `BUFFER_BYTES` and then written to an Arrow IPC file, one record batch per interval
+for interval-keyed frames (`IntervalSpill`) or per answer for status rows (`RangeSpill`). The
+assembler then reads one interval (or one batch of users) at a time back, so what is in memory at
+once is bounded by the size of one interval of the org, not of its day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+BUFFER_BYTES = 16 * 2**20
+
+Ints = np.ndarray[Any, np.dtype[np.int64]]
+Floats = np.ndarray[Any, np.dtype[np.float64]]
+
+
+class Vocabulary:
+    """Text values as integer codes; `ranks()` maps codes to their order as strings, so sorting
+    by ranked codes sorts like the strings would."""
+
+    def __init__(self, values: Sequence[str] = ()) -> None:
+        self.values: list[str] = []
+        self.codes: dict[str, int] = {}
+        for value in values:
+            self.code(value)
+
+    def code(self, value: str) -> int:
+        found = self.codes.get(value)
+        if found is None:
+            found = self.codes[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+    def ranks(self) -> Ints:
+        order = sorted(range(len(self.values)), key=self.values.__getitem__)
+        ranks = np.empty(len(order), dtype=np.int64)
+        ranks[order] = np.arange(len(order), dtype=np.int64)
+        return ranks
+
+    def array(self) -> np.ndarray[Any, np.dtype[np.object_]]:
+        return np.array(self.values, dtype=object)
+
+
+def _schema(keys: int, values: int) -> pa.Schema:
+    return pa.schema(
+        [*(pa.field(f"k{i}", pa.int64()) for i in range(keys)),
+         *(pa.field(f"v{i}", pa.float64()) for i in range(values))]
+    )  # fmt: skip
+
+
+def _batch(schema: pa.Schema, keys: Ints, values: Floats) -> pa.RecordBatch:
+    columns = [pa.array(keys[:, i]) for i in range(keys.shape[1])]
+    columns += [pa.array(values[:, i]) for i in range(values.shape[1])]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _unbatch(batches: list[pa.RecordBatch], keys: int, values: int) -> tuple[Ints, Floats]:
+    table = pa.Table.from_batches(batches, schema=_schema(keys, values))
+    columns = [table.column(i).to_numpy() for i in range(keys + values)]
+    key_block = np.column_stack(columns[:keys]).astype(np.int64, copy=False)
+    value_block = np.column_stack(columns[keys:]).astype(np.float64, copy=False)
+    return key_block.reshape(len(table), keys), value_block.reshape(len(table), values)
+
+
+class IntervalSpill:
+    """Rows of (key codes, values) whose first key is the interval's index on the day's grid.
+
+    `combined()` yields, interval by interval in ascending order, each distinct key once with its
+    values summed over every row that carried it (in arrival order), sorted by the key codes.
+    Every row should have one interval in `keys[:, 0]`.
+    """
+
+    def __init__(self, path: Path, keys: int, values: int, *, drop_zero: bool = False) -> None:
+        self.path = path
+        self.keys = keys
+        self.values = values
+        self.drop_zero = drop_zero  # rows of zeros change no sum; leave them out early
+        self.schema = _schema(keys, values)
+        self._pending: list[tuple[Ints, Floats]] = []
+        self._pending_bytes = 0
+        self._where: dict[int, list[int]] = {}  # interval -> record batch numbers
+        self._batches = 0
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        self._sink: Any = None
+
+    def add(self, keys: Ints, values: Floats) -> None:
+        if self.drop_zero and len(values):
+            keep = values.any(axis=1)
+            keys, values = keys[keep], values[keep]
+        if not len(keys):
+            return
+        self._pending.append((keys, values))
+        self._pending_bytes += keys.nbytes + values.nbytes
+        if self._pending_bytes >= BUFFER_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        keys = np.concatenate([k for k, _ in self._pending])
+        values = np.concatenate([v for _, v in self._pending])
+        self._pending, self._pending_bytes = [], 0
+        order = np.argsort(keys[:, 0], kind="stable")
+        keys, values = keys[order], values[order]
+        if self._writer is None:
+            self._sink = pa.OSFile(str(self.path), "wb")
+            self._writer = pa.ipc.new_file(self._sink, self.schema)
+        intervals, starts = np.unique(keys[:, 0], return_index=True)
+        ends = [*starts[1:], len(keys)]
+        for interval, lo, hi in zip(intervals.tolist(), starts.tolist(), ends, strict=True):
+            self._writer.write_batch(_batch(self.schema, keys[lo:hi], values[lo:hi]))
+            self._where.setdefault(int(interval), []).append(self._batches)
+            self._batches += 1
+
+    def combined(self, ranks: Sequence[Ints] = ()) -> Iterator[tuple[int, Ints, Floats]]:
+        """`ranks[i]` maps the codes of key column i + 1 to their sort order, first."""
+        self._flush()
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._sink.close()
+        with pa.OSFile(str(self.path), "rb") as source:
+            reader = pa.ipc.open_file(source)
+            for interval in sorted(self._where):
+                batches = [reader.get_batch(number) for number in self._where[interval]]
+                keys, values = _unbatch(batches, self.keys, self.values)
+                for column, rank in enumerate(ranks, start=1):
+                    keys[:, column] = rank[keys[:, column]]
+                yield (interval, *combine(keys, values))
+        self.path.unlink(missing_ok=True)
+
+
+def combine(keys: Ints, values: Floats) -> tuple[Ints, Floats]:
+    """Distinct keys in ascending order (the last key column varies fastest), values summed."""
+    if not len(keys):
+        return keys, values
+    order = np.lexsort(keys.T[::-1])
+    keys, values = keys[order], values[order]
+    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)])
+    if len(starts) == len(keys):
+        return keys, values
+    return keys[starts], np.add.reduceat(values, starts, axis=0)
+
+
+class RangeSpill:
+    """Arrow record batches, each covering a range of one integer column (the user's code).
+
+    `groups()` yields the batches in ascending order of their ranges, those whose ranges overlap
+    together, so a caller can sort each group on its own and still get a sorted whole.
+    """
+
+    def __init__(self, path: Path, column: str) -> None:
+        self.path = path
+        self.column = column
+        self._ranges: list[tuple[int, int, int]] = []  # (low, high, batch number)
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        self._sink: Any = None
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        codes = batch.column(self.column).to_numpy()
+        if self._writer is None:
+            self._sink = pa.OSFile(str(self.path), "wb")
+            self._writer = pa.ipc.new_file(self._sink, batch.schema)
+        self._writer.write_batch(batch)
+        self._ranges.append((int(codes.min()), int(codes.max()), len(self._ranges)))
+
+    def groups(self) -> Iterator[pa.Table]:
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._sink.close()
+        with pa.OSFile(str(self.path), "rb") as source:
+            reader = pa.ipc.open_file(source)
+            for group in _overlapping(sorted(self._ranges)):
+                yield pa.Table.from_batches([reader.get_batch(n) for n in sorted(group)])
+        self.path.unlink(missing_ok=True)
+
+
+def _overlapping(ranges: list[tuple[int, int, int]]) -> Iterator[list[int]]:
+    group: list[int] = []
+    high = -1
+    for low, top, number in ranges:
+        if group and low > high:
+            yield group
+            group = []
+        group.append(number)
+        high = max(high, top)
+    if group:
+        yield group
