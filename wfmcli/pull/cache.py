@@ -32,6 +32,7 @@ from wfmcli.timegrid import local_midnight
 
 DATA_FILE = "data.parquet"
 PULLED_FILE = "pulled.json"
+ROW_GROUP_ROWS = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,8 @@ def _keeps(path: Path, spec: frames.FrameSpec, start: datetime, end: datetime) -
 
 
 class _PieceWriter:
-    """Frames appended to one Parquet file, a row group each, under the first one's schema.
+    """Frames appended to one Parquet file under the first one's schema, gathered into row
+    groups of about `ROW_GROUP_ROWS` (small row groups compress worse and read slower).
 
     `columns` (the old file's) come first when given, as `pd.concat([old, new])` would order
     them; secondary-presence columns one side lacks are zeros.
@@ -237,6 +239,8 @@ class _PieceWriter:
         self.writer: pq.ParquetWriter | None = None
         self.schema: pa.Schema | None = None
         self.rows = 0
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
 
     def extend(self, path: Path, pieces: Iterable[pd.DataFrame]) -> None:
         for df in pieces:
@@ -250,13 +254,22 @@ class _PieceWriter:
                 self.schema = pa.Schema.from_pandas(df, preserve_index=False)
                 self.writer = pq.ParquetWriter(path, self.schema)
             if len(df):
-                self.writer.write_table(
+                self._pending.append(
                     pa.Table.from_pandas(df, schema=self.schema, preserve_index=False)
                 )
+                self._pending_rows += len(df)
                 self.rows += len(df)
+            if self._pending_rows >= ROW_GROUP_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.writer is not None and self._pending:
+            self.writer.write_table(pa.concat_tables(self._pending), row_group_size=2**31 - 1)
+        self._pending, self._pending_rows = [], 0
 
     def close(self) -> None:
         if self.writer is not None:
+            self._flush()
             self.writer.close()
 
 
