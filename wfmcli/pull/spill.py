@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 BUFFER_BYTES = 16 * 2**20
+USERS_PER_BUCKET = 5_000  # one bucket: one interval of at most this many users
 
 Ints = np.ndarray[Any, np.dtype[np.int64]]
 Floats = np.ndarray[Any, np.dtype[np.float64]]
@@ -73,11 +74,13 @@ def _unbatch(batches: list[pa.RecordBatch], keys: int, values: int) -> tuple[Int
 
 
 class IntervalSpill:
-    """Rows of (key codes, values) whose first key is the interval's index on the day's grid.
+    """Rows of (key codes, values): key 0 is the interval's index on the day's grid, key 1 the
+    user's code, already in sort order (users are coded in sorted order).
 
-    `combined()` yields, interval by interval in ascending order, each distinct key once with its
-    values summed over every row that carried it (in arrival order), sorted by the key codes.
-    Every row should have one interval in `keys[:, 0]`.
+    Rows are kept in buckets of one interval and `USERS_PER_BUCKET` users, so reading one back
+    costs the same at 100,000 agents as at 5,000. `combined()` yields, bucket by bucket in
+    ascending order, each distinct key once with its values summed over every row that carried it
+    (in arrival order), sorted by the key codes.
     """
 
     def __init__(self, path: Path, keys: int, values: int, *, drop_zero: bool = False) -> None:
@@ -88,7 +91,7 @@ class IntervalSpill:
         self.schema = _schema(keys, values)
         self._pending: list[tuple[Ints, Floats]] = []
         self._pending_bytes = 0
-        self._where: dict[int, list[int]] = {}  # interval -> record batch numbers
+        self._where: dict[tuple[int, int], list[int]] = {}  # bucket -> record batch numbers
         self._batches = 0
         self._writer: pa.ipc.RecordBatchFileWriter | None = None
         self._sink: Any = None
@@ -110,16 +113,17 @@ class IntervalSpill:
         keys = np.concatenate([k for k, _ in self._pending])
         values = np.concatenate([v for _, v in self._pending])
         self._pending, self._pending_bytes = [], 0
-        order = np.argsort(keys[:, 0], kind="stable")
-        keys, values = keys[order], values[order]
+        bucket = keys[:, 0] * 2**32 + keys[:, 1] // USERS_PER_BUCKET
+        order = np.argsort(bucket, kind="stable")
+        keys, values, bucket = keys[order], values[order], bucket[order]
         if self._writer is None:
             self._sink = pa.OSFile(str(self.path), "wb")
             self._writer = pa.ipc.new_file(self._sink, self.schema)
-        intervals, starts = np.unique(keys[:, 0], return_index=True)
+        buckets, starts = np.unique(bucket, return_index=True)
         ends = [*starts[1:], len(keys)]
-        for interval, lo, hi in zip(intervals.tolist(), starts.tolist(), ends, strict=True):
+        for number, lo, hi in zip(buckets.tolist(), starts.tolist(), ends, strict=True):
             self._writer.write_batch(_batch(self.schema, keys[lo:hi], values[lo:hi]))
-            self._where.setdefault(int(interval), []).append(self._batches)
+            self._where.setdefault(divmod(int(number), 2**32), []).append(self._batches)
             self._batches += 1
 
     def combined(self, ranks: Sequence[Ints] = ()) -> Iterator[tuple[int, Ints, Floats]]:
@@ -131,8 +135,9 @@ class IntervalSpill:
         self._sink.close()
         with pa.OSFile(str(self.path), "rb") as source:
             reader = pa.ipc.open_file(source)
-            for interval in sorted(self._where):
-                batches = [reader.get_batch(number) for number in self._where[interval]]
+            for interval, users in sorted(self._where):
+                where = self._where[interval, users]
+                batches = [reader.get_batch(number) for number in where]
                 keys, values = _unbatch(batches, self.keys, self.values)
                 for column, rank in enumerate(ranks, start=1):
                     keys[:, column] = rank[keys[:, column]]
