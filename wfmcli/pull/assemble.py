@@ -25,7 +25,7 @@ from wfmcli import frames
 from wfmcli.errors import RemoteError
 from wfmcli.pull.directory import Directory
 from wfmcli.pull.queries import QueueQuery, Window, abandon_view, answered_view
-from wfmcli.pull.spill import Floats, IntervalSpill, Ints, RangeSpill, Vocabulary
+from wfmcli.pull.spill import Floats, IntervalSpill, Ints, RangeSpill, SortedCodes, Vocabulary
 from wfmcli.timegrid import grid
 
 Key = tuple[Any, ...]
@@ -190,6 +190,7 @@ def _entries(result: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
 
 
 AGENT_KEYS = ("interval_start", "user_id")
+CODE = "_user_code"  # a working column: the row's user code (dropped by `_finish`)
 AGENT_QUEUE_KEYS = ("interval_start", "user_id", "queue_id", "media", "direction")
 
 
@@ -218,8 +219,10 @@ class DayAssembler:
         self.agent_fields = (
             *AGENT_TIME_FIELDS, *AGENT_WORK_FIELDS, *(f"secondary_{p}_s" for p in self.secondary)
         )  # fmt: skip
-        # Codes sort like the strings they stand for (users and queues are pre-filled sorted).
-        self.users = Vocabulary(sorted({a.user_id for a in directory.agents}))
+        # Codes sort like the strings they stand for (users and queues are pre-filled sorted);
+        # `agents[code]` is the agent with that user code.
+        self.agents = sorted(directory.agents, key=lambda a: a.user_id)
+        self.users = SortedCodes(a.user_id for a in self.agents)
         self.queue_codes = Vocabulary(sorted(directory.queue_by_id))
         self.media_codes = Vocabulary(sorted(frames.MEDIA))
         self.directions = Vocabulary()
@@ -289,16 +292,15 @@ class DayAssembler:
         agent = Accumulator(self.agent_fields)
         for result in _results(body, "conversation aggregates"):
             group = result.get("group") or {}
-            user = self.directory.agent_by_id.get(str(group.get("userId")))
+            user_code = self.users.find(str(group.get("userId")))
             media = str(group.get("mediaType", ""))
             direction = str(group.get("originatingDirection") or "inbound")
-            if user is None or media not in frames.MEDIA:
+            if user_code is None or media not in frames.MEDIA:
                 continue
             if not media_selected(media, direction, self.media):
                 continue
             queue_id = str(group.get("queueId") or "")
             in_scope = queue_id in self.directory.queue_by_id
-            user_code = self.users.code(user.user_id)
             for entry in _entries(result):
                 interval = self.buckets.index(str(entry.get("interval")))
                 metrics = entry.get("metrics") or []
@@ -323,10 +325,9 @@ class DayAssembler:
         agent = Accumulator(self.agent_fields)
         index = agent.index
         for result in _results(body, "user aggregates"):
-            user = self.directory.agent_by_id.get(str((result.get("group") or {}).get("userId")))
-            if user is None:
+            user_code = self.users.find(str((result.get("group") or {}).get("userId")))
+            if user_code is None:
                 continue
-            user_code = self.users.code(user.user_id)
             for entry in _entries(result):
                 row = agent.row((self.buckets.index(str(entry.get("interval"))), user_code))
                 for metric in entry.get("metrics") or []:
@@ -358,10 +359,9 @@ class DayAssembler:
     def add_user_details(self, details: Iterable[Mapping[str, Any]]) -> None:
         rows: list[StatusRow] = []
         for detail in details:
-            agent = self.directory.agent_by_id.get(str(detail.get("userId")))
-            if agent is None:
+            code = self.users.find(str(detail.get("userId")))
+            if code is None:
                 continue
-            code = self.users.code(agent.user_id)
             for start, end, system, secondary, routing in self._timeline(detail):
                 if self.window.start <= start < self.window.end:
                     rows.append((code, start, end, system, secondary, routing))
@@ -440,7 +440,7 @@ class DayAssembler:
         spill: IntervalSpill,
         key_names: Sequence[str],
         fields: Sequence[str],
-        texts: Sequence[Vocabulary],
+        texts: Sequence[Vocabulary | SortedCodes],
     ) -> Iterator[pd.DataFrame]:
         """Spilled rows back as frames, one interval at a time; `texts` decode key columns 1.."""
         ranks = [vocabulary.ranks() for vocabulary in texts]
@@ -463,7 +463,7 @@ class DayAssembler:
         by_rank: Sequence[np.ndarray[Any, np.dtype[np.object_]]],
     ) -> pd.DataFrame:
         stamps = np.full(len(keys), self.buckets.nanos[interval], dtype=np.int64)
-        data: dict[str, Any] = {key_names[0]: pd.to_datetime(stamps, utc=True)}
+        data: dict[str, Any] = {key_names[0]: pd.to_datetime(stamps, utc=True), CODE: keys[:, 1]}
         for i, name in enumerate(key_names[1:], start=1):
             data[name] = by_rank[i - 1][keys[:, i]]
         for i, name in enumerate(fields):
@@ -488,7 +488,7 @@ class DayAssembler:
             yield self._finish("agent_interval", df)
 
     def _status_pieces(self) -> Iterator[pd.DataFrame]:
-        users = self.users.array()
+        users = np.array(self.users.values, dtype=object)
         empty = True
         for table in self.status.groups():
             empty = False
@@ -503,9 +503,11 @@ class DayAssembler:
             nanos = table.column(column).to_numpy().astype(np.int64).view("datetime64[ns]")
             return pd.Series(nanos).dt.tz_localize("UTC")
 
+        codes = table.column("user").to_numpy().astype(np.int64)
         df = pd.DataFrame(
             {
-                "user_id": users[table.column("user").to_numpy().astype(np.int64)],
+                CODE: codes,
+                "user_id": users[codes],
                 "start": stamps("start"),
                 "end": stamps("end"),
                 **{name: table.column(name).to_pylist() for name in STATUS_TEXTS},
@@ -515,9 +517,10 @@ class DayAssembler:
         return self._finish("agent_status", df)
 
     def _names(self, df: pd.DataFrame) -> None:
-        agents = self.directory.agent_by_id
-        df["agent_id"] = [agents[u].agent_id for u in df["user_id"]]
-        df["agent_name"] = [agents[u].name for u in df["user_id"]]
+        """agent_id and agent_name by the rows' user codes (the `CODE` column)."""
+        agents = self.agents
+        df["agent_id"] = [agents[code].agent_id for code in df[CODE].tolist()]
+        df["agent_name"] = [agents[code].name for code in df[CODE].tolist()]
 
     def _finish(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
         spec = frames.spec(name)
