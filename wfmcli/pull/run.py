@@ -319,9 +319,7 @@ async def pull_async(
         runner = _Runner(client, tick)
         for window, assembler, jobs in plans:
             with assembler:
-                async with asyncio.TaskGroup() as group:
-                    for set_index, job in jobs:
-                        group.create_task(runner.on(set_index, job))
+                await _all(runner, jobs)
                 for name in wanted:
                     pieces = _tally(
                         assembler.pieces(name), summaries[name], kept[name], keep_frames
@@ -388,6 +386,22 @@ async def _directory(
     return directory
 
 
+async def _all(
+    runner: _Runner, jobs: list[tuple[int, Callable[[CredentialSession], Awaitable[None]]]]
+) -> None:
+    """Run a window's jobs; the first failure cancels the rest and is raised as itself, so the
+    command line shows one clear line rather than an internal error about an ExceptionGroup."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for set_index, job in jobs:
+                group.create_task(runner.on(set_index, job))
+    except BaseExceptionGroup as grouped:
+        first: BaseException = grouped
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+
+
 def _tally(
     pieces: Iterator[pd.DataFrame], summary: FrameSummary, kept: list[pd.DataFrame], keep: bool
 ) -> Iterator[pd.DataFrame]:
@@ -406,7 +420,8 @@ def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
     df = pd.concat(parts, ignore_index=True)
     extra = [c for c in df.columns if str(c).startswith("secondary_")]
     df[extra] = df[extra].fillna(0.0)
-    return df
+    # Pieces concatenated leave text in many Arrow chunks; coerce makes each column one again.
+    return frames.coerce(name, df)
 
 
 def pull(source: PullSource, spec: PullSpec, **options: Any) -> PullResult:
