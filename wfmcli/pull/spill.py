@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,38 @@ def _unbatch(batches: list[pa.RecordBatch], keys: int, values: int) -> tuple[Int
     return key_block.reshape(len(table), keys), value_block.reshape(len(table), values)
 
 
+class _ArrowFile:
+    """An Arrow IPC file written batch by batch, then read back by batch number, once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.batches = 0
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        self._sink: Any = None
+
+    def write(self, batch: pa.RecordBatch) -> int:
+        """Append a batch; returns its number."""
+        if self._writer is None:
+            self._sink = pa.OSFile(str(self.path), "wb")
+            self._writer = pa.ipc.new_file(self._sink, batch.schema)
+        self._writer.write_batch(batch)
+        self.batches += 1
+        return self.batches - 1
+
+    @contextmanager
+    def reader(self) -> Iterator[pa.ipc.RecordBatchFileReader]:
+        """Closes the file for writing, opens it for reading, deletes it afterwards."""
+        if self._writer is None:
+            raise ValueError(f"{self.path} has no batches")
+        self._writer.close()
+        self._sink.close()
+        try:
+            with pa.OSFile(str(self.path), "rb") as source:
+                yield pa.ipc.open_file(source)
+        finally:
+            self.path.unlink(missing_ok=True)
+
+
 class IntervalSpill:
     """Rows of (key codes, values): key 0 is the interval's index on the day's grid, key 1 the
     user's code, already in sort order (users are coded in sorted order).
@@ -100,7 +133,7 @@ class IntervalSpill:
     """
 
     def __init__(self, path: Path, keys: int, values: int, *, drop_zero: bool = False) -> None:
-        self.path = path
+        self.file = _ArrowFile(path)
         self.keys = keys
         self.values = values
         self.drop_zero = drop_zero  # rows of zeros change no sum; leave them out early
@@ -108,9 +141,6 @@ class IntervalSpill:
         self._pending: list[tuple[Ints, Floats]] = []
         self._pending_bytes = 0
         self._where: dict[tuple[int, int], list[int]] = {}  # bucket -> record batch numbers
-        self._batches = 0
-        self._writer: pa.ipc.RecordBatchFileWriter | None = None
-        self._sink: Any = None
 
     def add(self, keys: Ints, values: Floats) -> None:
         if self.drop_zero and len(values):
@@ -132,25 +162,18 @@ class IntervalSpill:
         bucket = keys[:, 0] * 2**32 + keys[:, 1] // USERS_PER_BUCKET
         order = np.argsort(bucket, kind="stable")
         keys, values, bucket = keys[order], values[order], bucket[order]
-        if self._writer is None:
-            self._sink = pa.OSFile(str(self.path), "wb")
-            self._writer = pa.ipc.new_file(self._sink, self.schema)
         buckets, starts = np.unique(bucket, return_index=True)
         ends = [*starts[1:], len(keys)]
         for number, lo, hi in zip(buckets.tolist(), starts.tolist(), ends, strict=True):
-            self._writer.write_batch(_batch(self.schema, keys[lo:hi], values[lo:hi]))
-            self._where.setdefault(divmod(int(number), 2**32), []).append(self._batches)
-            self._batches += 1
+            written = self.file.write(_batch(self.schema, keys[lo:hi], values[lo:hi]))
+            self._where.setdefault(divmod(int(number), 2**32), []).append(written)
 
     def combined(self, ranks: Sequence[Ints] = ()) -> Iterator[tuple[int, Ints, Floats]]:
         """`ranks[i]` maps the codes of key column i + 1 to their sort order, first."""
         self._flush()
-        if self._writer is None:
+        if not self._where:
             return
-        self._writer.close()
-        self._sink.close()
-        with pa.OSFile(str(self.path), "rb") as source:
-            reader = pa.ipc.open_file(source)
+        with self.file.reader() as reader:
             for interval, users in sorted(self._where):
                 where = self._where[interval, users]
                 batches = [reader.get_batch(number) for number in where]
@@ -158,7 +181,6 @@ class IntervalSpill:
                 for column, rank in enumerate(ranks, start=1):
                     keys[:, column] = rank[keys[:, column]]
                 yield (interval, *combine(keys, values))
-        self.path.unlink(missing_ok=True)
 
 
 def combine(keys: Ints, values: Floats) -> tuple[Ints, Floats]:
@@ -181,32 +203,22 @@ class RangeSpill:
     """
 
     def __init__(self, path: Path, column: str) -> None:
-        self.path = path
+        self.file = _ArrowFile(path)
         self.column = column
         self._ranges: list[tuple[int, int, int]] = []  # (low, high, batch number)
-        self._writer: pa.ipc.RecordBatchFileWriter | None = None
-        self._sink: Any = None
 
     def add(self, batch: pa.RecordBatch) -> None:
         if not batch.num_rows:
             return
         codes = batch.column(self.column).to_numpy()
-        if self._writer is None:
-            self._sink = pa.OSFile(str(self.path), "wb")
-            self._writer = pa.ipc.new_file(self._sink, batch.schema)
-        self._writer.write_batch(batch)
-        self._ranges.append((int(codes.min()), int(codes.max()), len(self._ranges)))
+        self._ranges.append((int(codes.min()), int(codes.max()), self.file.write(batch)))
 
     def groups(self) -> Iterator[pa.Table]:
-        if self._writer is None:
+        if not self._ranges:
             return
-        self._writer.close()
-        self._sink.close()
-        with pa.OSFile(str(self.path), "rb") as source:
-            reader = pa.ipc.open_file(source)
+        with self.file.reader() as reader:
             for group in _overlapping(sorted(self._ranges)):
                 yield pa.Table.from_batches([reader.get_batch(n) for n in sorted(group)])
-        self.path.unlink(missing_ok=True)
 
 
 def _overlapping(ranges: list[tuple[int, int, int]]) -> Iterator[list[int]]:
