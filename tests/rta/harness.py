@@ -12,24 +12,31 @@ from wfmcli.genesys.retry import RetryPolicy
 from wfmcli.reports.profiles import load_profile
 from wfmcli.rta.channels import ChannelPolicy
 from wfmcli.rta.model import Media, Presence, Routing
+from wfmcli.rta.records import Layout, layout_from
 from wfmcli.rta.service import RelaySettings, SinkSpec
 from wfmcli.rta.source import SourceConfig
 from wfmcli.rta.statemap import StateMap, derive
 from wfmcli.sim import RunningTwin
 from wfmcli.sim.ledger import OFFLINE_RS
 from wfmcli.sim.org import ROUTING_STATUSES, SYSTEM_PRESENCES
+from wfmcli.sim.remote import TwinControl
 
 NOW_MS = 1_773_154_800_000  # 2026-03-10 15:00 UTC: a working afternoon in the twin
 FAST = ChannelPolicy(backoff_initial=0.05, backoff_max=0.3)
 
 
+def control(twin: RunningTwin) -> TwinControl:
+    """The twin's control API (start it with `control=True`), as a user's CI would drive it."""
+    return TwinControl(twin.base_url)
+
+
 def pause(twin: RunningTwin) -> None:
     """Freezes the twin's live clock where it is (no new events) without moving it back."""
-    twin.runtime.set_clock(twin.runtime.now_ms(), 0.0)
+    control(twin).pause()
 
 
 def resume(twin: RunningTwin, speed: float) -> None:
-    twin.runtime.set_clock(twin.runtime.now_ms(), speed)
+    control(twin).resume(speed)
 
 
 def source_config(twin: RunningTwin, *, sets: int = 1, **kwargs: object) -> SourceConfig:
@@ -38,12 +45,20 @@ def source_config(twin: RunningTwin, *, sets: int = 1, **kwargs: object) -> Sour
                         policy=FAST, retry=RetryPolicy(time_scale=0.01), **kwargs)  # type: ignore[arg-type]
 
 
+def layout(profile: str, *, unicode: bool = False) -> Layout:
+    """The compiled RTA record layout of a built-in profile."""
+    rta = load_profile(profile).rta
+    assert rta is not None
+    return layout_from(rta, profile, unicode=unicode)
+
+
 def settings(twin: RunningTwin, profile: str, sinks: list[SinkSpec], **kwargs: object
              ) -> RelaySettings:
     rta = load_profile(profile).rta
     assert rta is not None
     source = kwargs.pop("source", None) or source_config(twin)
-    return RelaySettings(f"lab/{profile}", rta.protocol, dict(rta.state_map), [source],  # type: ignore[list-item]
+    name = str(kwargs.pop("name", f"lab/{profile}"))
+    return RelaySettings(name, layout(profile), dict(rta.state_map), [source],  # type: ignore[list-item]
                          sinks, **kwargs)  # type: ignore[arg-type]
 
 
