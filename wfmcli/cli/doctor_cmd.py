@@ -57,7 +57,7 @@ def doctor(
     options = global_options(ctx)
     config = load_config(options.config_path)
     names = [scope] if scope else sorted(config.scopes)
-    reports = [diagnose(name, config.scope(name)) for name in names]
+    reports = [diagnose(name, config.scope(name), data_dir=config.state_root()) for name in names]
     ok = all(r.ok for r in reports)
     if options.json or json_flag:
         print_json("doctor", {"scopes": reports}, ok=ok)

@@ -2,12 +2,13 @@
 
 The directory is read once (credential set 1). Then, per local day, the work is sharded: agents
 are split into one contiguous shard per credential set and asked for in batches of 100 userIds
-(user aggregates, agent conversation aggregates, user details); queue queries go round-robin over
-the sets. Each set runs a few requests at once behind its own token and rate gate, so N sets pull
-about N times faster. Each answer is folded in as it arrives and agent rows are spilled to disk;
-each day is then written to the cache piece by sorted piece (an interval, or a batch of users, at
-a time) and released before the next, so memory stays flat in the org's size and the range's
-length. Every request is counted, token requests included.
+(user aggregates, user details); agent x queue work is one conversation-aggregate query per block
+of hours grouped by userId (no user predicates); queue queries go round-robin over the sets. Each
+set runs a few requests at once behind its own token and rate gate, so N sets pull about N times
+faster. Each answer is folded in as it arrives and agent rows are spilled to disk; each day is
+then written to the cache piece by sorted piece (an interval of at most 5,000 agents, or a batch
+of users, at a time) and released before the next, so a day of agent rows is never in memory at
+once. Every request is counted, token requests included.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from wfmcli.genesys.counter import RequestCounter
 from wfmcli.genesys.retry import RetryPolicy
 from wfmcli.pull.assemble import DayAssembler
 from wfmcli.pull.cache import FrameCache, Partition
-from wfmcli.pull.directory import AgentIdMode, Directory, load_directory
-from wfmcli.pull.directory_cache import DirectoryCache, directory_key
+from wfmcli.pull.directory import AgentIdMode, Directory, load_directory, probe_directory
+from wfmcli.pull.directory_cache import DirectoryCache, current_directory, directory_key
 from wfmcli.pull.queries import (
     DETAILS_PAGE_SIZE,
     USER_BATCH,
     Window,
+    agent_blocks,
     agent_conversation_body,
     chunks,
     day_windows,
@@ -246,18 +248,17 @@ def _window_jobs(
                 assembler.add_queue_answer(q, body)
 
             jobs.append((number % sets, queue_job))
+    if {"agent_interval", "agent_queue_interval"} & set(wanted) and directory.agents:
+        for block in agent_blocks(window, minutes, len(directory.agents)):
+
+            async def conversations(s: CredentialSession, b: Window = block) -> None:
+                body = agent_conversation_body(b, minutes)  # every agent in one query
+                assembler.add_agent_conversations(await s.post(CONVERSATION_AGGREGATES, json=body))
+
+            jobs.append((len(jobs) % sets, conversations))
     user_ids = [agent.user_id for agent in directory.agents]
     for set_index, batches in enumerate(_shards(user_ids, sets)):
         for batch in batches:
-            if {"agent_interval", "agent_queue_interval"} & set(wanted):
-
-                async def conversations(s: CredentialSession, ids: list[str] = batch) -> None:
-                    body = agent_conversation_body(window, minutes, ids)
-                    assembler.add_agent_conversations(
-                        await s.post(CONVERSATION_AGGREGATES, json=body)
-                    )
-
-                jobs.append((set_index, conversations))
             if "agent_interval" in wanted:
 
                 async def users(s: CredentialSession, ids: list[str] = batch) -> None:
@@ -367,23 +368,25 @@ async def _directory(
     directories: DirectoryCache | None,
     now: datetime | None,
 ) -> Directory:
-    """The scope's directory, from the cache while it is fresh."""
+    """The scope's directory: cached for the day, re-read when the change probe says so."""
     mapping = sorted((spec.agent_map or {}).items())
     key = directory_key(
         source.api_url, source.divisions, source.licensed_role, spec.agent_id, mapping
     )
-    directory = directories.load(key, now) if directories else None
-    if directory is None:
-        directory = await load_directory(
+
+    def read() -> Awaitable[Directory]:
+        return load_directory(
             session,
             divisions=source.divisions,
             licensed_role=source.licensed_role,
             agent_id=spec.agent_id,
             agent_map=spec.agent_map,
         )
-        if directories is not None:
-            directories.save(key, directory, now)
-    return directory
+
+    def probe() -> Awaitable[str]:
+        return probe_directory(session, source.licensed_role)
+
+    return await current_directory(directories, key, now, read, probe)
 
 
 async def _all(
