@@ -71,12 +71,8 @@ def run(kinds: list[str], small: int, large_mib: int) -> list[tuple[str, float, 
                     )
                     large_seconds = timed(lambda t=transport: t.put(large, large.name))
                 rows.append(
-                    (
-                        kind,
-                        small / small_seconds,
-                        small * MIB / small_seconds / 1e6,
-                        large_mib * MIB / large_seconds / 1e6,
-                    )
+                    (kind, small / small_seconds, small * MIB / small_seconds / 1e6,
+                     large_mib * MIB / large_seconds / 1e6)
                 )
                 print(f"  {kind}: done", flush=True)
         finally:
@@ -91,10 +87,8 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(KINDS), help="comma-separated kinds")
     args = parser.parse_args()
     rows = run(args.only.split(","), args.small, args.large_mib)
-    print(
-        f"\n{'transport':<15}{'1 MiB files/s':>15}{'1 MiB MB/s':>13}"
-        f"{f'{args.large_mib} MiB MB/s':>15}"
-    )
+    print(f"\n{'transport':<15}{'1 MiB files/s':>15}{'1 MiB MB/s':>13}"
+          f"{f'{args.large_mib} MiB MB/s':>15}")
     for kind, files_per_second, small_rate, large_rate in rows:
         print(f"{kind:<15}{files_per_second:>15.1f}{small_rate:>13.1f}{large_rate:>15.1f}")
 
