@@ -1,4 +1,9 @@
-"""Read canonical frames back from Parquet: what `wfm pull --out` writes, or any folder of files."""
+"""Read canonical frames back from Parquet: what `wfm pull --out` writes, or any folder of files.
+
+Frames are read with as few copies as pandas allows (Arrow buffers handed over, casts only where
+a column is not yet canonical, no de-duplication copy when nothing repeats), since a rendered day
+of a large org is the largest thing `wfm report` holds.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from wfmcli import frames
 from wfmcli.errors import UsageError
@@ -41,10 +47,16 @@ def load_frames(roots: Iterable[Path]) -> dict[str, pd.DataFrame]:
             continue
         parts = [_read(path) for path in files]
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        keys = frames.FRAMES[name].keys
-        frame = frames.coerce(name, frame).drop_duplicates(keys, keep="last")
-        frames.validate(name, frame.reset_index(drop=True))
-        loaded[name] = frame.reset_index(drop=True)
+        del parts
+        frame = frames.coerce(name, frame)
+        # The same rows in several files: the last one wins. Most loads have none, and then
+        # the frame is kept as read (a copy of a 20,000-agent day is hundreds of MB).
+        repeated = frame.duplicated(frames.FRAMES[name].keys, keep="last")
+        if repeated.any():
+            frame = frame[~repeated]
+        frame = frame.reset_index(drop=True)
+        frames.validate(name, frame)
+        loaded[name] = frame
     if not loaded:
         where = ", ".join(str(root) for root in roots)
         raise UsageError(
@@ -57,6 +69,9 @@ def load_frames(roots: Iterable[Path]) -> dict[str, pd.DataFrame]:
 
 def _read(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_parquet(path)
+        # Arrow buffers are released column by column as pandas takes them over, so a file
+        # does not sit in memory twice.
+        table = pq.read_table(path)
+        return table.to_pandas(self_destruct=True, split_blocks=True)
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise UsageError(f"cannot read Parquet file {path}: {exc}") from exc

@@ -248,12 +248,14 @@ def coerce(frame_name: str, df: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     frame_spec = spec(frame_name)
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for name in out.columns:
         try:
             kind = frame_spec.column(name).kind
         except KeyError:
             continue
+        if _canonical(out[name], kind):
+            continue  # most columns of a day read back are canonical: no copies to make
         if kind == "timestamp":
             out[name] = pd.to_datetime(out[name], utc=True).astype(DTYPES[kind])
         elif kind == "text":
@@ -263,6 +265,14 @@ def coerce(frame_name: str, df: pd.DataFrame) -> pd.DataFrame:
         else:
             out[name] = pd.to_numeric(out[name]).astype("float64")
     return out
+
+
+def _canonical(series: pd.Series, kind: Kind) -> bool:
+    """Whether casting would leave a numeric or time column as it is. Text is always re-cast:
+    that also leaves it in one contiguous Arrow array, which the report layout slices."""
+    import pandas as pd
+
+    return kind != "text" and series.dtype == pd.api.types.pandas_dtype(DTYPES[kind])
 
 
 def problems(frame_name: str, df: pd.DataFrame) -> list[str]:

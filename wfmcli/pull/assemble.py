@@ -1,24 +1,31 @@
 """Genesys analytics answers -> the canonical frames of `wfmcli.frames`.
 
-This is the one place milliseconds become float seconds. Answers are folded into compact
-accumulators as they arrive (one list of numbers per row key), so a 20,000-agent day never holds
-its JSON in memory at once. Buckets are checked against the destination's interval grid: a bucket
-Genesys cut anywhere else would put numbers in the wrong interval, so it is an error, not a row.
+This is the one place milliseconds become float seconds. Each answer is folded into a small
+accumulator of its own (one list of numbers per row key, in arrival order), which then becomes a
+columnar block of integer key codes and float64 values. Queue rows stay in memory (their number
+grows with queues, not agents); agent rows are spilled to disk (`wfmcli.pull.spill`) and come back
+one interval (or one batch of users) at a time as sorted pieces of the frame, so the pull's memory
+does not grow with the org's size. Buckets are checked against the destination's interval grid: a
+bucket Genesys cut anywhere else would put numbers in the wrong interval, so it is an error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from wfmcli import frames
 from wfmcli.errors import RemoteError
 from wfmcli.pull.directory import Directory
 from wfmcli.pull.queries import QueueQuery, Window, abandon_view, answered_view
+from wfmcli.pull.spill import Floats, IntervalSpill, Ints, RangeSpill, SortedCodes, Vocabulary
 from wfmcli.timegrid import grid
 
 Key = tuple[Any, ...]
@@ -113,6 +120,13 @@ class Accumulator:
                 else:
                     row[position] += value
 
+    def block(self) -> tuple[Ints, Floats]:
+        """The rows as (key codes, values) arrays, for keys made of integers."""
+        width = len(next(iter(self.rows), ()))
+        keys = np.array(list(self.rows), dtype=np.int64).reshape(len(self.rows), width)
+        values = np.array(list(self.rows.values()), dtype=np.float64)
+        return keys, values.reshape(len(self.rows), len(self.fields))
+
     def table(self, key_names: Sequence[str]) -> pd.DataFrame:
         keys = list(self.rows)
         data: dict[str, Any] = {name: [key[i] for key in keys] for i, name in enumerate(key_names)}
@@ -129,9 +143,18 @@ class BucketGrid:
 
     def __init__(self, window: Window, minutes: int) -> None:
         starts = grid(window.start, window.end, window.zone, minutes)
-        self._valid = {int(ts.value) for ts in starts}
+        self.nanos = [int(pd.Timestamp(ts).as_unit("ns").value) for ts in starts]
+        self._valid = {ns: i for i, ns in enumerate(self.nanos)}
         self._cache: dict[str, pd.Timestamp] = {}
+        self._indexes: dict[str, int] = {}
         self._where = f"{window.zone.key} {minutes}-minute grid"
+
+    def index(self, bucket: str) -> int:
+        """The bucket's position on the grid (0 = the window's first interval)."""
+        found = self._indexes.get(bucket)
+        if found is None:
+            found = self._indexes[bucket] = self._valid[int(self.start(bucket).as_unit("ns").value)]
+        return found
 
     def start(self, bucket: str) -> pd.Timestamp:
         found = self._cache.get(bucket)
@@ -166,11 +189,25 @@ def _entries(result: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     return data if isinstance(data, list) else []
 
 
+AGENT_KEYS = ("interval_start", "user_id")
+CODE = "_user_code"  # a working column: the row's user code (dropped by `_finish`)
+AGENT_QUEUE_KEYS = ("interval_start", "user_id", "queue_id", "media", "direction")
+
+
 class DayAssembler:
-    """Collects one window's answers and turns them into frames."""
+    """Collects one window's answers and turns them into frames, piece by sorted piece.
+
+    Use it as a context manager (or call `close()`): agent rows wait in spill files until
+    `pieces()` reads them back, and the files go when it closes.
+    """
 
     def __init__(
-        self, window: Window, minutes: int, directory: Directory, media: frozenset[str]
+        self,
+        window: Window,
+        minutes: int,
+        directory: Directory,
+        media: frozenset[str],
+        spill_dir: Path | None = None,
     ) -> None:
         self.window = window
         self.minutes = minutes
@@ -179,11 +216,34 @@ class DayAssembler:
         self.buckets = BucketGrid(window, minutes)
         self.secondary = sorted(p.id for p in directory.presences.values() if p.secondary)
         self.queue = Accumulator(QUEUE_FIELDS)
-        self.agent_queue = Accumulator(AGENT_QUEUE_FIELDS)
-        self.agent = Accumulator(
-            (*AGENT_TIME_FIELDS, *AGENT_WORK_FIELDS, *(f"secondary_{p}_s" for p in self.secondary))
+        self.agent_fields = (
+            *AGENT_TIME_FIELDS, *AGENT_WORK_FIELDS, *(f"secondary_{p}_s" for p in self.secondary)
+        )  # fmt: skip
+        # Codes sort like the strings they stand for (users and queues are pre-filled sorted);
+        # `agents[code]` is the agent with that user code.
+        self.agents = sorted(directory.agents, key=lambda a: a.user_id)
+        self.users = SortedCodes(a.user_id for a in self.agents)
+        self.queue_codes = Vocabulary(sorted(directory.queue_by_id))
+        self.media_codes = Vocabulary(sorted(frames.MEDIA))
+        self.directions = Vocabulary()
+        self._folder = tempfile.TemporaryDirectory(prefix="wfm-pull-", dir=spill_dir)
+        folder = Path(self._folder.name)
+        self.agent = IntervalSpill(
+            folder / "agent.arrow", len(AGENT_KEYS), len(self.agent_fields), drop_zero=True
         )
-        self.status: list[tuple[Any, ...]] = []
+        self.agent_queue = IntervalSpill(
+            folder / "agent_queue.arrow", len(AGENT_QUEUE_KEYS), len(AGENT_QUEUE_FIELDS)
+        )
+        self.status = RangeSpill(folder / "status.arrow", "user")
+
+    def __enter__(self) -> DayAssembler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._folder.cleanup()
 
     # -- conversation aggregates: queues ---------------------------------------------------
 
@@ -228,66 +288,48 @@ class DayAssembler:
     # -- conversation aggregates: agents ---------------------------------------------------
 
     def add_agent_conversations(self, body: Any) -> None:
+        agent_queue = Accumulator(AGENT_QUEUE_FIELDS)
+        agent = Accumulator(self.agent_fields)
         for result in _results(body, "conversation aggregates"):
             group = result.get("group") or {}
-            agent = self.directory.agent_by_id.get(str(group.get("userId")))
+            user_code = self.users.find(str(group.get("userId")))
             media = str(group.get("mediaType", ""))
             direction = str(group.get("originatingDirection") or "inbound")
-            if agent is None or media not in frames.MEDIA:
+            if user_code is None or media not in frames.MEDIA:
                 continue
             if not media_selected(media, direction, self.media):
                 continue
             queue_id = str(group.get("queueId") or "")
             in_scope = queue_id in self.directory.queue_by_id
             for entry in _entries(result):
-                start = self.buckets.start(str(entry.get("interval")))
+                interval = self.buckets.index(str(entry.get("interval")))
                 metrics = entry.get("metrics") or []
                 if in_scope:
-                    key = (start, agent.user_id, queue_id, media, direction)
-                    self.agent_queue.apply(key, AGENT_QUEUE_PLAN, metrics)
-                self._agent_work(start, agent.user_id, direction, metrics)
-
-    def _agent_work(
-        self,
-        start: pd.Timestamp,
-        user_id: str,
-        direction: str,
-        metrics: Iterable[Mapping[str, Any]],
-    ) -> None:
-        row = self.agent.row((start, user_id))
-        index = self.agent.index
-        for entry in metrics:
-            metric = entry.get("metric")
-            stats = entry.get("stats") or {}
-            if metric == "nTransferred":
-                row[index["transferred"]] += float(stats.get("count") or 0)
-            elif direction == "outbound":
-                if metric == "tHandle":
-                    row[index["outbound_count"]] += float(stats.get("count") or 0)
-                    row[index["outbound_s"]] += float(stats.get("sum") or 0) / 1000.0
-            elif metric in ("tHandle", "tTalk", "tHeld", "tAcw"):
-                field = {
-                    "tHandle": "handle_s",
-                    "tTalk": "talk_s",
-                    "tHeld": "hold_s",
-                    "tAcw": "acw_s",
-                }[str(metric)]
-                row[index[field]] += float(stats.get("sum") or 0) / 1000.0
-                if metric == "tHandle":
-                    row[index["handled"]] += float(stats.get("count") or 0)
+                    key = (
+                        interval,
+                        user_code,
+                        self.queue_codes.code(queue_id),
+                        self.media_codes.code(media),
+                        self.directions.code(direction),
+                    )
+                    agent_queue.apply(key, AGENT_QUEUE_PLAN, metrics)
+                _agent_work(agent, agent.row((interval, user_code)), direction, metrics)
+        if agent_queue.rows:
+            self.agent_queue.add(*agent_queue.block())
+        if agent.rows:
+            self.agent.add(*agent.block())
 
     # -- user aggregates ---------------------------------------------------------------------
 
     def add_user_aggregates(self, body: Any) -> None:
-        index = self.agent.index
+        agent = Accumulator(self.agent_fields)
+        index = agent.index
         for result in _results(body, "user aggregates"):
-            agent = self.directory.agent_by_id.get(str((result.get("group") or {}).get("userId")))
-            if agent is None:
+            user_code = self.users.find(str((result.get("group") or {}).get("userId")))
+            if user_code is None:
                 continue
             for entry in _entries(result):
-                row = self.agent.row(
-                    (self.buckets.start(str(entry.get("interval"))), agent.user_id)
-                )
+                row = agent.row((self.buckets.index(str(entry.get("interval"))), user_code))
                 for metric in entry.get("metrics") or []:
                     name = str(metric.get("metric"))
                     qualifier = str(metric.get("qualifier") or "")
@@ -297,6 +339,8 @@ class DayAssembler:
                     field = self._time_field(name, qualifier)
                     if field is not None:
                         row[index[field]] += seconds
+        if agent.rows:
+            self.agent.add(*agent.block())
 
     def _time_field(self, metric: str, qualifier: str) -> str | None:
         if metric == "tAgentRoutingStatus":
@@ -313,13 +357,16 @@ class DayAssembler:
     # -- user details ----------------------------------------------------------------------
 
     def add_user_details(self, details: Iterable[Mapping[str, Any]]) -> None:
+        rows: list[StatusRow] = []
         for detail in details:
-            agent = self.directory.agent_by_id.get(str(detail.get("userId")))
-            if agent is None:
+            code = self.users.find(str(detail.get("userId")))
+            if code is None:
                 continue
             for start, end, system, secondary, routing in self._timeline(detail):
                 if self.window.start <= start < self.window.end:
-                    self.status.append((agent.user_id, start, end, system, secondary, routing))
+                    rows.append((code, start, end, system, secondary, routing))
+        if rows:
+            self.status.add(_status_batch(rows))
 
     def _timeline(
         self, detail: Mapping[str, Any]
@@ -350,14 +397,30 @@ class DayAssembler:
 
     # -- frames ------------------------------------------------------------------------------
 
-    def frames(self, wanted: Sequence[str]) -> dict[str, pd.DataFrame]:
-        builders: dict[str, Callable[[], pd.DataFrame]] = {
-            "queue_interval": self._queue_frame,
-            "agent_interval": self._agent_frame,
-            "agent_queue_interval": self._agent_queue_frame,
-            "agent_status": self._status_frame,
+    def pieces(self, name: str) -> Iterator[pd.DataFrame]:
+        """The frame as consecutive pieces, each sorted by the frame's keys and after the one
+        before it (an interval, or a batch of users, at a time); concatenated, they are the
+        frame. Yields one empty piece when there are no rows. Each spill is read once."""
+        builders: dict[str, Callable[[], Iterator[pd.DataFrame]]] = {
+            "queue_interval": lambda: iter([self._queue_frame()]),
+            "agent_interval": self._agent_pieces,
+            "agent_queue_interval": self._agent_queue_pieces,
+            "agent_status": self._status_pieces,
         }
-        return {name: builders[name]() for name in wanted}
+        spare: pd.DataFrame | None = None
+        rows = False
+        for piece in builders[name]():
+            if len(piece):
+                rows = True
+                yield piece
+            elif spare is None:
+                spare = piece
+        if not rows and spare is not None:
+            yield spare
+
+    def frames(self, wanted: Sequence[str]) -> dict[str, pd.DataFrame]:
+        """Whole frames in memory (small pulls and tests; the pull itself streams pieces)."""
+        return {name: pd.concat(list(self.pieces(name)), ignore_index=True) for name in wanted}
 
     def _queue_frame(self) -> pd.DataFrame:
         df = self.queue.table(("interval_start", "queue_id", "media", "direction", "campaign_id"))
@@ -372,39 +435,92 @@ class DayAssembler:
         df["abandoned_in_sl"] = (df["abandoned_in_sl_raw"] - df["short_abandoned"]).clip(lower=0)
         return self._finish("queue_interval", df.drop(columns=["abandoned_in_sl_raw"]))
 
-    def _agent_queue_frame(self) -> pd.DataFrame:
-        df = self.agent_queue.table(("interval_start", "user_id", "queue_id", "media", "direction"))
-        self._names(df)
-        df["queue_name"] = [self.directory.queue_by_id[q].name for q in df["queue_id"]]
-        return self._finish("agent_queue_interval", df)
+    def _interval_table(
+        self,
+        spill: IntervalSpill,
+        key_names: Sequence[str],
+        fields: Sequence[str],
+        texts: Sequence[Vocabulary | SortedCodes],
+    ) -> Iterator[pd.DataFrame]:
+        """Spilled rows back as frames, one interval at a time; `texts` decode key columns 1.."""
+        ranks = [vocabulary.ranks() for vocabulary in texts]
+        by_rank = [np.array(sorted(v.values), dtype=object) for v in texts]
+        empty = True
+        for interval, keys, values in spill.combined(ranks):
+            empty = False
+            yield self._decoded(interval, keys, values, key_names, fields, by_rank)
+        if empty:
+            none = (np.zeros((0, len(key_names)), np.int64), np.zeros((0, len(fields))))
+            yield self._decoded(0, *none, key_names, fields, by_rank)
 
-    def _agent_frame(self) -> pd.DataFrame:
-        df = self.agent.table(("interval_start", "user_id"))
-        # Genesys reports OFFLINE time for every user; a logged-out, idle bucket is no row.
-        df = df[df[list(self.agent.fields)].to_numpy().any(axis=1)].reset_index(drop=True)
-        df["off_queue_s"] = (df["logged_in_s"] - df["on_queue_s"]).clip(lower=0)
-        self._names(df)
-        return self._finish("agent_interval", df)
+    def _decoded(
+        self,
+        interval: int,
+        keys: Ints,
+        values: Floats,
+        key_names: Sequence[str],
+        fields: Sequence[str],
+        by_rank: Sequence[np.ndarray[Any, np.dtype[np.object_]]],
+    ) -> pd.DataFrame:
+        stamps = np.full(len(keys), self.buckets.nanos[interval], dtype=np.int64)
+        data: dict[str, Any] = {key_names[0]: pd.to_datetime(stamps, utc=True), CODE: keys[:, 1]}
+        for i, name in enumerate(key_names[1:], start=1):
+            data[name] = by_rank[i - 1][keys[:, i]]
+        for i, name in enumerate(fields):
+            data[name] = values[:, i]
+        return pd.DataFrame(data)
 
-    def _status_frame(self) -> pd.DataFrame:
-        columns = [
-            "user_id",
-            "start",
-            "end",
-            "system_presence",
-            "secondary_presence",
-            "routing_status",
-        ]
-        df = pd.DataFrame(self.status, columns=columns)
-        df["start"] = pd.to_datetime(df["start"], utc=True)
-        df["end"] = pd.to_datetime(df["end"], utc=True)
+    def _agent_queue_pieces(self) -> Iterator[pd.DataFrame]:
+        texts = (self.users, self.queue_codes, self.media_codes, self.directions)
+        queues = self.directory.queue_by_id
+        table = self._interval_table(self.agent_queue, AGENT_QUEUE_KEYS, AGENT_QUEUE_FIELDS, texts)
+        for df in table:
+            self._names(df)
+            df["queue_name"] = [queues[q].name for q in df["queue_id"]]
+            yield self._finish("agent_queue_interval", df)
+
+    def _agent_pieces(self) -> Iterator[pd.DataFrame]:
+        for df in self._interval_table(self.agent, AGENT_KEYS, self.agent_fields, [self.users]):
+            # Genesys reports OFFLINE time for every user; a logged-out, idle bucket is no row.
+            df = df[df[list(self.agent_fields)].to_numpy().any(axis=1)].reset_index(drop=True)
+            df["off_queue_s"] = (df["logged_in_s"] - df["on_queue_s"]).clip(lower=0)
+            self._names(df)
+            yield self._finish("agent_interval", df)
+
+    def _status_pieces(self) -> Iterator[pd.DataFrame]:
+        users = np.array(self.users.values, dtype=object)
+        empty = True
+        for table in self.status.groups():
+            empty = False
+            yield self._status_frame(table, users)
+        if empty:
+            yield self._status_frame(_status_batch([]), users)
+
+    def _status_frame(
+        self, table: pa.Table | pa.RecordBatch, users: np.ndarray[Any, np.dtype[np.object_]]
+    ) -> pd.DataFrame:
+        def stamps(column: str) -> pd.Series:
+            nanos = table.column(column).to_numpy().astype(np.int64).view("datetime64[ns]")
+            return pd.Series(nanos).dt.tz_localize("UTC")
+
+        codes = table.column("user").to_numpy().astype(np.int64)
+        df = pd.DataFrame(
+            {
+                CODE: codes,
+                "user_id": users[codes],
+                "start": stamps("start"),
+                "end": stamps("end"),
+                **{name: table.column(name).to_pylist() for name in STATUS_TEXTS},
+            }
+        )
         self._names(df)
         return self._finish("agent_status", df)
 
     def _names(self, df: pd.DataFrame) -> None:
-        agents = self.directory.agent_by_id
-        df["agent_id"] = [agents[u].agent_id for u in df["user_id"]]
-        df["agent_name"] = [agents[u].name for u in df["user_id"]]
+        """agent_id and agent_name by the rows' user codes (the `CODE` column)."""
+        agents = self.agents
+        df["agent_id"] = [agents[code].agent_id for code in df[CODE].tolist()]
+        df["agent_name"] = [agents[code].name for code in df[CODE].tolist()]
 
     def _finish(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
         spec = frames.spec(name)
@@ -413,6 +529,59 @@ class DayAssembler:
         extra = sorted(c for c in df.columns if c not in spec.names and c.startswith("secondary_"))
         df = frames.coerce(name, df[[*spec.names, *extra]])
         return df.sort_values(spec.keys, kind="stable").reset_index(drop=True)
+
+
+STATUS_TEXTS = ("system_presence", "secondary_presence", "routing_status")
+NOT_A_TIME = np.iinfo(np.int64).min  # numpy's NaT
+
+
+StatusRow = tuple[int, datetime, datetime | None, str, str, str]
+
+
+def _status_batch(rows: list[StatusRow]) -> pa.RecordBatch:
+    """Status rows as Arrow columns: user code, start and end as UTC nanoseconds, the texts."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 6
+
+    def nanos(values: Sequence[datetime | None]) -> pa.Array:
+        stamps = pd.to_datetime(pd.Series(list(values), dtype=object), utc=True)
+        naive = stamps.dt.tz_convert(None).dt.as_unit("ns").to_numpy()
+        return pa.array(naive.view(np.int64), type=pa.int64())
+
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array(columns[0], type=pa.int64()),
+            nanos(columns[1]),
+            nanos(columns[2]),
+            *(pa.array(column, type=pa.string()) for column in columns[3:]),
+        ],
+        names=["user", "start", "end", *STATUS_TEXTS],
+    )
+
+
+def _agent_work(
+    agent: Accumulator, row: list[float], direction: str, metrics: Iterable[Mapping[str, Any]]
+) -> None:
+    """Conversation metrics -> the agent row's handling columns (outbound apart)."""
+    index = agent.index
+    for entry in metrics:
+        metric = entry.get("metric")
+        stats = entry.get("stats") or {}
+        if metric == "nTransferred":
+            row[index["transferred"]] += float(stats.get("count") or 0)
+        elif direction == "outbound":
+            if metric == "tHandle":
+                row[index["outbound_count"]] += float(stats.get("count") or 0)
+                row[index["outbound_s"]] += float(stats.get("sum") or 0) / 1000.0
+        elif metric in ("tHandle", "tTalk", "tHeld", "tAcw"):
+            field = {
+                "tHandle": "handle_s",
+                "tTalk": "talk_s",
+                "tHeld": "hold_s",
+                "tAcw": "acw_s",
+            }[str(metric)]
+            row[index[field]] += float(stats.get("sum") or 0) / 1000.0
+            if metric == "tHandle":
+                row[index["handled"]] += float(stats.get("count") or 0)
 
 
 Span = tuple[datetime, datetime | None, str]

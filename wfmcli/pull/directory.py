@@ -41,7 +41,7 @@ MEDIA_SETTINGS_KEY = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per licensed agent: no __dict__ each
 class Agent:
     user_id: str
     agent_id: str
@@ -235,12 +235,10 @@ async def load_directory(
     division_ids = await _divisions(session, divisions)
     role = _licensing_role(await _listing(session, "/api/v2/authorization/roles"), licensed_role)
     holders = await _role_holders(session, role)
-    users = await _listing(session, "/api/v2/users")
-    queues = await _listing(session, "/api/v2/routing/queues")
-    presences = await _presences(session)
     mapping = {k.casefold(): v for k, v in (agent_map or {}).items()}
-    result = Directory([], [], presences, division_ids, fingerprint=fingerprint(role, queues))
-    for user in users:
+    result = Directory([], [], {}, division_ids)
+    # Users are folded in page by page: a 100,000-user listing held whole is about 500 MB.
+    async for user in iter_entities(session, "/api/v2/users", page_size=LIST_PAGE):
         user_id = str(user.get("id"))
         if user_id not in holders:
             result.unlicensed_users += 1
@@ -251,6 +249,9 @@ async def load_directory(
             if not wfm_id:
                 result.unmapped_agents.append(user_id)
             result.agents.append(Agent(user_id, wfm_id, str(user.get("name", ""))))
+    queues = await _listing(session, "/api/v2/routing/queues")
+    result.presences = await _presences(session)
+    result.fingerprint = fingerprint(role, queues)
     for queue in queues:
         if _division_id(queue) not in division_ids:
             result.out_of_division_queues += 1

@@ -5,8 +5,10 @@ are split into one contiguous shard per credential set and asked for in batches 
 (user aggregates, user details); agent x queue work is one conversation-aggregate query per block
 of hours grouped by userId (no user predicates); queue queries go round-robin over the sets. Each
 set runs a few requests at once behind its own token and rate gate, so N sets pull about N times
-faster. Each day is assembled, written to the cache and released before the next,
-which bounds memory on long ranges. Every request is counted, token requests included.
+faster. Each answer is folded in as it arrives and agent rows are spilled to disk; each day is
+then written to the cache piece by sorted piece (an interval of at most 5,000 agents, or a batch
+of users, at a time) and released before the next, so a day of agent rows is never in memory at
+once. Every request is counted, token requests included.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -317,18 +319,19 @@ async def pull_async(
 
         runner = _Runner(client, tick)
         for window, assembler, jobs in plans:
-            async with asyncio.TaskGroup() as group:
-                for set_index, job in jobs:
-                    group.create_task(runner.on(set_index, job))
-            day_frames = assembler.frames(wanted)
-            for name, df in day_frames.items():
-                summaries[name].rows += len(df)
-                if cache is not None:
+            with assembler:
+                await _all(runner, jobs)
+                for name in wanted:
+                    pieces = _tally(
+                        assembler.pieces(name), summaries[name], kept[name], keep_frames
+                    )
+                    if cache is None:
+                        for _ in pieces:
+                            pass
+                        continue
                     partition = Partition(spec.scope, name, spec.zone, spec.interval, window.day)
-                    path = cache.write(partition, window.start, window.end, df)
+                    path = cache.write_sorted(partition, window.start, window.end, pieces)
                     summaries[name].files.append(str(path))
-                if keep_frames:
-                    kept[name].append(df)
     requests = counter.count()
     days = (spec.end - spec.start).total_seconds() / 86_400
     by_endpoint: dict[str, int] = {}
@@ -386,6 +389,33 @@ async def _directory(
     return await current_directory(directories, key, now, read, probe)
 
 
+async def _all(
+    runner: _Runner, jobs: list[tuple[int, Callable[[CredentialSession], Awaitable[None]]]]
+) -> None:
+    """Run a window's jobs; the first failure cancels the rest and is raised as itself, so the
+    command line shows one clear line rather than an internal error about an ExceptionGroup."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for set_index, job in jobs:
+                group.create_task(runner.on(set_index, job))
+    except BaseExceptionGroup as grouped:
+        first: BaseException = grouped
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+
+
+def _tally(
+    pieces: Iterator[pd.DataFrame], summary: FrameSummary, kept: list[pd.DataFrame], keep: bool
+) -> Iterator[pd.DataFrame]:
+    """Pass the pieces on, counting their rows and keeping them when the caller wants frames."""
+    for piece in pieces:
+        summary.rows += len(piece)
+        if keep:
+            kept.append(piece)
+        yield piece
+
+
 def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -393,7 +423,8 @@ def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
     df = pd.concat(parts, ignore_index=True)
     extra = [c for c in df.columns if str(c).startswith("secondary_")]
     df[extra] = df[extra].fillna(0.0)
-    return df
+    # Pieces concatenated leave text in many Arrow chunks; coerce makes each column one again.
+    return frames.coerce(name, df)
 
 
 def pull(source: PullSource, spec: PullSpec, **options: Any) -> PullResult:
