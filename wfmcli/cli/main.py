@@ -119,6 +119,14 @@ def main_callback(
         Path | None,
         typer.Option("--log-file", help="Also log to this rotating file (for batch runs)."),
     ] = None,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            help="Read environment variables from this file first (what 'wfm schedule' writes "
+            "for a scheduler, which starts wfm without a login shell).",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -128,6 +136,10 @@ def main_callback(
 ) -> None:
     from wfmcli.logs import setup_logging
 
+    if env_file is not None:
+        from wfmcli.envfile import apply_env_file
+
+        apply_env_file(env_file)
     verbosity = 2 if debug else (-1 if quiet else verbose)
     ctx.obj = GlobalOptions(
         config_path=config, json=json_output, verbosity=verbosity, debug=debug, log_file=log_file
@@ -150,7 +162,7 @@ app.add_typer(config_cmd.app, name="config", rich_help_panel=SETUP)
 app.add_typer(auth_cmd.app, name="auth", rich_help_panel=SETUP)
 app.add_typer(profiles_cmd.app, name="profiles", rich_help_panel=SETUP)
 app.add_typer(transports_cmd.app, name="transports", rich_help_panel=SETUP)
-app.command("schedule", rich_help_panel=SETUP)(schedule_cmd.schedule)
+app.add_typer(schedule_cmd.app, name="schedule", rich_help_panel=SETUP)
 app.command("doctor", rich_help_panel=SETUP)(doctor_cmd.doctor)
 app.command("usage", rich_help_panel=SETUP)(usage_cmd.usage)
 app.command("api-usage", rich_help_panel=SETUP)(usage_cmd.api_usage)

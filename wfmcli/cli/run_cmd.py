@@ -41,7 +41,8 @@ def _job(ctx: typer.Context, target: str) -> Job:
     from wfmcli.config import load_config
     from wfmcli.jobs.build import build_job
 
-    config = load_config(global_options(ctx).config_path)
+    # only what this destination's batch run needs: another destination's secret cannot stop it
+    config = load_config(global_options(ctx).config_path, only=target)
     return build_job(config, target, config.state_root())
 
 

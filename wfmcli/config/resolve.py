@@ -35,6 +35,26 @@ KEYRING_SERVICE = "wfm"
 _ENV_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+def referenced_variables(value: Any) -> set[str]:
+    """The environment variables `${NAME}` references anywhere in raw YAML data."""
+    if isinstance(value, dict):
+        return set().union(*(referenced_variables(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(referenced_variables(v) for v in value))
+    if isinstance(value, str):
+        return {m.group(1) for m in _ENV_REFERENCE.finditer(value) if m.group(1)}
+    return set()
+
+
+def uses_keyring(value: Any, key: str = "") -> bool:
+    """Whether raw YAML data reads any secret from the OS keyring."""
+    if isinstance(value, dict):
+        return any(uses_keyring(v, str(k)) for k, v in value.items())
+    if isinstance(value, list):
+        return any(uses_keyring(v, key) for v in value)
+    return key in SECRET_KEYS and isinstance(value, str) and value.split(":")[0] == "keyring"
+
+
 @dataclass
 class Resolver:
     document: YamlDocument
