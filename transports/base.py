@@ -54,6 +54,8 @@ class Transport(abc.ABC):
 
     scheme: ClassVar[str] = ""
     option_names: ClassVar[frozenset[str]] = COMMON_OPTIONS
+    # a URL without a host is refused before connecting (it would be retried as a bad name)
+    needs_host: ClassVar[bool] = True
     # True where the server never shows a partial object (S3): no temp name, no rename.
     atomic_writes: ClassVar[bool] = False
 

@@ -155,7 +155,11 @@ class Delivery(BaseModel):
     @field_validator("url")
     @classmethod
     def _transport_url(cls, value: str) -> str:
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - reading it checks it
+        except ValueError as exc:
+            raise ValueError(f"cannot read the URL {value!r}: {exc}") from exc
         if not parts.scheme or (parts.scheme != "file" and not parts.hostname):
             raise ValueError(
                 f"expected a URL such as sftp://host/folder or file:///folder, not {value!r}"
