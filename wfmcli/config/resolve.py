@@ -85,6 +85,14 @@ class Resolver:
                     continue
                 value = self._read_secret_file(value, (*key_path, key))
                 key = secret_key
+            elif key in SECRET_KEYS and isinstance(value, dict | list):
+                kind = "a list" if isinstance(value, list) else "a mapping"
+                self.problem(
+                    (*key_path, key),
+                    f"a secret must be one text value, not {kind} "
+                    "(quote it, or use ${VAR}, a *_file path or keyring)",
+                )
+                continue
             elif key in SECRET_KEYS and isinstance(value, str):
                 value = self._from_keyring(value, (*key_path, key), mapping)
             if key in SECRET_KEYS and isinstance(value, str):
@@ -108,6 +116,13 @@ class Resolver:
             )
             return ""
 
+        if "${" in _ENV_REFERENCE.sub("", text):
+            self.problem(
+                key_path,
+                "a '${' starts no complete ${NAME} reference (close it with '}', "
+                "or write $$ for a literal $)",
+            )
+            return text
         return _ENV_REFERENCE.sub(substitute, text)
 
     def _read_secret_file(self, value: Any, key_path: KeyPath) -> str | None:
