@@ -59,7 +59,12 @@ class PulledFrames:
             for column in ("offered", "answered", "abandoned"):
                 self.totals[column] = self.totals.get(column, 0.0) + float(queue[column].sum())
         self.totals["agents"] = max(self.totals.get("agents", 0.0), float(result.agents))
-        return result.data
+        if result.directory is None:
+            return result.data
+        from wfmcli.jobs.fill import fill_entities
+        from wfmcli.reports.render import FILL_ENTITIES
+
+        return {**result.data, FILL_ENTITIES: fill_entities(result.directory)}
 
     @cached_property
     def agent_map(self) -> dict[str, str] | None:

@@ -132,10 +132,12 @@ class PullResult:
     requests_per_agent_day: float
     seconds: float
     data: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    # the scope's queues and agents as this pull saw them (for zero-filling idle queues)
+    directory: Directory | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
-        """Everything but the frames themselves, for --json."""
-        return {k: v for k, v in self.__dict__.items() if k != "data"}
+        """Everything but the frames and the directory themselves, for --json."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("data", "directory")}
 
 
 def frame_names(selection: Sequence[str]) -> tuple[str, ...]:
@@ -354,6 +356,7 @@ async def pull_async(
         requests_per_agent_day=round(requests / max(len(directory.agents), 1) / days, 4),
         seconds=round(time.monotonic() - began, 3),
         data={name: _concat(name, parts) for name, parts in kept.items()} if keep_frames else {},
+        directory=directory,
     )
 
 
