@@ -126,6 +126,7 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
     from wfmcli.paths import cache_dir
     from wfmcli.pull import FrameCache, PullSource
     from wfmcli.pull.directory_cache import DirectoryCache
+    from wfmcli.pull.identity import claim_state
     from wfmcli.transports.registry import open_transport
 
     scope_name, scope, dest_name, settings = config.destination(target)
@@ -137,12 +138,13 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
         )
     state_file, lock_file = state_paths(data_dir, scope_name, dest_name)
     renderer = renderer_for(settings)
+    pull_source = PullSource.from_config(scope.source)
     return Job(
         target=f"{scope_name}/{dest_name}",
         timing=timing_for(settings),
         source=PulledFrames(
             scope_name,
-            PullSource.from_config(scope.source),
+            pull_source,
             settings,
             FrameCache(cache_root / "frames" if cache_root else None),
             DirectoryCache((cache_root or cache_dir()) / "directory"),
@@ -151,4 +153,6 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
         open_transport=lambda: open_transport(delivery.url, delivery.transport_options()),
         store=StateStore(state_file, f"{scope_name}/{dest_name}"),
         lock_path=lock_file,
+        # a state another org wrote under this scope name is refused before planning
+        check_owner=lambda: claim_state(state_file.parent, scope_name, pull_source),
     )

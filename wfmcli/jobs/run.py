@@ -99,10 +99,13 @@ class Job:
     store: StateStore
     lock_path: Path
     stop: threading.Event = field(default_factory=threading.Event)
+    # raises when the delivery state belongs to someone else (another org under this scope name)
+    check_owner: Callable[[], object] = lambda: None
 
     def run(self, now: datetime) -> RunResult:
         """Deliver what has closed and is not yet delivered, and re-send what changed."""
         with DestinationLock(self.lock_path, self.target):
+            self.check_owner()
             state = self.store.load()
             plan = plan_run(self.renderer.reports(), self.timing, now, state.delivered_periods())
             return self._run_locked(now, state, plan, force=False)
@@ -110,6 +113,7 @@ class Job:
     def backfill(self, start: datetime, end: datetime, now: datetime) -> RunResult:
         """Re-deliver every closed period in [start, end), changed or not."""
         with DestinationLock(self.lock_path, self.target):
+            self.check_owner()
             state = self.store.load()
             plan = plan_range(self.renderer.reports(), self.timing, start, end, now)
             return self._run_locked(now, state, plan, force=True)

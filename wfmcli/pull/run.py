@@ -31,6 +31,7 @@ from wfmcli.pull.assemble import DayAssembler
 from wfmcli.pull.cache import FrameCache, Partition
 from wfmcli.pull.directory import AgentIdMode, Directory, load_directory
 from wfmcli.pull.directory_cache import DirectoryCache, directory_key
+from wfmcli.pull.identity import ORG_PATH, OrgIdentity, region_of
 from wfmcli.pull.queries import (
     DETAILS_PAGE_SIZE,
     USER_BATCH,
@@ -134,10 +135,12 @@ class PullResult:
     data: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     # the scope's queues and agents as this pull saw them (for zero-filling idle queues)
     directory: Directory | None = field(default=None, repr=False)
+    org: OrgIdentity | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """Everything but the frames and the directory themselves, for --json."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("data", "directory")}
+        hidden = ("data", "directory", "org")
+        return {k: v for k, v in self.__dict__.items() if k not in hidden}
 
 
 def frame_names(selection: Sequence[str]) -> tuple[str, ...]:
@@ -301,6 +304,7 @@ async def pull_async(
         counter=counter,
     ) as client:
         directory = await _directory(client.session(0), source, spec, directories, now)
+        org = await _claim_cache(client.session(0), source, spec.scope, cache)
         sets = len(client.sessions)
         done = [0]
         plans = []
@@ -357,7 +361,24 @@ async def pull_async(
         seconds=round(time.monotonic() - began, 3),
         data={name: _concat(name, parts) for name, parts in kept.items()} if keep_frames else {},
         directory=directory,
+        org=org,
     )
+
+
+async def _claim_cache(
+    session: CredentialSession, source: PullSource, scope: str, cache: FrameCache | None
+) -> OrgIdentity | None:
+    """The org this pull reads; a cache another org wrote is refused before any write."""
+    if cache is None:
+        return None
+    ids = tuple(sorted(c.client_id for c in source.credentials))
+    region = region_of(source.api_url)
+    identity = cache.identity(scope)
+    known = identity.known(region, ids)
+    if known is None:
+        me = await session.get(ORG_PATH)
+        known = OrgIdentity(str(me["id"]), region, str(me.get("name", "")), ids)
+    return identity.claim(known, scope)
 
 
 async def _directory(
