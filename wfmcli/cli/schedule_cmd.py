@@ -216,6 +216,90 @@ def systemd(
     _emit(ctx, prepared, written, files, note, json_flag)
 
 
+@app.command("kubernetes")
+def kubernetes(
+    ctx: typer.Context,
+    target: Target,
+    every: Every = None,
+    time_limit: TimeLimit = "2h",
+    image: Annotated[
+        str, typer.Option(help="The container image with wfm installed (and /bin/sh).")
+    ] = "wfm:latest",
+    storage: Annotated[str, typer.Option(help="Size of each state volume.")] = "1Gi",
+    out: Out = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Kubernetes manifests: a CronJob for the destination, the relay Deployment and Service
+    for the scope's RTA, the PersistentVolumeClaims for their state; Secret and ConfigMap
+    referenced by name."""
+    from wfmcli.config import load_config
+    from wfmcli.config.model import parse_duration
+    from wfmcli.config.resolve import referenced_variables
+    from wfmcli.config.yamlfile import read_yaml
+    from wfmcli.schedule import ScheduleFile
+    from wfmcli.schedule_k8s import KubeSpec, render_yaml
+
+    config_path = (global_options(ctx).config_path or default_config_path()).resolve()
+    config = load_config(config_path)
+    scope_name, scope, dest_name, settings = config.destination(target)
+    try:
+        period = parse_duration(every) if every else settings.schedule
+        limit = parse_duration(time_limit)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    raw_scope = read_yaml(config_path).data["scopes"][scope_name]
+    ports = sorted(
+        {
+            int(d.rta.listen.rpartition(":")[2])
+            for d in scope.destinations.values()
+            if d.rta and d.rta.listen
+        }
+    )
+    spec = KubeSpec(
+        scope=scope_name,
+        destination=dest_name,
+        timezone=settings.timezone,
+        every=period,
+        offset=settings.lag,
+        time_limit=limit,
+        image=image,
+        rta_ports=tuple(ports),
+        variables=tuple(sorted(referenced_variables(raw_scope))),
+        storage=storage,
+    )
+    files = [ScheduleFile(f"{spec.base}-{dest_name}.k8s.yaml", render_yaml(spec).encode())]
+    written = _write_files(files, out)
+    for warning in _pod_warnings(config, raw_scope):
+        sys.stderr.write(f"wfm: warning: {warning}\n")
+    if global_options(ctx).json or json_flag:
+        data = {"files": [str(p) for p in written], "content": {files[0].name: render_yaml(spec)}}
+        print_json("schedule kubernetes", data)
+        return
+    if not written:
+        sys.stdout.write(files[0].content.decode())
+    for path in written:
+        sys.stderr.write(f"wrote {path}\n")
+
+
+def _pod_warnings(config: Config, raw_scope: object) -> list[str]:
+    """What in the configuration will not work inside a pod."""
+    from wfmcli.config.resolve import uses_keyring
+
+    warnings = []
+    if config.data_dir is not None:
+        warnings.append(
+            "data_dir is set in the configuration: remove it so the pod keeps its state on the "
+            "volume (WFM_DATA_DIR)"
+        )
+    if uses_keyring(raw_scope):
+        warnings.append("a pod has no OS keyring: give those secrets as ${VAR} from the Secret")
+    if "_file'" in repr(raw_scope):
+        warnings.append(
+            "*_file secrets need their files in the pod: prefer ${VAR} from the Secret"
+        )
+    return warnings
+
+
 @app.command("check")
 def check(
     ctx: typer.Context,
