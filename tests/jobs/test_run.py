@@ -209,3 +209,17 @@ def test_sigterm_finishes_the_file_in_flight_and_stops(tmp_path: Path) -> None:
     assert "1 sent" in stopped.stdout and "stopped by a signal" in stopped.stdout
     result = make_job(tmp_path, "calabrio").run(NOW)
     assert result.count("sent") == len(_periods(make_job(tmp_path, "calabrio"))) - 1
+
+
+def test_status_counts_pending_intervals_of_day_per_file_reports(tmp_path: Path) -> None:
+    from wfmcli.jobs.plan import plan_run
+    from wfmcli.jobs.status import pending_intervals
+
+    job = make_job(tmp_path, "calabrio")  # one file per local day
+    assert job.run(NOW).outcome == "delivered"
+    state = job.store.load()
+    reports = job.renderer.reports()
+    due = plan_run(reports, job.timing, NOW, state.delivered_periods())
+    assert not due.new  # today's files are not due before the day ends...
+    # ...but 00:00-10:00 New York (40 quarter-hours) is closed and in no delivered file yet
+    assert pending_intervals(reports, job.timing, NOW, state) == 40 * len(reports)

@@ -135,7 +135,7 @@ def status(
                 r.last_outcome or "",
                 r.last_delivered_end or "",
                 _minutes(r.behind_seconds),
-                r.pending_periods,
+                f"{r.pending_intervals} intervals ({r.pending_periods} files due)",
                 len(r.recent_failures),
             )
             for r in rows
