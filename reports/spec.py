@@ -273,6 +273,8 @@ class Profile(Strict):
     versions: str = ""
     notes: str = ""
     delivery: str
+    # URL schemes the vendor takes files over; empty: any. `doctor` warns, quoting `delivery`.
+    delivery_schemes: list[str] = Field(default_factory=list)
     constants: dict[str, str] = Field(default_factory=dict)
     reports: dict[str, ReportSpec] = Field(min_length=1)
     rta: RtaSpec | None = None
