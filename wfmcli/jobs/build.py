@@ -129,6 +129,7 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
     from wfmcli.pull.identity import claim_state
     from wfmcli.transports.registry import open_transport
 
+    config.require_live()
     scope_name, scope, dest_name, settings = config.destination(target)
     delivery = settings.delivery
     if delivery is None:
