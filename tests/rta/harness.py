@@ -18,18 +18,24 @@ from wfmcli.rta.statemap import StateMap, derive
 from wfmcli.sim import RunningTwin
 from wfmcli.sim.ledger import OFFLINE_RS
 from wfmcli.sim.org import ROUTING_STATUSES, SYSTEM_PRESENCES
+from wfmcli.sim.remote import TwinControl
 
 NOW_MS = 1_773_154_800_000  # 2026-03-10 15:00 UTC: a working afternoon in the twin
 FAST = ChannelPolicy(backoff_initial=0.05, backoff_max=0.3)
 
 
+def control(twin: RunningTwin) -> TwinControl:
+    """The twin's control API (start it with `control=True`), as a user's CI would drive it."""
+    return TwinControl(twin.base_url)
+
+
 def pause(twin: RunningTwin) -> None:
     """Freezes the twin's live clock where it is (no new events) without moving it back."""
-    twin.runtime.set_clock(twin.runtime.now_ms(), 0.0)
+    control(twin).pause()
 
 
 def resume(twin: RunningTwin, speed: float) -> None:
-    twin.runtime.set_clock(twin.runtime.now_ms(), speed)
+    control(twin).resume(speed)
 
 
 def source_config(twin: RunningTwin, *, sets: int = 1, **kwargs: object) -> SourceConfig:

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture
 def twin() -> Iterator[RunningTwin]:
-    running = start_twin(seed=5, agents=30, queues=3, days=0, live=True, now_ms=NOW_MS)
+    running = start_twin(seed=5, agents=30, queues=3, days=0, live=True, now_ms=NOW_MS,
+                         control=True)
     try:
         yield running
     finally:

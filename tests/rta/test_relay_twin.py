@@ -12,6 +12,7 @@ import pytest
 from tests.rta.harness import (
     NOW_MS,
     VerintClient,
+    control,
     eventually,
     pause,
     resume,
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture
 def twin() -> Iterator[RunningTwin]:
     running = start_twin(seed=5, agents=40, queues=4, days=0, live=True, speed=SPEED,
-                         now_ms=NOW_MS, credentials=2)
+                         now_ms=NOW_MS, credentials=2, control=True)
     try:
         yield running
     finally:
@@ -117,12 +118,12 @@ def test_sinks_converge_after_drops_closing_expiry_and_token_expiry(twin: Runnin
 
         await relay.feed.ready.wait()
         await eventually(lambda: relay.feed.link == "normal", what="channels up")
-        twin.drop_sockets()
+        await asyncio.to_thread(control(twin).drop_sockets)
         await converge("dropped sockets")
         reconnects = source.health()["reconnects"]
         assert reconnects >= 1
 
-        twin.socket_closing(grace_s=0.5)
+        await asyncio.to_thread(control(twin).socket_closing, None, 0.5)
         await converge("socket_closing")
         assert source.health()["renewals"] >= 1
 
@@ -131,8 +132,9 @@ def test_sinks_converge_after_drops_closing_expiry_and_token_expiry(twin: Runnin
         twin.set_channel_lifetime(86_400)
         await converge("channel expiry")
 
-        twin.expire_tokens()
-        twin.drop_sockets()  # the reconnect and resync must get a fresh token
+        await asyncio.to_thread(control(twin).expire_tokens)
+        # the reconnect and resync must get a fresh token
+        await asyncio.to_thread(control(twin).drop_sockets)
         await converge("token expiry")
         assert source.health()["resyncs"] >= 4
         stop.set()
@@ -183,13 +185,10 @@ def test_roster_changes_are_picked_up_without_restart(twin: RunningTwin) -> None
         client = await VerintClient("127.0.0.1", relay.sinks[0].port).start()  # type: ignore[attr-defined]
         await relay.feed.ready.wait()
         pause(twin)
-        licensed = twin.org.licensed_role.id
         leaver = next(u for u in twin.org.users if u.licensed)
         joiner = next(u for u in twin.org.users if not u.licensed)
-        leaver.role_ids = tuple(r for r in leaver.role_ids if r != licensed)
-        leaver.licensed = False
-        joiner.role_ids = (*joiner.role_ids, licensed)
-        joiner.licensed = True
+        control(twin).license(leaver.username, False)
+        control(twin).license(joiner.username, True)
         expected = truth(twin, "verint")
         assert leaver.username not in expected and joiner.username in expected
 

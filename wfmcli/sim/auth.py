@@ -107,9 +107,14 @@ class TokenStore:
             raise TokenInvalid("credentials.expired", "The access token has expired.")
         return token
 
-    def expire_all(self) -> int:
-        """Expire every token issued so far (the early-expiry fault); returns how many."""
-        live = [t for t in self._tokens.values() if not t.revoked]
+    def expire_all(self, client_id: str | None = None) -> int:
+        """Expire every token issued so far, or only `client_id`'s (the early-expiry fault);
+        returns how many."""
+        live = [
+            t
+            for t in self._tokens.values()
+            if not t.revoked and (client_id is None or t.client_id == client_id)
+        ]
         for token in live:
             token.revoked = True
         return len(live)

@@ -23,7 +23,7 @@ class Faults:
     clock_skew_s: float = 0.0  # added to the `Date` header of every answer (the twin's clock)
     seed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _fail_next: list[int] = field(default_factory=list, repr=False)
+    _fail_next: list[tuple[int, str]] = field(default_factory=list, repr=False)  # status, prefix
     _throttle_next: list[int] = field(default_factory=list, repr=False)
     _fail_token_next: list[int] = field(default_factory=list, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -31,10 +31,16 @@ class Faults:
     def __post_init__(self) -> None:
         self._rng.seed(f"wfm-twin-faults:{self.seed}")
 
-    def fail_next(self, count: int = 1, status: int = 503) -> None:
-        """Answer the next `count` API requests with `status` (a 5xx, or any status)."""
+    def fail_next(self, count: int = 1, status: int = 503, prefix: str = "") -> None:
+        """Answer the next `count` API requests with `status` (a 5xx, or any status); with a
+        `prefix`, only requests whose path starts with it (others pass and keep their turn)."""
         with self._lock:
-            self._fail_next.extend([status] * count)
+            self._fail_next.extend([(status, prefix)] * count)
+
+    def pending_failures(self) -> list[tuple[int, str]]:
+        """The forced answers still to come, in order: (status, path prefix or "")."""
+        with self._lock:
+            return list(self._fail_next)
 
     def fail_token_next(self, count: int = 1, status: int = 503) -> None:
         """Answer the next `count` POST /oauth/token requests with `status`."""
@@ -50,10 +56,12 @@ class Faults:
         with self._lock:
             self._throttle_next.extend([retry_after_s] * count)
 
-    def take_forced_status(self) -> int | None:
+    def take_forced_status(self, path: str = "") -> int | None:
         with self._lock:
-            if self._fail_next:
-                return self._fail_next.pop(0)
+            for index, (status, prefix) in enumerate(self._fail_next):
+                if path.startswith(prefix):
+                    del self._fail_next[index]
+                    return status
             if self.error_rate > 0 and self._rng.random() < self.error_rate:
                 return self.error_status
         return None

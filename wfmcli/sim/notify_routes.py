@@ -164,17 +164,19 @@ class Sockets:
                 await ws.send_str(heartbeat())
                 next_beat = loop.time() + self.heartbeat_s
 
-    async def drop_all(self) -> int:
-        """Cut every socket without a close frame, as a network failure would."""
-        sockets = list(self.by_channel.values())
+    async def drop_all(self, only: str | None = None) -> int:
+        """Cut every socket (or channel `only`'s) without a close frame, as a network failure
+        would."""
+        sockets = [s for c, s in self.by_channel.items() if only in (None, c)]
         for _, request in sockets:
             if request.transport is not None:
                 request.transport.abort()
         return len(sockets)
 
-    async def closing_all(self) -> int:
-        """Send `v2.system.socket_closing`, then close each socket after the grace period."""
-        sockets = [ws for ws, _ in self.by_channel.values()]
+    async def closing_all(self, only: str | None = None) -> int:
+        """Send `v2.system.socket_closing`, then close each socket (or channel `only`'s) after
+        the grace period."""
+        sockets = [ws for c, (ws, _) in self.by_channel.items() if only in (None, c)]
         for ws in sockets:
             with contextlib.suppress(ConnectionError):
                 await ws.send_str(socket_closing())

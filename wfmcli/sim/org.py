@@ -313,6 +313,27 @@ class Org:
     def secondary_definition(self, name: str) -> PresenceDefinition:
         return next(p for p in self.presences if not p.primary and p.name == name)
 
+    def find_user(self, key: str) -> User | None:
+        """A user by id, username or email (what an operator has at hand)."""
+        found = self.user_by_id.get(key)
+        if found is not None:
+            return found
+        wanted = key.lower()
+        matches = (u for u in self.users if wanted in (u.username.lower(), u.email.lower()))
+        return next(matches, None)
+
+    def find_division(self, key: str) -> Division | None:
+        """A division by id or (case-insensitive) name."""
+        wanted = key.lower()
+        return next((d for d in self.divisions if wanted in (d.id, d.name.lower())), None)
+
+    def set_licensed(self, user: User, licensed: bool) -> None:
+        """Grant or revoke the licensing role, as an admin would: only the role list changes."""
+        role = self.licensed_role.id
+        others = tuple(r for r in user.role_ids if r != role)
+        user.role_ids = (*others, role) if licensed else others
+        user.licensed = licensed
+
     def add_to_group(self, group: Group, user: User) -> Group:
         """Put a user into a group (a deliberate fault for tests); the group as it now is."""
         index = self.groups.index(group)

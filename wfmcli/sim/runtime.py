@@ -25,6 +25,7 @@ class Runtime:
         self.center.run_until(now_ms)
         self._anchor_sim = now_ms
         self._anchor_real = time.monotonic()
+        self._resume_speed = speed if speed > 0 else 1.0
         self.hub = Hub(org, self.center)
 
     def now_ms(self) -> int:
@@ -40,6 +41,29 @@ class Runtime:
         clock passes its last event.
         """
         self._anchor_sim, self._anchor_real, self.speed = now_ms, time.monotonic(), speed
+
+    @property
+    def paused(self) -> bool:
+        return not self.live or self.speed == 0
+
+    def pause(self) -> None:
+        """Freeze the clock where it is (no new events), remembering the speed to resume at."""
+        if not self.paused:
+            self._resume_speed = self.speed
+        self.set_clock(self.now_ms(), 0.0)
+
+    def resume(self, speed: float | None = None) -> None:
+        """Let the clock move again, at `speed` or the speed it had before the pause."""
+        now = self.now_ms()
+        self.live = True
+        self.set_clock(now, speed if speed else self._resume_speed)
+
+    def step(self, seconds: float) -> int:
+        """Move the clock forward by `seconds` at once and run the contact center there."""
+        if seconds < 0:
+            raise ValueError("the twin's clock only moves forward")
+        self.set_clock(self.now_ms() + int(seconds * 1000), self.speed)
+        return self.catch_up()
 
     def catch_up(self, budget: int | None = None) -> int:
         """Run the contact center to the current simulated time; returns events processed.

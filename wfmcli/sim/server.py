@@ -12,6 +12,7 @@ import email.utils
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -27,22 +28,28 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class TwinServer:
-    def __init__(self, runtime: Runtime, faults: Faults) -> None:
+    def __init__(self, runtime: Runtime, faults: Faults, *, control: bool = False) -> None:
         self.runtime = runtime
         self.faults = faults
         self.tokens = TokenStore(runtime.org.credentials)
         self.app = web.Application(middlewares=[self._middleware])
-        self.requests = 0
+        self.requests = 0  # API requests served since start
+        # (method, route template) -> requests, login included; the control API can reset it
+        self.by_endpoint: Counter[tuple[str, str]] = Counter()
         self.app.on_response_prepare.append(self._date)
-        self._routes()
+        self._routes(control)
 
-    def _routes(self) -> None:
+    def _routes(self, control: bool) -> None:
         from wfmcli.sim import analytics_routes, directory, notify_routes
 
         self.app.router.add_post("/oauth/token", self._token)
         directory.add_routes(self.app, self.runtime)
         analytics_routes.add_routes(self.app, self.runtime)
         notify_routes.add_routes(self.app, self.runtime)
+        if control:
+            from wfmcli.sim import control as control_routes
+
+            control_routes.add_routes(self.app, self)
 
     async def _token(self, request: web.Request) -> web.Response:
         forced = self.faults.take_forced_token_status()
@@ -78,12 +85,14 @@ class TwinServer:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         context_id = str(uuid.uuid4())
         path = request.path
+        if path.startswith(("/api/", "/oauth/")):
+            self.by_endpoint[request.method, _route_template(request)] += 1
         if not path.startswith("/api/"):
-            return await handler(request)  # /oauth/token and the WebSocket stream
+            return await handler(request)  # /oauth/token, the WebSocket stream, /_twin/
         self.requests += 1
         if self.faults.latency_s > 0:
             await asyncio.sleep(self.faults.latency_s)
-        forced = self.faults.take_forced_status()
+        forced = self.faults.take_forced_status(path)
         if forced is not None:
             code = "service.unavailable" if forced == 503 else "internal.server.error"
             message = "The service is currently unavailable (injected fault)"
@@ -132,3 +141,9 @@ class TwinServer:
                 "inin-ratelimit-reset": str(retry_after),
             },
         )
+
+
+def _route_template(request: web.Request) -> str:
+    """The route a request matched, as registered (`/api/v2/users/{user_id}`), or its path."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else request.path

@@ -110,10 +110,12 @@ def start_twin(
     credentials: int = 1,
     timezone: str = "UTC",
     faults: Faults | None = None,
+    control: bool = False,
 ) -> RunningTwin:
     """Build the org and its history, serve it on host:port (0 = a free port), return at once.
 
-    `timezone` is where the agents work: shifts start 06:00-22:00 on its clock.
+    `timezone` is where the agents work: shifts start 06:00-22:00 on its clock. `control` adds
+    the control API under `/_twin/` (`wfmcli.sim.control`), so tools outside drive the knobs.
     """
     org = build_org(
         seed=seed, agents=agents, queues=queues, credentials=credentials, timezone=timezone
@@ -121,7 +123,7 @@ def start_twin(
     start = int(time.time() * 1000) if now_ms is None else now_ms
     runtime = Runtime(org, now_ms=start, days=days, live=live, speed=speed)
     faults = faults or Faults(seed=seed)
-    server = TwinServer(runtime, faults)
+    server = TwinServer(runtime, faults, control=control)
     ready: dict[str, Any] = {}
     started = threading.Event()
     loop = asyncio.new_event_loop()
