@@ -9,20 +9,11 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from tests.config.helpers import write
+from tests.config.helpers import VALID, write
 from tests.conftest import RunWfm
 from wfmcli.errors import ExitCode
 
-CONFIG = """\
-scopes:
-  prod:
-    source:
-      region: mypurecloud.ie
-      credentials:
-        - client_id: client-one
-          client_secret: keyring
-      licensed_role: WFM Agent
-"""
+CONFIG = VALID.replace("${GC_SECRET}", "keyring")
 
 
 @pytest.fixture
