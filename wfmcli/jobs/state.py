@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from wfmcli.errors import WfmError
+from wfmcli.errors import UsageError
 
 FORMAT = "wfm-delivery-state"
 VERSION = 1
@@ -178,7 +178,7 @@ class StateStore:
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise self._damaged("not a wfm delivery state file")
         if raw.get("version") != VERSION:
-            raise WfmError(
+            raise UsageError(
                 f"{self.path} has state format version {raw.get('version')}, "
                 f"this wfm reads version {VERSION}",
                 hint="run the wfm that wrote it, or upgrade this one",
@@ -194,8 +194,9 @@ class StateStore:
         except (KeyError, TypeError, AttributeError) as exc:
             raise self._damaged(f"unexpected content ({exc})") from exc
 
-    def _damaged(self, why: str) -> WfmError:
-        return WfmError(
+    def _damaged(self, why: str) -> UsageError:
+        # a file wfm reads that the user must move aside: not an internal error (exit 1)
+        return UsageError(
             f"delivery state {self.path} is damaged: {why}",
             hint="move it and its .journal aside to start over; intervals inside the backfill "
             "window are then re-sent",
