@@ -135,12 +135,10 @@ class PullResult:
     data: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     # the scope's queues and agents as this pull saw them (for zero-filling idle queues)
     directory: Directory | None = field(default=None, repr=False)
-    org: OrgIdentity | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """Everything but the frames and the directory themselves, for --json."""
-        hidden = ("data", "directory", "org")
-        return {k: v for k, v in self.__dict__.items() if k not in hidden}
+        return {k: v for k, v in self.__dict__.items() if k not in ("data", "directory")}
 
 
 def frame_names(selection: Sequence[str]) -> tuple[str, ...]:
@@ -304,7 +302,7 @@ async def pull_async(
         counter=counter,
     ) as client:
         directory = await _directory(client.session(0), source, spec, directories, now)
-        org = await _claim_cache(client.session(0), source, spec.scope, cache)
+        await _claim_cache(client.session(0), source, spec.scope, cache)
         sets = len(client.sessions)
         done = [0]
         plans = []
@@ -361,16 +359,15 @@ async def pull_async(
         seconds=round(time.monotonic() - began, 3),
         data={name: _concat(name, parts) for name, parts in kept.items()} if keep_frames else {},
         directory=directory,
-        org=org,
     )
 
 
 async def _claim_cache(
     session: CredentialSession, source: PullSource, scope: str, cache: FrameCache | None
-) -> OrgIdentity | None:
-    """The org this pull reads; a cache another org wrote is refused before any write."""
+) -> None:
+    """Record the org this pull reads; a cache another org wrote is refused before any write."""
     if cache is None:
-        return None
+        return
     ids = tuple(sorted(c.client_id for c in source.credentials))
     region = region_of(source.api_url)
     identity = cache.identity(scope)
@@ -378,7 +375,7 @@ async def _claim_cache(
     if known is None:
         me = await session.get(ORG_PATH)
         known = OrgIdentity(str(me["id"]), region, str(me.get("name", "")), ids)
-    return identity.claim(known, scope)
+    identity.claim(known, scope)
 
 
 async def _directory(
