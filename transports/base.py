@@ -177,7 +177,7 @@ class Transport(abc.ABC):
         remote = self.remote_path(remote_name)
         self._retry(lambda: self._connected_call(self._remove, remote))
 
-    def remove_temp(self, remote: str) -> bool:
+    def remove_temp(self, remote: str) -> None:
         """Remove a temp file an earlier run wrote (a full remote path as on_temp gave it).
         Only names of wfm's own temp form are touched, so nothing else is ever deleted."""
         if not remote.endswith(TEMP_SUFFIX) or not remote.rpartition("/")[2].startswith("."):
@@ -186,7 +186,6 @@ class Transport(abc.ABC):
         if self._call(self._remote_size, remote) is not None:
             self._call(self._remove, remote)
         self.on_temp_gone(remote)
-        return True
 
     def probe(self) -> list[ProbeStep]:
         """Connect, write a probe file, rename it, delete it; report every step."""
