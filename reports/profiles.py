@@ -22,7 +22,7 @@ from wfmcli.config.yamlfile import KeyPath, YamlDocument, describe, dotted, pars
 from wfmcli.errors import ConfigError
 from wfmcli.paths import config_dir
 from wfmcli.reports.expr import Expression
-from wfmcli.reports.spec import DERIVED, Profile, ReportSpec
+from wfmcli.reports.spec import DERIVED, RTA_NAMES, Profile, ReportSpec, RtaField
 
 
 def user_profile_dir() -> Path:
@@ -172,7 +172,7 @@ def _build(source: ProfileSource, known: Mapping[str, ProfileSource]) -> Profile
     if profile is not None:
         problems = [
             f"{document.where(path)}: {dotted(path)}: {message}"
-            for path, message in _expression_problems(profile)
+            for path, message in _expression_problems(profile) + _rta_problems(profile)
         ]
     if problems or profile is None:
         more = (
@@ -231,4 +231,52 @@ def _unknown(source: str | None, path: KeyPath, allowed: set[str]) -> list[tuple
         if close
         else "names are frame columns (wfmcli/frames.py), " + ", ".join(DERIVED) + " or constants"
     )
+    return [(path, f"unknown name {missing[0]!r} in {source!r} ({hint})")]
+
+
+def _rta_problems(profile: Profile) -> list[tuple[KeyPath, str]]:
+    """The RTA layout: names its expressions read, overrides of fields it has, fixed widths."""
+    rta = profile.rta
+    if rta is None:
+        return []
+    found: list[tuple[KeyPath, str]] = []
+    allowed = set(RTA_NAMES)
+    for key in ("fields", "header"):
+        for index, spec in enumerate(getattr(rta, key)):
+            found += _unknown_rta(spec.source, ("rta", key, index, "expr"), allowed)
+    names = [spec.name for spec in rta.fields]
+    for name, changes in rta.override.items():
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "fields: " + ", ".join(names)
+            found.append((("rta", "override", name), f"unknown field {name!r} ({hint})"))
+            continue
+        base = rta.fields[names.index(name)]
+        try:
+            merged = RtaField.model_validate({**base.model_dump(exclude_unset=True), **changes})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ("rta", "override", name, *error["loc"])
+            found.append((where, str(error["msg"]).removeprefix("Value error, ")))
+            continue
+        found += _unknown_rta(merged.source, ("rta", "override", name, "expr"), allowed)
+    if rta.framing == "fixed":
+        for key in ("fields", "header"):
+            for index, spec in enumerate(getattr(rta, key)):
+                if spec.width is None and not rta.override.get(spec.name, {}).get("width"):
+                    found.append((("rta", key, index, "width"),
+                                  f"field {spec.name!r} needs a width in a fixed layout"))
+    if rta.framing is not None and not rta.fields:
+        found.append((("rta", "fields"), "a layout needs at least one field"))
+    if rta.transport == "http-push" and rta.framing is not None and rta.http is None:
+        found.append((("rta", "http"), "an http-push layout needs http (path, body, batch)"))
+    return found
+
+
+def _unknown_rta(source: str, path: KeyPath, allowed: set[str]) -> list[tuple[KeyPath, str]]:
+    missing = sorted(name for name in Expression(source).names if name not in allowed)
+    if not missing:
+        return []
+    close = difflib.get_close_matches(missing[0], sorted(allowed), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "names: " + ", ".join(sorted(allowed))
     return [(path, f"unknown name {missing[0]!r} in {source!r} ({hint})")]

@@ -12,7 +12,14 @@ import re
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from wfmcli import frames
 from wfmcli.reports.expr import Expression, ExpressionError
@@ -252,18 +259,129 @@ def _frame_column(frame_spec: frames.FrameSpec, name: str, where: str) -> None:
         ) from None
 
 
-RtaFormat = Literal["verint-stci", "universal-acd", "iex-template", "calabrio-batch", "json"]
+# -- RTA record layouts -----------------------------------------------------------------------
+
+# Names an RTA field expression may read: the agent view and the record's context.
+RTA_NAMES = {
+    "agent": "the WFM agent id (username, email, employee id or the agent map's id)",
+    "user_id": "the Genesys user id",
+    "source": "the scope (org) the state came from; empty when sources are blended",
+    "state": "the state-map key: IDLE, INTERACTING, ACW, BREAK, OFFLINE...",
+    "code": "the vendor state code from the state map",
+    "reason": "the reason: secondary presence name, or the presence title",
+    "media": "detailed mode: the media handled or wrapped up (voice, chat...), else empty",
+    "since": "when the state began (epoch ms; format it with format: datetime:...)",
+    "now": "when the record is written (epoch ms)",
+    "seconds_in_state": "whole seconds since the state began",
+    "event": "login, logout, change or link (a link-status or heartbeat record)",
+    "snapshot": "true in a snapshot (on connect, periodic), false for a change",
+    "logged_in": "false when the agent is logged out",
+    "link": "link-status records: starting, normal, unavailable or shutdown; else empty",
+    "count": "header records: how many agent records follow",
+}
+_RTA_FORMAT = re.compile(r"^(?:text|int|raw|datetime:.+)$")
+
+
+class RtaField(Strict):
+    """One field of an RTA record: an expression over the agent view, then value map, format,
+    width. A value that does not fit its width is an error unless `overflow: truncate`."""
+
+    name: str = Field(min_length=1)
+    expr: str | None = None
+    format: str = "raw"  # raw: as the expression gives it (JSON keeps numbers numbers)
+    width: int | None = Field(default=None, ge=1)
+    pad: str = Field(default=" ", min_length=1, max_length=1)
+    align: Literal["left", "right"] | None = None
+    overflow: Literal["error", "truncate"] = "error"
+    map: dict[str, str | int] | None = None  # value (as text) -> what the WFM wants
+    default: str | int | None = None  # for a value the map lacks; none: an error
+
+    _check_expr = field_validator("expr")(lambda v: _expression(v))
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if not _RTA_FORMAT.match(value):
+            raise ValueError(f"unknown format {value!r}; allowed: raw, text, int, datetime:PATTERN")
+        return value
+
+    @property
+    def source(self) -> str:
+        return self.expr or self.name
+
+
+class RtaAuth(Strict):
+    """How the HTTP push authenticates; the secrets come from the destination's rta settings."""
+
+    kind: Literal["none", "bearer", "basic", "header", "oauth-client-credentials",
+                  "token-exchange"] = "none"
+    header: str = "Authorization"  # kind header: the header that carries rta.api_key
+    token_url: str = ""  # oauth/token-exchange: default; the destination's rta.token_url wins
+    # token-exchange: a JSON body template ({client_id}, {client_secret}, {tenant})
+    body: dict[str, str] = Field(default_factory=dict)
+    token_field: str = "access_token"  # noqa: S105 - the name of a field, not a secret
+    expires_field: str = "expires_in"
+
+
+class RtaHttp(Strict):
+    """The generic HTTP push: where, how, what body, how many records per call."""
+
+    path: str = ""  # appended to the destination's endpoint unless it already ends with it
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    auth: RtaAuth = Field(default_factory=RtaAuth)
+    # JSON body template: "{records}" is the list of records, "{is_snapshot}" a bool,
+    # "{api_key}" / "{source_id}" / "{tenant}" the destination's values, "{sent_at}" ISO UTC.
+    body: dict[str, object] | list[object] | str = "{records}"
+    batch_size: int = Field(default=50, ge=1)
+    max_wait_s: float = Field(default=0.0, ge=0)  # gather changes this long before a call
+    success: list[int] = Field(default_factory=lambda: [200, 201, 202, 204])
+    # snapshot: the flag a full roster call sets; only set when everyone fits in one call
+    snapshot_flag: bool = False
 
 
 class RtaSpec(Strict):
     protocol: str
-    # the record layout the relay writes (rta.records.LAYOUTS); None: no layout is known
-    format: RtaFormat | None = None
+    format: str | None = None  # the layout family's name (verint-stci, universal-acd...)
     transport: Literal["tcp-server", "tcp-client", "http-push", "pull", "none"]
+    # tcp-server and tcp-client: both possible; the destination picks with listen/endpoint
     published: Publication = "template"
     reference: str = ""
     notes: str = ""
     state_map: dict[str, str | int] = Field(default_factory=dict)
+    # numeric codes in the state map are our placeholders: the WFM's own codes must replace them
+    placeholder_codes: bool = False
+    # the record layout (none: the relay cannot speak this protocol)
+    framing: Literal["delimited", "fixed", "json"] | None = None
+    encoding: str = "ascii"  # before delimiter and terminator: they are checked against it
+    delimiter: str = "|"
+    terminator: str = "\r\n"
+    blend: Literal["combined", "per-source"] = "per-source"
+    fields: list[RtaField] = Field(default_factory=list)
+    header: list[RtaField] = Field(default_factory=list)  # one header record per batch
+    link_records: bool = False  # link-status and heartbeat records (event == "link")
+    override: dict[str, dict[str, object]] = Field(default_factory=dict)  # field name -> keys
+    http: RtaHttp | None = None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError as exc:
+            raise ValueError(
+                f"unknown encoding {value!r}; use e.g. ascii, utf-8, utf-16-le"
+            ) from exc
+        return value
+
+    @field_validator("terminator", "delimiter")
+    @classmethod
+    def _encodable(cls, value: str, info: ValidationInfo) -> str:
+        encoding = info.data.get("encoding", "ascii")
+        try:
+            value.encode(encoding)
+        except (UnicodeEncodeError, LookupError) as exc:
+            raise ValueError(f"{value!r} cannot be encoded in {encoding}") from exc
+        return value
 
 
 class Profile(Strict):

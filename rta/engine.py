@@ -145,7 +145,7 @@ class Engine:
             media.seen_ms if media and refinement else 0,
         )
         code = self.state_map.code(state, reason, refinement)
-        return AgentView(agent, out_source, state, code, reason, since)
+        return AgentView(agent, out_source, state, code, reason, since, refinement or "")
 
     def _candidate(self, agent: str, source: str) -> tuple[tuple[str, str], AgentView]:
         if self.blend == "per-source":

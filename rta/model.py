@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class AgentView:
     code: str | int
     reason: str
     since_ms: int
+    media: str = ""  # detailed mode: the media the state is about (voice, chat...)
 
     @property
     def logged_in(self) -> bool:
@@ -59,6 +62,7 @@ class AgentView:
             and other.state == self.state
             and other.code == self.code
             and other.reason == self.reason
+            and other.media == self.media
         )
 
 
@@ -69,3 +73,28 @@ class Change:
     view: AgentView
     previous: AgentView | None
     removed: bool = False  # the agent left the roster: said once as logged out, then forgotten
+
+
+AgentIdMode = Literal["username", "email", "employee_id", "mapping"]
+
+
+@dataclass(frozen=True)
+class AgentIds:
+    """How one destination names a Genesys user: by `mode`, or through the agent map."""
+
+    mode: AgentIdMode = "username"
+    agent_map: Mapping[str, str] | None = None  # casefolded id/username/email -> WFM id
+
+    def of(self, user: Mapping[str, Any]) -> str | None:
+        if self.mode == "mapping":
+            mapping = self.agent_map or {}
+            for key in ("id", "username", "email"):
+                found = mapping.get(str(user.get(key) or "").casefold())
+                if found:
+                    return found
+            return None
+        if self.mode == "email":
+            return str(user.get("email") or "") or None
+        if self.mode == "employee_id":
+            return str((user.get("employerInfo") or {}).get("employeeId") or "") or None
+        return str(user.get("username") or "") or None

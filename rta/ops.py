@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -105,10 +105,14 @@ class OpsServer:
         return web.json_response(self.relay.status())
 
 
+class HasStatus(Protocol):
+    def status(self) -> dict[str, Any]: ...
+
+
 class StatusWriter:
     """Rewrites the status file every second (atomically), removed on a clean stop."""
 
-    def __init__(self, relay: Relay, path: Path, every_s: float = 1.0) -> None:
+    def __init__(self, relay: HasStatus, path: Path, every_s: float = 1.0) -> None:
         self.relay = relay
         self.path = path
         self.every_s = every_s

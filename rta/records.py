@@ -1,238 +1,400 @@
-"""Vendor RTA records as data: a layout per protocol family, one encoder per framing.
+"""Vendor RTA records from data: the profile's `rta` layout, compiled once, applied per record.
 
-A layout lists fields, each naming a value of the record context (agent, code, reason, event
-type...) with an optional width or length cap. Framings: `delimited` (Verint STCI), `fixed`
-(Aspect/Alvaria Universal ACD, the IEX template), `json` (JSON lines) and `calabrio` (state codes
-for the HTTP batch API, encoded by its sink). The family comes from the profile's `rta.protocol`;
-where a vendor's framing is not public (Verint, Aspect, IEX) the layout is our best public
-knowledge and says so in the profile.
+A layout (see `reports.spec.RtaSpec`) lists fields, each an expression in the reports' safe
+language over the agent view (`reports.spec.RTA_NAMES`), then an optional value map, a format
+(raw, text, int, datetime:PATTERN with {ms} for milliseconds), a width with pad and alignment,
+and an overflow policy. Framings: `delimited` (fields joined by a delimiter, widths are caps),
+`fixed` (every field padded to its width), `json` (one object per record: JSON lines, or the
+records of an HTTP push body). A value that does not fit is a `RecordError`, never cut
+silently: the record is held back and the agent named, unless the field says `truncate`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Literal
+from importlib.resources import files
+from typing import Any, Literal, TypeVar
 
 from wfmcli.errors import ConfigError
+from wfmcli.reports.expr import Binary, Call, Expression, Name, Node, Unary
+from wfmcli.reports.expr import Literal as Lit
+from wfmcli.reports.spec import RtaField, RtaSpec
 from wfmcli.rta.model import AgentView, Change
 
-Framing = Literal["delimited", "fixed", "json", "calabrio"]
-LinkStatus = Literal["normal", "unavailable", "shutdown"]
-# Verint's extErrorCode: 0 agent event, 1 feed normal, 3 feed unavailable, 4 graceful shutdown.
-EXT_ERROR = {"normal": 1, "unavailable": 3, "shutdown": 4}
-VERINT_LOGIN, VERINT_LOGOUT, VERINT_CHANGE = 26, 27, 28
+log = logging.getLogger("wfm.rta.records")
+Framing = Literal["delimited", "fixed", "json"]
+LinkStatus = Literal["starting", "normal", "unavailable", "shutdown"]
+Context = dict[str, Any]
+Compiled = Callable[[Context], Any]
+T = TypeVar("T")
+
+
+class RecordError(ConfigError):
+    """A value that the layout cannot carry (too wide, unmapped, not encodable)."""
+
+
+# -- the safe language over one record's values ---------------------------------------------
+
+
+def _fmt_time(ms: Any, pattern: str) -> str:
+    moment = datetime.fromtimestamp(int(ms) / 1000, UTC)
+    return moment.strftime(pattern.replace("{ms}", f"{int(ms) % 1000:03d}"))
+
+
+def _text(value: Any) -> str:
+    if type(value) is str:  # the common case first: this runs for every field of every record
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _round(value: Any) -> int:
+    return math.floor(float(value) + 0.5)
+
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "if": lambda cond, then, other: then if cond else other,
+    "min": lambda *values: min(values),
+    "max": lambda *values: max(values),
+    "abs": abs,
+    "round": _round,
+    "floor": lambda x: math.floor(x),
+    "ceil": lambda x: math.ceil(x),
+    "fmt": _fmt_time,
+    "concat": lambda *values: "".join(_text(v) for v in values),
+    "text": _text,
+    "left": lambda value, count: _text(value)[: int(count)],
+    "upper": lambda value: _text(value).upper(),
+    "lower": lambda value: _text(value).lower(),
+    "coalesce": lambda value, fallback: fallback if value in ("", None) else value,
+}
+# Scalar twins of reports.evaluate's (those work on pandas columns): the relay stays pandas-free.
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b if b else 0,  # as in reports: an empty average is 0
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def compile_expression(source: str) -> Compiled:
+    """A closure that evaluates `source` over one record's context (plain Python values)."""
+    return _compile(Expression(source).tree)
+
+
+def _compile(node: Node) -> Compiled:
+    if isinstance(node, Lit):
+        value = node.value
+        return lambda _context: value
+    if isinstance(node, Name):
+        key = node.name
+        return lambda context: context[key]
+    if isinstance(node, Unary):
+        operand = _compile(node.operand)
+        if node.op == "-":
+            return lambda context: -operand(context)
+        return lambda context: not operand(context)
+    if isinstance(node, Binary):
+        left, right = _compile(node.left), _compile(node.right)
+        if node.op == "and":
+            return lambda context: bool(left(context)) and bool(right(context))
+        if node.op == "or":
+            return lambda context: bool(left(context)) or bool(right(context))
+        operator = _OPERATORS[node.op]
+        return lambda context: operator(left(context), right(context))
+    assert isinstance(node, Call)
+    function = _FUNCTIONS[node.function]
+    args = [_compile(arg) for arg in node.args]
+    if node.function == "if":  # only the branch taken is evaluated
+        cond, then, other = args
+        return lambda context: then(context) if cond(context) else other(context)
+    return lambda context: function(*(arg(context) for arg in args))
+
+
+# -- layouts ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    value: str  # a key of the record context
-    width: int = 0  # fixed framing: exact width; delimited: a cap (0 = none)
-    align: Literal["<", ">"] = "<"
-    fill: str = " "
+    value: Compiled
+    source: str
+    format: str = "raw"
+    width: int | None = None
+    pad: str = " "
+    align: Literal["left", "right"] = "left"
+    truncate: bool = False
+    values: Mapping[str, str | int] | None = None
+    default: str | int | None = None
 
 
 @dataclass(frozen=True)
 class Layout:
-    family: str
+    name: str  # the profile (or layout file) it came from
     framing: Framing
-    fields: tuple[FieldSpec, ...] = ()
-    header: tuple[FieldSpec, ...] = ()  # fixed framing: one header line per batch
+    fields: tuple[FieldSpec, ...]
+    header: tuple[FieldSpec, ...] = ()  # one header record per batch (Universal ACD)
     delimiter: str = "|"
     terminator: str = "\r\n"
     encoding: str = "ascii"
-    time_format: str = "%Y-%m-%dT%H:%M:%S.{ms}Z"
     blend: Literal["combined", "per-source"] = "per-source"
     link_status: bool = False  # heartbeats and link-status records (Verint extErrorCode)
-    max_code: int = 0  # state codes cut to this length (Calabrio: 25)
+
+    def widths(self, name: str = "agent") -> list[tuple[str, int]]:
+        """(field, width) of the fields whose expression reads `name`."""
+        return [(f.name, f.width) for f in self.fields
+                if f.width and name in Expression(f.source).names]
 
 
-LAYOUTS: dict[str, Layout] = {
-    "verint-stci": Layout(
-        family="verint-stci",
-        framing="delimited",
-        fields=(
-            FieldSpec("eventType", "event_type"),
-            FieldSpec("agentId", "agent", 128),
-            FieldSpec("monitorParty", "monitor_party"),
-            FieldSpec("timeStamp", "since"),
-            FieldSpec("agentMode", "code"),
-            FieldSpec("agentGroup", "group", 24),
-            FieldSpec("agentData", "agent_data"),
-            FieldSpec("badDevType", "bad_dev_type"),
-            FieldSpec("reasonCode", "reason", 24),
-            FieldSpec("extErrorCode", "ext_error"),
-        ),
-        link_status=True,
-        encoding="utf-8",
-    ),
-    "universal-acd": Layout(
-        family="universal-acd",
-        framing="fixed",
-        header=(FieldSpec("recordType", "header_mark", 1), FieldSpec("timestamp", "now", 14)),
-        fields=(
-            FieldSpec("recordType", "record_mark", 1),
-            FieldSpec("agentId", "agent", 10),
-            FieldSpec("extension", "extension", 6),
-            FieldSpec("stateCode", "code", 4, ">", "0"),
-            FieldSpec("reasonCode", "reason_code", 4, ">", "0"),
-            FieldSpec("workgroup", "group", 24),
-            FieldSpec("timeInState", "seconds_in_state", 6, ">", "0"),
-        ),
-        time_format="%Y%m%d%H%M%S",
-    ),
-    "iex-template": Layout(
-        family="iex-template",
-        framing="fixed",
-        fields=(
-            FieldSpec("agentId", "agent", 16),
-            FieldSpec("stateCode", "code", 4, ">", "0"),
-            FieldSpec("reason", "reason", 16),
-            FieldSpec("timestamp", "since", 14),
-        ),
-        time_format="%Y%m%d%H%M%S",
-    ),
-    "calabrio-batch": Layout(
-        family="calabrio-batch", framing="calabrio", blend="combined", max_code=25
-    ),
-    "json": Layout(family="json", framing="json", terminator="\n", encoding="utf-8"),
-}
-# Keywords of the profile's `rta.protocol`, most specific first.
-_FAMILY_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("rta/state", "calabrio-batch"),
-    ("stci", "verint-stci"),
-    ("verint", "verint-stci"),
-    ("universal acd", "universal-acd"),
-    ("iex", "iex-template"),
-)
+def _field(spec: RtaField, framing: Framing) -> FieldSpec:
+    numeric = spec.format == "int"
+    return FieldSpec(
+        name=spec.name,
+        value=compile_expression(spec.source),
+        source=spec.source,
+        format=spec.format,
+        width=spec.width,
+        pad=spec.pad,
+        align=spec.align or ("right" if numeric else "left"),
+        truncate=spec.overflow == "truncate",
+        values=spec.map,
+        default=spec.default,
+    )
 
 
-def family_for(protocol: str) -> str | None:
-    """The layout named by a profile's rta.format, or guessed from its protocol text."""
-    if protocol in LAYOUTS:
-        return protocol
-    text = protocol.casefold()
-    return next((family for word, family in _FAMILY_KEYWORDS if word in text), None)
+def apply_overrides(rta: RtaSpec) -> list[RtaField]:
+    """The layout's fields with `override` (field name -> keys) merged in."""
+    fields = []
+    for spec in rta.fields:
+        changes = rta.override.get(spec.name)
+        fields.append(RtaField.model_validate({**spec.model_dump(exclude_unset=True), **changes})
+                      if changes else spec)
+    return fields
 
 
-def layout_for(protocol: str, *, unicode: bool = False) -> Layout:
-    family = family_for(protocol)
-    if family is None:
+def layout_from(rta: RtaSpec, name: str, *, unicode: bool = False) -> Layout:
+    """The compiled layout of a profile's rta section; ConfigError when it has none."""
+    if rta.framing is None or not rta.fields:
         raise ConfigError(
-            f"no RTA record layout for the protocol {protocol!r}",
-            hint="the relay speaks Verint STCI, Universal ACD, the IEX template and Calabrio's "
-            "Rta/State/Batch; use --stdout for JSON lines",
+            f"profile {name!r} declares no RTA record layout for {rta.protocol!r}",
+            hint="add rta.framing and rta.fields to the profile (or a profile that extends it), "
+            "or use --stdout for JSON lines",
         )
-    layout = LAYOUTS[family]
-    if unicode and layout.framing == "fixed":
-        return replace(layout, encoding="utf-16-le")
-    return layout
+    framing = rta.framing
+    encoding = "utf-16-le" if unicode and framing == "fixed" else rta.encoding
+    return Layout(
+        name=name,
+        framing=framing,
+        fields=tuple(_field(spec, framing) for spec in apply_overrides(rta)),
+        header=tuple(_field(spec, framing) for spec in rta.header),
+        delimiter=rta.delimiter,
+        terminator=rta.terminator,
+        encoding=encoding,
+        blend=rta.blend,
+        link_status=rta.link_records,
+    )
 
 
-def _time(ms: int, layout: Layout) -> str:
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.strftime(layout.time_format).replace("{ms}", f"{ms % 1000:03d}")
+def builtin_layout(name: str) -> Layout:
+    """A layout shipped as data in profiles/layouts/ (json-lines: the stdout sink's)."""
+    from wfmcli.config.yamlfile import parse_yaml
+
+    entry = files("wfmcli.profiles").joinpath("layouts", f"{name}.yaml")
+    document = parse_yaml(entry.read_text(encoding="utf-8"), f"built-in layouts/{name}.yaml")
+    return layout_from(RtaSpec.model_validate(document.data), name)
 
 
-def _event_type(change: Change) -> int:
+# -- records ----------------------------------------------------------------------------------
+
+
+def event_of(change: Change) -> str:
+    if change.removed or not change.view.logged_in:
+        return "logout"
     previous = change.previous
-    if not change.view.logged_in:
-        return VERINT_LOGOUT
-    if previous is None or not previous.logged_in:
-        return VERINT_LOGIN
-    return VERINT_CHANGE
+    return "login" if previous is None or not previous.logged_in else "change"
 
 
-def _context(view: AgentView, event_type: int, now_ms: int, layout: Layout) -> dict[str, object]:
+def context(view: AgentView, event: str, now_ms: int, *, snapshot: bool = False,
+            removed: bool = False, link: str = "") -> Context:
     return {
         "agent": view.agent,
         "source": view.source,
         "state": view.state,
         "code": view.code,
         "reason": view.reason,
-        "reason_code": "",
-        "group": "",
-        "extension": "",
-        "monitor_party": "",
-        "agent_data": "",
-        "bad_dev_type": "",
-        "event_type": event_type,
-        "ext_error": 0,
-        "since": _time(view.since_ms, layout),
-        "now": _time(now_ms, layout),
+        "media": view.media,
+        "since": view.since_ms,
+        "now": now_ms,
         "seconds_in_state": max(0, (now_ms - view.since_ms) // 1000),
-        "record_mark": "A",
-        "header_mark": "H",
+        "event": event,
+        "snapshot": snapshot,
+        "removed": removed,
+        "logged_in": view.logged_in,
+        "link": link,
+        "count": 0,
     }
 
 
-def _cell(spec: FieldSpec, value: object, fixed: bool) -> str:
-    text = str(value)
-    if spec.width:
-        text = text[: spec.width]
-        if fixed:
-            text = f"{text:{spec.fill}{spec.align}{spec.width}}"
+def _typed(spec: FieldSpec, context: Context) -> Any:
+    value = spec.value(context)
+    if spec.values is not None:
+        key = _text(value)
+        if key in spec.values:
+            value = spec.values[key]
+        elif spec.default is not None:
+            value = spec.default
+        else:
+            raise RecordError(f"field {spec.name}: {key!r} is not in its map",
+                              hint=f"add {key!r} (or a default) to the field's map")
+    kind = spec.format
+    if kind == "raw":
+        return value
+    if kind == "int":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise RecordError(f"field {spec.name}: {value!r} is not a whole number") from None
+    if kind == "text":
+        return _text(value)
+    return _fmt_time(value, kind[9:])  # datetime:PATTERN
+
+
+def _fit(spec: FieldSpec, text: str, fixed: bool) -> str:
+    width = spec.width
+    if width is None:
+        return text
+    if len(text) > width:
+        if not spec.truncate:
+            raise RecordError(f"field {spec.name}: {text!r} is {len(text)} characters, the "
+                              f"field holds {width}",
+                              hint="widen the field in a profile that extends this one; for "
+                              "agent ids, give the agents ids that fit (agent_id: mapping "
+                              "with an agent map)")
+        text = text[:width]
+    if fixed:
+        return text.rjust(width, spec.pad) if spec.align == "right" else text.ljust(width,
+                                                                                     spec.pad)
     return text
+
+
+def _now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
 
 
 @dataclass
 class Encoder:
-    """Bytes for changes, snapshots and link status in one layout."""
+    """Bytes (or JSON objects) for changes, snapshots and link status in one layout.
+
+    A record that cannot be written is left out and its agent remembered in `rejected`
+    (logged once per agent); everything else still goes out.
+    """
 
     layout: Layout
-    clock: Callable[[], int] = field(default=lambda: int(datetime.now(UTC).timestamp() * 1000))
+    clock: Callable[[], int] = field(default=_now_ms)
+    rejected: dict[str, str] = field(default_factory=dict)
+    quiet: bool = False  # collect misfits in `rejected` without logging them
 
-    def _line(self, specs: Iterable[FieldSpec], context: dict[str, object]) -> str:
-        fixed = self.layout.framing == "fixed"
-        cells = [_cell(spec, context[spec.value], fixed) for spec in specs]
-        joiner = "" if fixed else self.layout.delimiter
-        return joiner.join(cells) + self.layout.terminator
+    # -- one record ---------------------------------------------------------------------------
 
-    def _json(self, view: AgentView, event: str, now_ms: int) -> str:
-        record = {
-            "event": event, "agent": view.agent, "source": view.source, "state": view.state,
-            "code": view.code, "reason": view.reason, "since_ms": view.since_ms,
-            "sent_ms": now_ms,
-        }
-        return json.dumps(record, separators=(",", ":")) + self.layout.terminator
+    def record(self, ctx: Context) -> dict[str, Any]:
+        """The fields of one record as JSON values (json framing, HTTP bodies)."""
+        return {spec.name: self._json_value(spec, ctx) for spec in self.layout.fields}
+
+    def _json_value(self, spec: FieldSpec, ctx: Context) -> Any:
+        value = _typed(spec, ctx)
+        if spec.width is not None or spec.format != "raw":
+            if isinstance(value, str):
+                return _fit(spec, value, False)
+            _fit(spec, _text(value), False)
+        return value
+
+    def line(self, specs: Iterable[FieldSpec], ctx: Context) -> bytes:
+        layout = self.layout
+        if layout.framing == "json":
+            text = json.dumps({s.name: self._json_value(s, ctx) for s in specs},
+                              separators=(",", ":"), ensure_ascii=False)
+            return self._encode(text + layout.terminator)
+        fixed = layout.framing == "fixed"
+        cells = []
+        for spec in specs:
+            cell = _fit(spec, _text(_typed(spec, ctx)), fixed)
+            if not fixed and (layout.delimiter in cell or layout.terminator in cell):
+                raise RecordError(f"field {spec.name}: {cell!r} contains the delimiter or the "
+                                  "record terminator")
+            cells.append(cell)
+        joiner = "" if fixed else layout.delimiter
+        return self._encode(joiner.join(cells) + layout.terminator)
+
+    def _encode(self, text: str) -> bytes:
+        try:
+            return text.encode(self.layout.encoding)
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start : exc.end]
+            raise RecordError(f"{bad!r} cannot be written in {self.layout.encoding}",
+                              hint="choose an encoding that holds it (rta.encoding, unicode)"
+                              ) from None
+
+    def _agent_line(self, ctx: Context) -> bytes:
+        return self._guarded(ctx, lambda: self.line(self.layout.fields, ctx)) or b""
+
+    def agent_record(self, ctx: Context) -> dict[str, Any] | None:
+        """One agent's record as JSON values, or None when it cannot be written."""
+        return self._guarded(ctx, lambda: self.record(ctx))
+
+    def _guarded(self, ctx: Context, make: Callable[[], T]) -> T | None:
+        agent = str(ctx["agent"])
+        try:
+            data = make()
+        except RecordError as exc:
+            if agent not in self.rejected and not self.quiet:
+                log.error("RTA record for agent %r not sent (%s): %s", agent, self.layout.name,
+                          exc.one_line())
+            self.rejected[agent] = exc.message
+            return None
+        if self.rejected:
+            self.rejected.pop(agent, None)
+        return data
+
+    # -- batches ------------------------------------------------------------------------------
+
+    def contexts(self, changes: Iterable[Change], now: int) -> list[Context]:
+        return [context(c.view, event_of(c), now, removed=c.removed) for c in changes]
+
+    def snapshot_contexts(self, views: Iterable[AgentView], now: int) -> list[Context]:
+        return [context(v, "login" if v.logged_in else "logout", now, snapshot=True)
+                for v in views]
 
     def changes(self, changes: Iterable[Change]) -> bytes:
         now = self.clock()
-        if self.layout.framing == "json":
-            text = "".join(
-                self._json(c.view, "removed" if c.removed else "change", now) for c in changes
-            )
-            return text.encode(self.layout.encoding)
-        lines = [
-            self._line(self.layout.fields, _context(c.view, _event_type(c), now, self.layout))
-            for c in changes
-        ]
-        return self._batch(lines, now)
+        return self._batch(self.contexts(changes, now), now)
 
     def snapshot(self, views: Iterable[AgentView]) -> bytes:
         now = self.clock()
-        if self.layout.framing == "json":
-            return "".join(self._json(v, "snapshot", now) for v in views).encode(
-                self.layout.encoding
-            )
-        lines = []
-        for view in views:
-            event_type = VERINT_LOGIN if view.logged_in else VERINT_LOGOUT
-            lines.append(self._line(self.layout.fields, _context(view, event_type, now,
-                                                                 self.layout)))
-        return self._batch(lines, now)
+        return self._batch(self.snapshot_contexts(views, now), now)
 
-    def _batch(self, lines: list[str], now: int) -> bytes:
+    def _batch(self, contexts: list[Context], now: int) -> bytes:
+        lines = [line for line in map(self._agent_line, contexts) if line]
         if not lines:
             return b""
         if self.layout.header:
-            header_context: dict[str, object] = {"header_mark": "H",
-                                                 "now": _time(now, self.layout)}
-            lines.insert(0, self._line(self.layout.header, header_context))
-        return "".join(lines).encode(self.layout.encoding, errors="replace")
+            header = context(AgentView("", "", "", "", "", now), "header", now)
+            header["count"] = len(lines)
+            lines.insert(0, self.line(self.layout.header, header))
+        return b"".join(lines)
 
     def link(self, status: LinkStatus) -> bytes:
         """A link-status record (also the heartbeat) where the protocol has one, else b''."""
@@ -240,12 +402,38 @@ class Encoder:
             return b""
         now = self.clock()
         blank = AgentView("", "", "", "", "", now)
-        context = _context(blank, VERINT_CHANGE, now, self.layout)
-        context["ext_error"] = EXT_ERROR[status]
-        context["since"] = _time(now, self.layout)
-        return self._line(self.layout.fields, context).encode(self.layout.encoding)
+        return self.line(self.layout.fields, context(blank, "link", now, link=status))
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def misfits(self, agents: Iterable[str]) -> dict[str, str]:
+        """Agent ids the layout cannot carry, each with why (a probe record per agent)."""
+        now = self.clock()
+        specs = [s for s in self.layout.fields if "agent" in Expression(s.source).names]
+        found: dict[str, str] = {}
+        for agent in agents:
+            probe = AgentView(agent, "", "OFFLINE", "", "", now)
+            try:
+                for spec in specs:
+                    self.line((spec,), context(probe, "logout", now))
+            except RecordError as exc:
+                found[agent] = exc.message
+        return found
 
 
-def state_code(view: AgentView, layout: Layout) -> str:
-    code = str(view.code)
-    return code[: layout.max_code] if layout.max_code else code
+def with_encoding(layout: Layout, encoding: str) -> Layout:
+    return replace(layout, encoding=encoding)
+
+
+def id_problems(layout: Layout, agents: dict[str, str], where: str, limit: int = 5) -> list[str]:
+    """Agents (user -> WFM id) whose ids do not fit the layout, as one line per problem."""
+    misfits = Encoder(layout).misfits(sorted(set(agents.values())))
+    if not misfits:
+        return []
+    widths = ", ".join(f"{name} holds {width}" for name, width in layout.widths())
+    shown = ", ".join(sorted(misfits)[:limit])
+    more = f" and {len(misfits) - limit} more" if len(misfits) > limit else ""
+    return [f"{where}: {len(misfits)} agent id(s) do not fit the {layout.name} record "
+            f"({widths or 'see the layout'}): {shown}{more}; give them ids that fit "
+            "(agent_id: mapping, agent_map_file) or widen the field in a profile that extends "
+            f"{layout.name}"]

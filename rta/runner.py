@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Sequence
 
 from wfmcli.rta.service import Relay, RelaySettings
 
@@ -14,7 +15,7 @@ log = logging.getLogger("wfm.rta")
 STOP_GRACE_S = 20.0
 
 
-async def _main(settings: RelaySettings) -> None:
+async def _main(settings: RelaySettings | Sequence[RelaySettings]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for name in ("SIGTERM", "SIGINT"):
@@ -37,6 +38,6 @@ async def _main(settings: RelaySettings) -> None:
     await relay  # raises what the relay raised
 
 
-def serve_forever(settings: RelaySettings) -> None:
+def serve_forever(settings: RelaySettings | Sequence[RelaySettings]) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(settings))

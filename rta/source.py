@@ -30,7 +30,7 @@ from wfmcli.genesys.notifications import (
 from wfmcli.genesys.paging import iter_entities
 from wfmcli.genesys.retry import RetryPolicy
 from wfmcli.rta.channels import ChannelPolicy, ChannelSlot
-from wfmcli.rta.model import Observation
+from wfmcli.rta.model import AgentIds, Observation
 from wfmcli.rta.records import LinkStatus
 from wfmcli.rta.wire import PresenceDefinition, from_activity, from_user, media, topic_user
 
@@ -54,6 +54,8 @@ class SourceConfig:
     roster_refresh_s: float = 300.0
     policy: ChannelPolicy = field(default_factory=ChannelPolicy)
     retry: RetryPolicy | None = None
+    # the relay's own key (fan-out: the user id, each destination naming it its way); wins
+    agent_key: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 Apply = Callable[[list[Observation]], None]
@@ -76,18 +78,9 @@ Remove = Callable[[str, str], None]
 
 
 def _agent_key(user: Mapping[str, Any], config: SourceConfig) -> str | None:
-    if config.agent_id == "mapping":  # keys as read_agent_map gives them: casefolded
-        mapping = config.agent_map or {}
-        for key in ("id", "username", "email"):
-            found = mapping.get(str(user.get(key) or "").casefold())
-            if found:
-                return found
-        return None
-    if config.agent_id == "email":
-        return str(user.get("email") or "") or None
-    if config.agent_id == "employee_id":
-        return str((user.get("employerInfo") or {}).get("employeeId") or "") or None
-    return str(user.get("username") or "") or None
+    if config.agent_key is not None:
+        return config.agent_key(user)
+    return AgentIds(config.agent_id, config.agent_map).of(user)  # type: ignore[arg-type]
 
 
 class GenesysSource:

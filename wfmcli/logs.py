@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
 from pathlib import Path
@@ -45,3 +46,20 @@ def setup_logging(verbosity: int, log_file: Path | None) -> None:
         )
         rotating.addFilter(RedactingFilter())
         root.addHandler(rotating)
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC ISO), level, logger, message (for log shippers)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from datetime import UTC, datetime
+
+        body = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            body["error"] = self.formatException(record.exc_info)
+        return json.dumps(body, ensure_ascii=False)

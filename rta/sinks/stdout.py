@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 from wfmcli.rta.feed import Feed
 from wfmcli.rta.model import Change
-from wfmcli.rta.records import LAYOUTS, Encoder, LinkStatus
+from wfmcli.rta.records import Encoder, LinkStatus, builtin_layout
 
 
 class StdoutSink:
@@ -17,7 +17,7 @@ class StdoutSink:
 
     def __init__(self, out: BinaryIO | None = None) -> None:
         self.out = out or sys.stdout.buffer
-        self.encoder = Encoder(LAYOUTS["json"])
+        self.encoder = Encoder(builtin_layout("json-lines"))
         self.bytes_sent = 0
         self._started = False
 

@@ -16,6 +16,7 @@ from wfmcli.rta.model import Change
 from wfmcli.rta.records import Encoder, LinkStatus
 from wfmcli.rta.sinks.stream import Stream
 from wfmcli.rta.sinks.tcp_server import DEFAULT_MAX_BUFFER
+from wfmcli.rta.told import ToldStore, snapshot_bytes
 
 log = logging.getLogger("wfm.rta.sinks")
 
@@ -31,9 +32,11 @@ class TcpClientSink:
         *,
         tls: ssl.SSLContext | None = None,
         backoff_initial: float = 1.0,
-        backoff_max: float = 30.0,
+        backoff_max: float = 4.0,  # the WFM is fed again within this of its return
         max_buffer: int = DEFAULT_MAX_BUFFER,
+        told: ToldStore | None = None,
     ) -> None:
+        self.told = told
         self.host = host
         self.port = port
         self.encoder = encoder
@@ -77,7 +80,7 @@ class TcpClientSink:
         stream = Stream(writer, f"{self.host}:{self.port}", self.max_buffer)
         self.connects += 1
         await feed.ready.wait()
-        stream.send(self.encoder.snapshot(feed.engine.snapshot()))
+        stream.send(snapshot_bytes(self.encoder, feed.engine, self.told))
         self._stream = stream
         log.info("connected to the WFM RTA server %s:%d; snapshot sent", self.host, self.port)
         pump = asyncio.create_task(stream.pump())
@@ -97,6 +100,8 @@ class TcpClientSink:
     def on_changes(self, changes: list[Change]) -> None:
         if self._stream is not None:
             self._stream.send(self.encoder.changes(changes))
+            if self.told is not None:
+                self.told.update({"agent": c.view.agent, "removed": c.removed} for c in changes)
 
     def on_link(self, status: LinkStatus) -> None:
         if self._stream is not None:

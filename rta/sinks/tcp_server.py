@@ -13,6 +13,7 @@ from wfmcli.rta.feed import Feed
 from wfmcli.rta.model import Change
 from wfmcli.rta.records import Encoder, LinkStatus
 from wfmcli.rta.sinks.stream import Stream
+from wfmcli.rta.told import ToldStore, snapshot_bytes
 
 log = logging.getLogger("wfm.rta.sinks")
 DEFAULT_MAX_BUFFER = 8 * 1024 * 1024
@@ -30,7 +31,9 @@ class TcpServerSink:
         tls: ssl.SSLContext | None = None,
         heartbeat_s: float = 30.0,
         max_buffer: int = DEFAULT_MAX_BUFFER,
+        told: ToldStore | None = None,
     ) -> None:
+        self.told = told
         self.host = host
         self.port = port
         self.encoder = encoder
@@ -83,7 +86,7 @@ class TcpServerSink:
         await feed.ready.wait()
         # Snapshot and registration in one step: every later change follows the snapshot.
         stream.send(self.encoder.link(feed.link))
-        stream.send(self.encoder.snapshot(feed.engine.snapshot()))
+        stream.send(snapshot_bytes(self.encoder, feed.engine, self.told))
         self.clients.append(stream)
         pump = asyncio.create_task(stream.pump())
         self._pumps.add(pump)
@@ -113,6 +116,8 @@ class TcpServerSink:
     def on_changes(self, changes: list[Change]) -> None:
         if self.clients:
             self._broadcast(self.encoder.changes(changes))
+            if self.told is not None:
+                self.told.update({"agent": c.view.agent, "removed": c.removed} for c in changes)
 
     def on_link(self, status: LinkStatus) -> None:
         self._broadcast(self.encoder.link(status))

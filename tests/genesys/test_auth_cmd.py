@@ -118,7 +118,7 @@ def test_auth_test_table_for_people(org: FakeGenesys, tmp_path: Path, run_wfm: R
     result = run_wfm("--config", str(config), "auth", "test", env={"GC_SECRET": CLIENT_SECRET})
     assert result.exit_code == 0, result.stderr
     assert "licensed users in scope" in result.stdout
-    assert "60 agents of 20,000" in result.stdout
+    assert "60 agents + 7 queues of 20,000" in result.stdout  # counted as doctor does
 
 
 def test_wrong_secret_is_one_clear_line(org: FakeGenesys, tmp_path: Path, run_wfm: RunWfm) -> None:

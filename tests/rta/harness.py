@@ -12,6 +12,7 @@ from wfmcli.genesys.retry import RetryPolicy
 from wfmcli.reports.profiles import load_profile
 from wfmcli.rta.channels import ChannelPolicy
 from wfmcli.rta.model import Media, Presence, Routing
+from wfmcli.rta.records import Layout, layout_from
 from wfmcli.rta.service import RelaySettings, SinkSpec
 from wfmcli.rta.source import SourceConfig
 from wfmcli.rta.statemap import StateMap, derive
@@ -44,12 +45,20 @@ def source_config(twin: RunningTwin, *, sets: int = 1, **kwargs: object) -> Sour
                         policy=FAST, retry=RetryPolicy(time_scale=0.01), **kwargs)  # type: ignore[arg-type]
 
 
+def layout(profile: str, *, unicode: bool = False) -> Layout:
+    """The compiled RTA record layout of a built-in profile."""
+    rta = load_profile(profile).rta
+    assert rta is not None
+    return layout_from(rta, profile, unicode=unicode)
+
+
 def settings(twin: RunningTwin, profile: str, sinks: list[SinkSpec], **kwargs: object
              ) -> RelaySettings:
     rta = load_profile(profile).rta
     assert rta is not None
     source = kwargs.pop("source", None) or source_config(twin)
-    return RelaySettings(f"lab/{profile}", rta.protocol, dict(rta.state_map), [source],  # type: ignore[list-item]
+    name = str(kwargs.pop("name", f"lab/{profile}"))
+    return RelaySettings(name, layout(profile), dict(rta.state_map), [source],  # type: ignore[list-item]
                          sinks, **kwargs)  # type: ignore[arg-type]
 
 

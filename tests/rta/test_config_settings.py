@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from wfmcli.config import load_config
+from wfmcli.config.model import RtaSettings
 from wfmcli.errors import ConfigError
 from wfmcli.rta.settings import relay_settings
 
@@ -61,17 +62,28 @@ def test_unknown_blended_scope_is_a_config_error(tmp_path: Path) -> None:
         _config(tmp_path, CONFIG.replace("scopes: [apac]", "scopes: [nope]"))
 
 
-def test_every_built_in_rta_layout_is_named_by_its_profile() -> None:
-    """Profiles name their record layout as data; the relay no longer guesses from prose."""
+def test_every_built_in_rta_layout_is_profile_data() -> None:
+    """Profiles carry their record layout as data; the relay compiles it, guessing nothing."""
     from wfmcli.reports.profiles import load_profile
-    from wfmcli.rta.records import LAYOUTS, layout_for
+    from wfmcli.rta.records import layout_from
 
-    for name, layout in (
-        ("verint", "verint-stci"),
-        ("alvaria", "universal-acd"),
-        ("calabrio", "calabrio-batch"),
-        ("nice-iex", "iex-template"),
-    ):
+    for name, framing in (("verint", "delimited"), ("alvaria", "fixed"), ("calabrio", "json"),
+                          ("nice-iex", "fixed"), ("nice-cxone", "json")):
         rta = load_profile(name).rta
-        assert rta is not None and rta.format == layout
-        assert layout_for(rta.format) is LAYOUTS[layout]
+        assert rta is not None and rta.framing == framing
+        assert layout_from(rta, name).fields
+
+
+def test_nice_iex_listens_by_default_and_connects_out_on_request(tmp_path: Path) -> None:
+    from wfmcli.reports.profiles import load_profile
+    from wfmcli.rta.settings import sink_specs
+
+    rta = load_profile("nice-iex").rta
+    assert rta is not None and rta.transport == "tcp-server" and rta.placeholder_codes
+    with pytest.raises(ConfigError, match="needs listen"):
+        sink_specs("lab/iex", rta, RtaSettings(), stdout=False)
+    (server,) = sink_specs("lab/iex", rta, RtaSettings(listen="0.0.0.0:7300"), stdout=False)
+    assert (server.kind, server.port) == ("tcp-server", 7300)
+    (client,) = sink_specs("lab/iex", rta, RtaSettings(endpoint="tcp://iex.example:7301"),
+                           stdout=False)
+    assert (client.kind, client.host, client.port) == ("tcp-client", "iex.example", 7301)

@@ -133,3 +133,41 @@ def test_combined_removal_falls_back_to_the_other_source() -> None:
     e.apply(on_queue("a", "IDLE", 1000, source="apac"), 1000)
     [c] = e.remove("a", "apac", 2000)
     assert not c.removed and c.view.state == "BREAK"
+
+
+def test_a_renamed_agent_is_logged_out_under_the_old_id_once() -> None:
+    """The relay keys agents by Genesys user id; each destination names them its way. When a
+    user's WFM id changes (a new username), the WFM forgets the old id with one logout."""
+    from tests.rta.harness import layout
+    from wfmcli.genesys.auth import Credential
+    from wfmcli.reports.profiles import load_profile
+    from wfmcli.rta.model import Change
+    from wfmcli.rta.service import Relay, RelaySettings, SinkSpec
+    from wfmcli.rta.source import SourceConfig
+
+    rta = load_profile("verint").rta
+    assert rta is not None
+    source = SourceConfig("lab", "http://127.0.0.1:9", "http://127.0.0.1:9",
+                          [Credential("x", "y")], "Agent")
+    relay = Relay(RelaySettings("lab/verint", layout("verint"), dict(rta.state_map), [source],
+                                [SinkSpec("stdout")]))
+    seen: list[Change] = []
+
+    class Listener:
+        def on_changes(self, changes: list[Change]) -> None:
+            seen.extend(changes)
+
+        def on_link(self, status: str) -> None:
+            """Not needed here."""
+
+    relay.feed.add_listener(Listener())  # type: ignore[arg-type]
+    key = relay.sources[0].config.agent_key
+    assert key is not None
+    assert key({"id": "u1", "username": "ada"}) == "u1"
+    relay._apply([Observation("u1", "lab", Presence("ON_QUEUE", None, 1000),
+                              Routing("IDLE", 1000))])
+    assert [c.view.agent for c in seen] == ["ada"]
+    assert key({"id": "u1", "username": "ada.k"}) == "u1"
+    assert [(c.view.agent, c.removed) for c in seen[1:]] == [("ada", True)]
+    assert relay.engine.view("ada", "lab") is None
+    assert key({"id": "u2"}) is None  # no username: no id for this destination

@@ -37,13 +37,6 @@ def twin() -> Iterator[RunningTwin]:
         running.stop()
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def _check_order(records: list[list[str]]) -> int:
     """Per agent: timestamps never go back, and 26/27/28 follow login and logout."""
     last: dict[str, tuple[str, str]] = {}

@@ -17,13 +17,15 @@ import pytest
 import trustme
 from aiohttp import web
 
-from tests.rta.harness import eventually
+from tests.rta.harness import eventually, layout
+from wfmcli.config.model import RtaSettings
 from wfmcli.reports.profiles import load_profile
 from wfmcli.rta.engine import Engine
 from wfmcli.rta.feed import Feed
 from wfmcli.rta.model import Observation, Presence, Routing
-from wfmcli.rta.records import Encoder, layout_for
-from wfmcli.rta.sinks.http_push import CalabrioSink
+from wfmcli.rta.records import Encoder
+from wfmcli.rta.settings import http_target
+from wfmcli.rta.sinks.http_push import HttpPushSink
 from wfmcli.rta.sinks.stdout import StdoutSink
 from wfmcli.rta.sinks.tcp_client import TcpClientSink
 from wfmcli.rta.sinks.tcp_server import TcpServerSink
@@ -37,8 +39,7 @@ PRESENCES = ("BREAK", "MEAL", "TRAINING", "MEETING", "AWAY")
 def make_feed(profile: str, overrides: dict[str, str | int] | None = None) -> Feed:
     rta = load_profile(profile).rta
     assert rta is not None
-    layout = layout_for(rta.protocol)
-    feed = Feed(Engine(StateMap(rta.state_map, overrides), blend=layout.blend))
+    feed = Feed(Engine(StateMap(rta.state_map, overrides), blend=layout(profile).blend))
     feed.ready.set()
     return feed
 
@@ -119,12 +120,15 @@ async def calabrio_endpoint() -> AsyncIterator[tuple[CalabrioEndpoint, str]]:
         await runner.cleanup()
 
 
-def calabrio_sink(url: str, feed: Feed, **kwargs: Any) -> CalabrioSink:
+def calabrio_sink(url: str, feed: Feed, **kwargs: Any) -> HttpPushSink:
     rta = load_profile("calabrio").rta
     assert rta is not None
     kwargs.setdefault("backoff_initial", 0.02)
     kwargs.setdefault("backoff_max", 0.1)
-    return CalabrioSink(url, kwargs.pop("key", KEY), SOURCE, layout_for(rta.protocol), **kwargs)
+    settings = RtaSettings.model_validate(
+        {"endpoint": url, "api_key": kwargs.pop("key", KEY), "source_id": SOURCE})
+    target = http_target("lab/calabrio rta", rta, settings)
+    return HttpPushSink(target, Encoder(layout("calabrio")), **kwargs)
 
 
 def codes(feed: Feed) -> dict[str, str]:
@@ -248,9 +252,7 @@ def test_tcp_client_reconnects_and_sends_a_snapshot_each_time() -> None:
         fill(feed, 5)
         expected = {v.agent[:10]: f"{v.code:0>4}" for v in feed.engine.snapshot()}
         port = free_port()
-        rta = load_profile("alvaria").rta
-        assert rta is not None
-        sink = TcpClientSink("127.0.0.1", port, Encoder(layout_for(rta.protocol)),
+        sink = TcpClientSink("127.0.0.1", port, Encoder(layout("alvaria")),
                              backoff_initial=0.02, backoff_max=0.1)
         task = await run_sink(sink, feed)
         await eventually(lambda: sink.failures >= 2, what="refused connects")  # nobody listens
@@ -280,9 +282,7 @@ def test_slow_client_is_dropped_without_holding_back_the_others(
     async def scenario() -> None:
         feed = make_feed("verint")
         fill(feed, 10)
-        rta = load_profile("verint").rta
-        assert rta is not None
-        sink = TcpServerSink("127.0.0.1", 0, Encoder(layout_for(rta.protocol)),
+        sink = TcpServerSink("127.0.0.1", 0, Encoder(layout("verint")),
                              max_buffer=64 * 1024)
         task = await run_sink(sink, feed)
         await sink.listening.wait()
@@ -332,9 +332,7 @@ def test_tls_server_sends_the_snapshot_over_tls() -> None:
     async def scenario() -> None:
         feed = make_feed("verint")
         fill(feed, 4)
-        rta = load_profile("verint").rta
-        assert rta is not None
-        sink = TcpServerSink("127.0.0.1", 0, Encoder(layout_for(rta.protocol)),
+        sink = TcpServerSink("127.0.0.1", 0, Encoder(layout("verint")),
                              tls=server_context)
         task = await run_sink(sink, feed)
         await sink.listening.wait()
@@ -364,3 +362,30 @@ def test_stdout_json_lines() -> None:
     records = asyncio.run(scenario())
     assert [r["event"] for r in records] == ["snapshot", "snapshot", "change"]
     assert records[2]["agent"] == "agent0000" and records[2]["state"] == "IDLE"
+
+
+def test_a_client_sending_garbage_does_not_disturb_the_feed() -> None:
+    """WFM clients may send keep-alives or garbage: read and thrown away, never buffered."""
+
+    async def scenario() -> None:
+        feed = make_feed("verint")
+        fill(feed, 5)
+        sink = TcpServerSink("127.0.0.1", 0, Encoder(layout("verint")))
+        task = await run_sink(sink, feed)
+        await sink.listening.wait()
+        _noisy_reader, noisy = await asyncio.open_connection("127.0.0.1", sink.port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", sink.port)
+        await eventually(lambda: len(sink.clients) == 2, what="both clients registered")
+        for _ in range(200):
+            noisy.write(b"\x00\xffGARBAGE|||\r\n" * 500)
+            await noisy.drain()
+        put(feed, "agent0002", "ON_QUEUE", 9000)
+        seen: list[list[str]] = []
+        while not any(f[1] == "agent0002" and f[4] == "1" for f in seen):
+            seen.append((await reader.readline()).decode().rstrip("\r\n").split("|"))
+        assert len(sink.clients) == 2 and sink.health()["buffered"] < 64 * 1024
+        noisy.close()
+        writer.close()
+        await cancel(task)
+
+    asyncio.run(scenario())

@@ -55,3 +55,15 @@ def test_watch_view_shows_states_sinks_and_rates(
     text = console.export_text()
     assert "12.5 events/s in" in text and "3.0 changes/s out" in text
     assert "BREAK" in text and "2 clients, 0 dropped" in text
+
+
+def test_watch_json_streams_status_objects(tmp_path: Path) -> None:
+    folder = tmp_path / "rta"
+    folder.mkdir()
+    (folder / "lab__verint.json").write_text(json.dumps(BODY))
+    result = CliRunner().invoke(app, ["rta", "watch", "lab/verint", "--json", "--count", "2",
+                                      "--interval", "0.2"], env={"WFM_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(objects) == 2 and objects[0]["target"] == "lab/verint"
+    assert objects[1]["agents"] == 3 and "events_per_s" in objects[1]

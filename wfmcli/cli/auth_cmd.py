@@ -244,7 +244,8 @@ def _rows(check: SourceCheck) -> list[tuple[str, str]]:
     rows.append(
         (
             "notification capacity",
-            f"{_count(check.licensed_users)} agents of {check.notification_capacity:,} "
+            f"{_count(check.licensed_users)} agents + {_count(check.queues)} queues of "
+            f"{check.notification_capacity:,} "
             f"({check.agents_per_set:,} per set; {needed} of {len(check.credentials)} set(s) "
             "needed)",
         )

@@ -25,7 +25,9 @@ Target = Annotated[str, typer.Argument(help="SCOPE/DEST (or DEST when there is o
 @app.command()
 def serve(
     ctx: typer.Context,
-    target: Target,
+    target: Annotated[str, typer.Argument(
+        help="SCOPE (every RTA destination of it, one relay) or SCOPE/DEST (or DEST when there "
+        "is one scope).")],
     stdout: Annotated[
         bool, typer.Option("--stdout", help="Also write every record as JSON lines to stdout.")
     ] = False,
@@ -40,16 +42,62 @@ def serve(
             min=1.0, help="Seconds between roster refreshes. Default: the destination's rta."
         ),
     ] = None,
+    json_flag: Annotated[
+        bool, typer.Option("--json", help="Log JSON lines (one object per line) on stderr.")
+    ] = False,
 ) -> None:
-    """Run the relay in the foreground until SIGTERM or Ctrl-C (logs go to stderr)."""
+    """Run the relay in the foreground until SIGTERM or Ctrl-C (logs go to stderr).
+
+    SCOPE subscribes each agent once and feeds every RTA destination of the scope, each with its
+    own profile, state map and sink. WFM clients connecting and leaving are logged at INFO.
+    """
     from wfmcli.config import load_config
     from wfmcli.rta.runner import serve_forever
-    from wfmcli.rta.settings import relay_settings
+    from wfmcli.rta.settings import scope_settings
+
+    options = global_options(ctx)
+    _relay_logging(options.verbosity, json_lines=json_flag or options.json)
+    config = load_config(options.config_path)
+    lanes = scope_settings(config, target, stdout=stdout, ops_port=metrics_port,
+                           ops_host=metrics_host, roster_refresh_s=roster_refresh)
+    serve_forever(lanes)
+
+
+def _relay_logging(verbosity: int, *, json_lines: bool) -> None:
+    """A relay is a service: its console says INFO (clients, snapshots) unless told quiet."""
+    import logging
+
+    from wfmcli.logs import JsonLineFormatter
+
+    for handler in logging.getLogger("wfm").handlers:
+        if type(handler) is logging.StreamHandler:
+            if verbosity == 0:
+                handler.setLevel(logging.INFO)
+            if json_lines:
+                handler.setFormatter(JsonLineFormatter())
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    target: Target,
+    agents: Annotated[int, typer.Option(min=1, max=1000, help="How many twin agents.")] = 5,
+    seed: Annotated[int, typer.Option(help="The twin's seed.")] = 1,
+) -> None:
+    """Print the records a few twin agents would produce for SCOPE/DEST, byte for byte.
+
+    The destination's own profile, layout, state map and agent ids, fed from an offline twin
+    org: compare them with the WFM's interface spec sheet. Non-printable bytes are escaped.
+    """
+    from wfmcli.config import load_config
+    from wfmcli.rta.preview import preview_records
 
     config = load_config(global_options(ctx).config_path)
-    settings = relay_settings(config, target, stdout=stdout, ops_port=metrics_port,
-                              ops_host=metrics_host, roster_refresh_s=roster_refresh)
-    serve_forever(settings)
+    result = preview_records(config, target, agents=agents, seed=seed)
+    if global_options(ctx).json:
+        print_json("rta preview", result)
+        return
+    sys.stdout.write(result["text"])
 
 
 @app.command()
@@ -93,20 +141,31 @@ def _sinks_cell(status: RelayStatus) -> str:
 
 @app.command()
 def watch(
+    ctx: typer.Context,
     target: Target,
     url: Annotated[
         str | None, typer.Option(help="Read a relay's /status endpoint instead of its file.")
     ] = None,
     interval: Annotated[float, typer.Option(min=0.2, help="Seconds between refreshes.")] = 1.0,
+    json_flag: Annotated[
+        bool, typer.Option("--json", help="Stream one JSON status object per line instead.")
+    ] = False,
+    count: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many updates (default: Ctrl-C).")
+    ] = None,
 ) -> None:
     """A live table: agents per state, sink health and event rates. Ctrl-C ends it."""
-    from rich.live import Live
-
-    from wfmcli.cli.output import stdout_console
     from wfmcli.rta import status as relay_status
 
     def read() -> RelayStatus:
         return relay_status.fetch(url) if url else relay_status.read_one(target)
+
+    if json_flag or global_options(ctx).json:
+        _watch_json(read, interval, count)
+        return
+    from rich.live import Live
+
+    from wfmcli.cli.output import stdout_console
 
     previous = read()
     last = time.monotonic()
@@ -123,6 +182,30 @@ def watch(
                 previous, last = current, now
         except KeyboardInterrupt:
             return
+
+
+def _watch_json(read: Any, interval: float, count: int | None) -> None:
+    """JSON lines: each a status object with the event rates since the previous one."""
+    import json
+
+    previous, last, shown = read(), time.monotonic(), 0
+    try:
+        while count is None or shown < count:
+            current = read()
+            now = time.monotonic()
+            elapsed = max(now - last, 1e-6)
+            body = {**asdict(current),
+                    "events_per_s": round((current.events_in - previous.events_in) / elapsed, 2),
+                    "changes_per_s": round((current.changes_out - previous.changes_out)
+                                           / elapsed, 2)}
+            sys.stdout.write(json.dumps(body) + "\n")
+            sys.stdout.flush()
+            shown += 1
+            previous, last = current, now
+            if count is None or shown < count:
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        return
 
 
 def _render(status: RelayStatus, rate_in: float, rate_out: float) -> Group:

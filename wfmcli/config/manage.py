@@ -70,6 +70,9 @@ def validate(path: Path) -> ValidationReport:
     except ConfigError as exc:
         report.problems = exc.problems
         return report
+    from wfmcli.rta.settings import rta_problems
+
+    report.problems = rta_problems(config)  # layouts, sinks, agent-map ids against widths
     report.scopes = len(config.scopes)
     report.destinations = sum(len(scope.destinations) for scope in config.scopes.values())
     report.credential_sets = sum(len(s.source.credentials) for s in config.scopes.values())

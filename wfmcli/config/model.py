@@ -181,6 +181,14 @@ class RtaSettings(Strict):
     endpoint: str | None = None
     api_key: SecretStr | None = None
     source_id: str | None = None
+    # HTTP push auth (the profile's rta.http.auth says which are used)
+    username: str | None = None
+    password: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    token_url: str | None = None
+    tenant: str | None = None
+    ca_file: Path | None = None  # trust this CA for the endpoint (a private PKI)
     tls_cert: Path | None = None
     tls_key: Path | None = None
     detailed: bool = False

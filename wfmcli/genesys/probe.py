@@ -144,11 +144,14 @@ async def _size_scope(session: CredentialSession, spec: SourceSpec, result: Sour
     users = [u async for u in iter_entities(session, "/api/v2/users", page_size=500)]
     licensed = sum(1 for u in users if str(u.get("id")) in holders and _in_divisions(u, ids))
     result.licensed_users = licensed
-    result.sets_needed = max(math.ceil(licensed / AGENTS_PER_CREDENTIAL_SET), 1)
+    # capacity as doctor and api-usage count it: agents + queues per credential set
+    topics = licensed + (result.queues or 0)
+    result.sets_needed = max(math.ceil(topics / AGENTS_PER_CREDENTIAL_SET), 1)
     if result.sets_needed > len(spec.credentials):
         result.problems.append(
-            f"{licensed} licensed agents need {result.sets_needed} credential sets for "
-            f"notifications; {len(spec.credentials)} configured"
+            f"{licensed} licensed agents and {result.queues or 0} queues need "
+            f"{result.sets_needed} credential sets for notifications; "
+            f"{len(spec.credentials)} configured"
         )
 
 

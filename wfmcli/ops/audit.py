@@ -139,3 +139,10 @@ def licensed_in_scope(audit: Audit) -> int:
         for user_id in audit.holders
         if user_id in audit.users and _division_id(audit.users[user_id]) in audit.division_ids
     )
+
+
+def licensed_users(audit: Audit) -> list[dict[str, Any]]:
+    """The users `licensed_in_scope` counts: holders of the role in the scope's divisions."""
+    return [audit.users[user_id] for user_id in sorted(audit.holders)
+            if user_id in audit.users
+            and _division_id(audit.users[user_id]) in audit.division_ids]

@@ -253,6 +253,27 @@ def check_rta(name: str, listen: str | None, endpoint: str | None, timeout: floa
     return Check(label, "warn", "rta has neither listen nor endpoint", "set one of them")
 
 
+def check_rta_ids(scope: Scope, audit: audit_mod.Audit) -> list[Check]:
+    """Every licensed agent's id must fit each RTA destination's record: never cut."""
+    from wfmcli.rta.settings import scope_id_problems
+
+    users = audit_mod.licensed_users(audit)
+    checks = []
+    try:
+        found = scope_id_problems(scope.destinations, users)
+    except WfmError as exc:
+        return [Check("RTA agent ids", "fail", exc.one_line(), exc.hint or "")]
+    for name, problems in found:
+        label = f"RTA {name} agent ids"
+        if problems:
+            checks.append(Check(label, "fail", problems[0],
+                                "map the agents to ids that fit: agent_id: mapping and "
+                                "agent_map_file (wfm map agents)"))
+        else:
+            checks.append(Check(label, "pass", f"{len(users)} licensed agents' ids fit"))
+    return checks
+
+
 def check_clock(url: str, proxy: str | None, timeout: float = 10.0) -> Check:
     try:
         with httpx.Client(proxy=proxy, timeout=timeout, trust_env=True) as http:
@@ -362,6 +383,7 @@ async def _genesys_checks(
         detailed = any(d.rta is not None and d.rta.detailed for d in scope.destinations.values())
         agents = audit_mod.licensed_in_scope(audit)
         checks.append(check_capacity(agents, len(audit.queues), len(spec.credentials), detailed))
+        checks += check_rta_ids(scope, audit)
         sizes = None
         if audit.role_found and not audit.missing_divisions:
             sizes = await measure_sizes(session, credential_sets=len(spec.credentials),

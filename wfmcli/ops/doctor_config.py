@@ -36,7 +36,7 @@ def check_rta_start(config: Config, target: str) -> Check:
     except WfmError as exc:
         return Check(label, "fail", redact(exc.one_line()), exc.hint or "fix the rta settings")
     sinks = ", ".join(sink.kind for sink in settings.sinks) or "no sink"
-    return Check(label, "pass", f"{settings.protocol} feed to {sinks}")
+    return Check(label, "pass", f"{settings.layout.name} records to {sinks}")
 
 
 def check_vendor_transport(target: str, profile_name: str, destination: Any) -> Check:
