@@ -19,11 +19,13 @@ from wfmcli.errors import WfmError
 
 def validate(path: Path) -> ValidationReport:
     report = validate_model(path)
-    if report.ok:
+    if report.scopes:  # the model loaded (a configuration has at least one scope)
         from wfmcli.config import load_config
 
-        config = load_config(path)
-        report.problems = delivery_problems(config, read_yaml(path))
+        mine = delivery_problems(load_config(path), read_yaml(path))
+        # the RTA checks may name the same fault (a missing profile) without the file's line
+        others = [p for p in report.problems if not any(p.split(": ", 1)[-1] in m for m in mine)]
+        report.problems = mine + others
     return report
 
 
