@@ -34,7 +34,9 @@ def format_lines(report: ReportSpec, values: dict[str, Any], index: pd.Index) ->
         separator = report.delimiter
     ending = pa.scalar(report.line_suffix + report.newline, pa.large_string())
     line = pc.binary_join_element_wise(*laid, _text(separator))
-    return pc.binary_join_element_wise(line, ending, _text("")).cast(pa.large_string())
+    joined = pc.binary_join_element_wise(line, ending, _text("")).cast(pa.large_string())
+    # frames concatenated from several days hold chunked columns; a body is one buffer slice
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
 def body_bytes(lines: pa.Array, low: int, high: int) -> bytes:

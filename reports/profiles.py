@@ -22,6 +22,7 @@ from wfmcli.config.yamlfile import KeyPath, YamlDocument, describe, dotted, pars
 from wfmcli.errors import ConfigError
 from wfmcli.paths import config_dir
 from wfmcli.reports.expr import Expression
+from wfmcli.reports.mapping import MAPPED
 from wfmcli.reports.spec import DERIVED, RTA_NAMES, Profile, ReportSpec, RtaField
 
 
@@ -212,7 +213,8 @@ def _expression_problems(profile: Profile) -> list[tuple[KeyPath, str]]:
 
 def _allowed_names(profile: Profile, report: ReportSpec) -> set[str]:
     frame_spec = frames.FRAMES[report.frame]
-    return set(frame_spec.names) | set(DERIVED) | set(profile.constants)
+    mapped = set(MAPPED) if "queue_id" in frame_spec.names else set()
+    return set(frame_spec.names) | set(DERIVED) | set(profile.constants) | mapped
 
 
 def _unknown(source: str | None, path: KeyPath, allowed: set[str]) -> list[tuple[KeyPath, str]]:

@@ -12,7 +12,7 @@ import codecs
 import hashlib
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -27,6 +27,7 @@ from wfmcli.reports.checks import CheckContext, ConsistencyError, Warning, run_c
 from wfmcli.reports.expr import Expression, Value
 from wfmcli.reports.formats import TemplateError, fill_template
 from wfmcli.reports.layout import body_bytes, format_lines, header_line
+from wfmcli.reports.mapping import MAPPED, QueueMap, scope_mask, seen_pairs
 from wfmcli.reports.spec import Profile, ReportSpec
 from wfmcli.timegrid import grid
 
@@ -44,6 +45,9 @@ class Destination:
     agent_names: Mapping[str, str] = field(default_factory=dict)
     queue_names: Mapping[str, str] = field(default_factory=dict)
     constants: Mapping[str, str] = field(default_factory=dict)  # override the profile's
+    # the queue mapping (None: made in memory by the profile's policy) and the media in scope
+    queue_map: QueueMap | None = None
+    media: Sequence[str] = ()  # config media names; empty: every media and direction
 
     @property
     def zone(self) -> ZoneInfo:
@@ -62,6 +66,9 @@ class RenderedFile:
     intervals: int
     totals: dict[str, float]
     warnings: tuple[str, ...] = ()
+    # the same file again for a period it also holds (the second pass of a repeated hour under
+    # repeated_hour: combine), so a job records that period as delivered; it adds no contacts
+    alias: bool = False
 
 
 @dataclass
@@ -73,6 +80,7 @@ class Table:
     period: np.ndarray  # index into `periods` for every row
     periods: list[tuple[pd.Timestamp, pd.Timestamp, int]]  # (UTC start, UTC end, interval count)
     warnings: list[Warning]
+    aliases: dict[int, pd.Timestamp] = field(default_factory=dict)  # period -> 2nd pass start
 
 
 def render_reports(
@@ -94,6 +102,7 @@ def render_reports(
             hint=f"reports: {', '.join(profile.reports)}",
         )
     starts = grid(start, end, destination.zone, destination.interval_minutes)
+    destination = replace(destination, queue_map=full_map(frames_by_name, profile, destination))
     written: list[RenderedFile] = []
     seen: set[Path] = set()
     for name in names:
@@ -102,7 +111,7 @@ def render_reports(
         known = frames_by_name.get(FILL_ENTITIES) if report.fill else None
         table = build_table(report, frame, profile, destination, starts, known)
         for rendered in _write_files(name, report, table, profile, destination, out_dir, now):
-            if rendered.path in seen:
+            if rendered.path in seen and not rendered.alias:
                 raise UsageError(
                     f"two files of profile {profile.name} are both named {rendered.path.name}",
                     hint="give each report its own file_name (e.g. with {report})",
@@ -136,6 +145,8 @@ def build_table(
     time_column = frame_spec.time_column
     rows = frame[(frame[time_column] >= starts[0]) & (frame[time_column] < starts[-1] + interval)]
     rows = _apply_names(rows, destination)
+    if "queue_id" in frame_spec.names:
+        rows = map_queues(rows, profile, destination)
     constants = {**profile.constants, **destination.constants}
     if report.filter:
         mask = Expression(report.filter).evaluate({**_columns(rows), **constants})
@@ -143,8 +154,14 @@ def build_table(
     rows = rows[[c for c in rows.columns if c in _needed(report, frame_spec)]]
     position = starts.searchsorted(rows[time_column], side="right") - 1
     rows = rows.assign(_bin=starts[position])
-    if report.aggregate and report.frame != "agent_status":
-        rows = _aggregate(rows, report, frame_spec, destination.interval_minutes)
+    aggregated = report.aggregate and report.frame != "agent_status"
+    repeats = _repeats(starts, destination.zone) if report.repeated_hour != "marker" else {}
+    if repeats and report.repeated_hour == "merge" and aggregated:
+        # the repeated hour's second pass adds into the first: one row per local date and time
+        rows = rows.assign(_bin=pd.DatetimeIndex(rows["_bin"]).map(lambda b: repeats.get(b, b)))
+        starts = starts.difference(pd.DatetimeIndex(list(repeats)))
+    if aggregated:
+        rows = _aggregate(rows, report, frame_spec, destination.interval_minutes, bool(repeats))
         if report.fill and known is not None and set(report.keys) <= set(known.columns):
             rows = _fill_known(rows, report, frame_spec, starts, known, destination)
         elif report.fill:
@@ -153,15 +170,22 @@ def build_table(
     env = _environment(rows, report, destination, interval, constants)
     values = {column.name: Expression(column.source).evaluate(env) for column in report.columns}
     bins = pd.Series(pd.DatetimeIndex(rows["_bin"]), index=rows.index)
-    period_of, periods = _periods(report, bins, starts, destination, interval)
+    period_of, periods = _periods(report, bins, starts, destination, interval, repeats)
     warnings = _check(report, {**env, **values}, rows, bins, starts, destination, interval)
     order = _order(report, {**env, **values}, rows.index, period_of)
+    starts_of = {p[0]: n for n, p in enumerate(periods)}
+    aliases = (
+        {starts_of[first]: second for second, first in repeats.items() if first in starts_of}
+        if report.per == "interval"
+        else {}
+    )
     return Table(
         values={name: _take(value, order) for name, value in values.items()},
         index=pd.RangeIndex(len(order)),
         period=period_of[order],
         periods=periods,
         warnings=warnings,
+        aliases=aliases,
     )
 
 
@@ -181,6 +205,44 @@ def _needed(report: ReportSpec, frame_spec: frames.FrameSpec) -> set[str]:
 
 # the descriptive columns a report about these frames may show next to its keys
 _DESCRIBED_BY = {"agent_status": ("end",)}
+
+
+def full_map(
+    frames_by_name: Mapping[str, pd.DataFrame], profile: Profile, destination: Destination
+) -> QueueMap:
+    """The destination's queue mapping completed for every pair the frames hold, by its policy.
+
+    In memory only: a job writes new pairs to the mapping file before it renders, so their codes
+    never change. Made once per render, so every report gives a pair the same key and code."""
+    given = destination.queue_map
+    mapping = QueueMap(
+        list(given.rows) if given else [],
+        given.spec if given else profile.queue_key,
+        given.policy if given else profile.queue_key.policy,
+        given.origin if given else "queue mapping",
+    )
+    for name in ("queue_interval", "agent_queue_interval"):
+        rows = frames_by_name.get(name)
+        if rows is not None and not rows.empty:
+            rows = _apply_names(rows, destination)
+            rows = rows[scope_mask(rows, destination.media).to_numpy()]
+            if not mapping.covers(rows):
+                mapping.extend(sorted(seen_pairs(rows), key=lambda s: (s.queue_name, s.pair)))
+    return mapping
+
+
+def map_queues(rows: pd.DataFrame, profile: Profile, destination: Destination) -> pd.DataFrame:
+    """Rows in the destination's media scope, with the mapping's queue key, code and label;
+    excluded pairs dropped."""
+    rows = rows[scope_mask(rows, destination.media).to_numpy()]
+    mapping = destination.queue_map
+    if mapping is None or not mapping.covers(rows):
+        mapping = full_map({"queue_interval": rows}, profile, destination)
+    return mapping.apply(rows)
+
+
+def _agg(frame_spec: frames.FrameSpec, name: str) -> frames.Agg:
+    return "first" if name in MAPPED else frame_spec.column(name).agg
 
 
 def _columns(rows: pd.DataFrame) -> dict[str, Value]:
@@ -215,8 +277,27 @@ def _apply_names(rows: pd.DataFrame, destination: Destination) -> pd.DataFrame:
     return rows.assign(**updates) if updates else rows
 
 
+def _repeats(starts: pd.DatetimeIndex, zone: ZoneInfo) -> dict[pd.Timestamp, pd.Timestamp]:
+    """Each interval start in the repeated hour of a fall-back day -> its first pass's start
+    (the one with the same local date and time)."""
+    local = starts.tz_convert(zone)
+    first: dict[datetime, pd.Timestamp] = {}
+    found: dict[pd.Timestamp, pd.Timestamp] = {}
+    for utc, moment in zip(starts, local, strict=True):
+        wall = moment.to_pydatetime().replace(tzinfo=None, fold=0)
+        if moment.fold and wall in first:
+            found[utc] = first[wall]
+        else:
+            first.setdefault(wall, utc)
+    return found
+
+
 def _aggregate(
-    rows: pd.DataFrame, report: ReportSpec, frame_spec: frames.FrameSpec, minutes: int
+    rows: pd.DataFrame,
+    report: ReportSpec,
+    frame_spec: frames.FrameSpec,
+    minutes: int,
+    merged: bool = False,
 ) -> pd.DataFrame:
     if len(rows) and int(rows["interval_minutes"].max()) > minutes:
         raise UsageError(
@@ -227,12 +308,12 @@ def _aggregate(
         )
     keys = ["_bin", *report.keys]
     unique = set(frame_spec.keys) - {frame_spec.time_column} <= set(report.keys)
-    if unique and (rows["interval_minutes"] == minutes).all():
+    if unique and not merged and (rows["interval_minutes"] == minutes).all():
         return rows  # already one row per interval and key: nothing to sum
     measures = {
-        str(name): frame_spec.column(str(name)).agg
+        str(name): _agg(frame_spec, str(name))
         for name in rows.columns
-        if name not in keys and name != "_bin" and frame_spec.column(str(name)).agg != "key"
+        if name not in keys and name != "_bin" and _agg(frame_spec, str(name)) != "key"
     }
     measures["interval_minutes"] = "first"
     grouped = rows.groupby(keys, sort=False, dropna=False).agg(measures).reset_index()
@@ -259,27 +340,31 @@ def _fill_known(
     same bytes; rows with traffic are kept as they are."""
     keys = list(report.keys)
     other = [c for c in rows.columns if c not in keys and c != "_bin"]
-    descriptive = [c for c in other if frame_spec.column(str(c)).agg == "first"]
+    descriptive = [c for c in other if _agg(frame_spec, str(c)) == "first"]
     entities = known.drop_duplicates(keys).reset_index(drop=True)
     for name in descriptive:
         if name not in entities.columns:
-            entities[name] = _default(str(name), frame_spec.column(str(name)).kind, destination)
+            entities[name] = _default(str(name), _kind(frame_spec, str(name)), destination)
     full = pd.DataFrame({"_bin": starts}).merge(entities[[*keys, *descriptive]], how="cross")
     seen = pd.MultiIndex.from_frame(rows[["_bin", *keys]])
     zero = full[~pd.MultiIndex.from_frame(full[["_bin", *keys]]).isin(seen)]
     merged = pd.concat([rows, zero], ignore_index=True)
     for name in other:
-        kind = frame_spec.column(str(name)).kind
+        kind = _kind(frame_spec, str(name))
         if name not in descriptive:
             merged[name] = merged[name].fillna(0)
         merged[name] = merged[name].astype(frames.DTYPES[kind])
     merged["_bin"] = pd.DatetimeIndex(merged["_bin"]).as_unit("ns")
     merged = merged.sort_values(["_bin", *keys], kind="stable").reset_index(drop=True)
     for name in merged.columns:
-        if name != "_bin" and frame_spec.column(str(name)).kind == "text":
+        if name != "_bin" and _kind(frame_spec, str(name)) == "text":
             # one contiguous Arrow array again: the layout slices lines from its buffers
             merged[name] = pd.Series(merged[name].tolist(), dtype=frames.DTYPES["text"])
     return merged
+
+
+def _kind(frame_spec: frames.FrameSpec, name: str) -> frames.Kind:
+    return "text" if name in MAPPED else frame_spec.column(name).kind
 
 
 def _default(name: str, kind: str, destination: Destination) -> object:
@@ -295,7 +380,7 @@ def _fill(
     descriptive = [
         c
         for c in rows.columns
-        if c not in report.keys and c != "_bin" and frame_spec.column(str(c)).agg == "first"
+        if c not in report.keys and c != "_bin" and _agg(frame_spec, str(c)) == "first"
     ]
     measured = [
         c for c in rows.columns if c not in report.keys and c != "_bin" and c not in descriptive
@@ -343,7 +428,15 @@ def _periods(
     starts: pd.DatetimeIndex,
     destination: Destination,
     interval: pd.Timedelta,
+    repeats: Mapping[pd.Timestamp, pd.Timestamp],
 ) -> tuple[np.ndarray, list[tuple[pd.Timestamp, pd.Timestamp, int]]]:
+    if report.per == "interval" and report.repeated_hour == "combine" and repeats:
+        # a second pass goes into its first pass's file, after it: one file, both periods
+        kept = starts.difference(pd.DatetimeIndex(list(repeats)))
+        twins = set(repeats.values())
+        periods = [(s, s + interval, 2 if s in twins else 1) for s in kept]
+        firsts = pd.DatetimeIndex(bins).map(lambda b: repeats.get(b, b))
+        return kept.get_indexer(firsts), periods
     if report.per == "interval":
         periods = [(s, s + interval, 1) for s in starts]
         return starts.get_indexer(pd.DatetimeIndex(bins)), periods
@@ -378,7 +471,9 @@ def _check(
     lasts = pd.Series(starts, index=starts).groupby(start_days.to_numpy()).max()
     label = pd.Series(local.strftime("%Y-%m-%d %H:%M %Z"), index=rows.index)
     for key in reversed(report.keys):
-        label = rows[key].astype(str) + " at " + label if key in rows else label
+        # a queue key may be a bare code: people read the WFM queue's name
+        shown = "queue_label" if key == "queue_key" and "queue_label" in rows else key
+        label = rows[shown].astype(str) + " at " + label if key in rows else label
     context = CheckContext(
         env=env,
         label=label,
@@ -486,6 +581,14 @@ def _write_files(
                 warnings=_claim(pending, values["start"].date()),
             )
         )
+        second = table.aliases.get(number)
+        if second is not None:
+            local = second.tz_convert(zone).to_pydatetime()
+            end_local = (second + (end - start)).tz_convert(zone).to_pydatetime()
+            written.append(
+                replace(written[-1], start=local, end=end_local, totals={}, warnings=(),
+                        alias=True)
+            )  # fmt: skip
     return written
 
 

@@ -23,6 +23,7 @@ from pydantic import (
 
 from wfmcli import frames
 from wfmcli.reports.expr import Expression, ExpressionError
+from wfmcli.reports.mapping import MAPPED
 
 DERIVED = {
     "local_start": "interval (or event) start in the destination's zone",
@@ -148,6 +149,13 @@ class ReportSpec(Strict):
     max_bytes: int | None = Field(default=None, ge=1)
     columns: list[ColumnSpec] = Field(min_length=1)
     checks: list[Check] = Field(default_factory=list)
+    # the output column that counts contacts (queue reports): what `wfm reconcile` adds up
+    contacts: str | None = None
+    # the repeated hour of a fall-back day: `marker` keeps its intervals apart ({fold} in the file
+    # name tells the second pass's files apart); `combine` writes the second pass into the first
+    # pass's file, after it (one file, both periods, for names that cannot carry a marker);
+    # `merge` adds the second pass into the first (one row per local date and time)
+    repeated_hour: Literal["marker", "combine", "merge"] = "marker"
 
     _check_filter = field_validator("filter")(lambda v: _expression(v))
 
@@ -181,9 +189,14 @@ class ReportSpec(Strict):
         if len(set(names)) != len(names):
             raise ValueError("column names must be unique")
         for key in self.keys:
-            _frame_column(frame_spec, key, "keys")
+            if not (key in MAPPED and "queue_id" in frame_spec.names):
+                _frame_column(frame_spec, key, "keys")
+        if self.contacts is not None and self.contacts not in names:
+            raise ValueError(f"contacts: {self.contacts!r} is not one of the report's columns")
         if self.layout == "fixed" and any(c.width is None for c in self.columns):
             raise ValueError("a fixed layout needs a width on every column")
+        if self.repeated_hour == "merge" and (self.frame == "agent_status" or not self.aggregate):
+            raise ValueError("repeated_hour: merge needs an aggregated interval frame")
         if self.fill and (self.frame == "agent_status" or not self.aggregate):
             raise ValueError("fill needs an aggregated interval frame, not agent_status")
         return self
@@ -384,6 +397,31 @@ class RtaSpec(Strict):
         return value
 
 
+class QueueKeySpec(Strict):
+    """What the WFM's queue key looks like, so the mapping can be checked against it."""
+
+    kind: Literal["text", "numeric"] = "text"  # numeric: the files carry the code (Calabrio)
+    max_length: int = Field(default=50, ge=1)  # characters, or digits for a numeric key
+    characters: str = r"[^\x00-\x1f]"  # a regex one allowed character must match
+    policy: Literal["split", "merge", "exclude"] = "split"  # unmapped pairs, unless configured
+    code_start: int = Field(default=1, ge=0)  # the first generated code
+
+    @field_validator("characters")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"characters: {value!r} is not a regular expression: {exc}") from exc
+        return value
+
+
+class AgentKeySpec(Strict):
+    """The WFM's agent id field: ids longer than this are refused, never cut."""
+
+    max_length: int | None = Field(default=None, ge=1)
+
+
 class Profile(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     extends: str | None = None
@@ -395,4 +433,6 @@ class Profile(Strict):
     delivery_schemes: list[str] = Field(default_factory=list)
     constants: dict[str, str] = Field(default_factory=dict)
     reports: dict[str, ReportSpec] = Field(min_length=1)
+    queue_key: QueueKeySpec = QueueKeySpec()
+    agent_key: AgentKeySpec = AgentKeySpec()
     rta: RtaSpec | None = None

@@ -101,7 +101,7 @@ def test_fresh_venv_gains_only_wfmcli_and_plugins_load(wheel: Path, tmp_path: Pa
         "                  'profiles': sorted(wfmcli.profiles.builtin_files())}))\n"
     )
     found = json.loads(subprocess.check_output([str(python), "-c", probe], text=True, cwd=tmp_path))
-    assert found["schemes"] == ["file", "ftp", "ftps", "s3", "sftp", "webdav", "webdavs"]
+    assert found["schemes"] == ["file", "ftp", "ftps", "https", "s3", "sftp", "webdav", "webdavs"]
     assert Path(found["file"]).is_relative_to(env_dir)
     assert "calabrio" in found["profiles"]
 

@@ -27,7 +27,12 @@ S3_OPTIONS = frozenset(
         "storage_class",
     }
 )
-SECRET_OPTIONS = frozenset({"password", "key_passphrase", "secret_access_key", "session_token"})
+# an HTTP push endpoint (https://): bearer token, Calabrio's data source key, the body's type
+HTTP_OPTIONS = frozenset({"token", "data_source_key", "content_type"})
+SECRET_OPTIONS = frozenset(
+    {"password", "key_passphrase", "secret_access_key", "session_token", "token",
+     "data_source_key"}
+)  # fmt: skip
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -58,6 +63,9 @@ class TransportOptions:
     sse: str | None = None
     sse_kms_key_id: str | None = None
     storage_class: str | None = None
+    token: str | None = None
+    data_source_key: str | None = None
+    content_type: str = "text/csv; charset=utf-8"
 
     def __repr__(self) -> str:
         # Secrets must not leak through a debugger, a log line or a failed assertion.

@@ -29,6 +29,7 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "file": ("wfmcli.transports.local:LocalTransport", "it is part of wfm: reinstall wfm"),
     "ftp": ("wfmcli.transports.ftp:FTPTransport", "it is part of wfm: reinstall wfm"),
     "ftps": ("wfmcli.transports.ftp:FTPSTransport", "it is part of wfm: reinstall wfm"),
+    "https": ("wfmcli.transports.https:HttpsPushTransport", "it is part of wfm: reinstall wfm"),
     "s3": ("wfmcli.transports.s3:S3Transport", "pip install boto3"),
     "sftp": ("wfmcli.transports.sftp:SFTPTransport", "pip install paramiko"),
     "webdav": ("wfmcli.transports.webdav:WebDAVTransport", "pip install webdavclient3"),

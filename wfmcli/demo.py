@@ -36,7 +36,10 @@ class DemoDestination:
     files: int
     bytes: int
     periods: int  # intervals, or days for daily files
-    offered: int
+    offered: int  # contacts in the delivered files (what the WFM will load)
+    reported: int  # contacts Genesys reported for the day
+    unaccounted: int  # reported - in files - each named cause: 0 when nothing is lost
+    reconcile: str  # the day's balance, as `wfm reconcile` prints it
     answered: int
     abandoned: int
     agents: int
@@ -109,11 +112,14 @@ def mark_record(config: Path) -> None:
     config.write_text(header + text, encoding="utf-8")
 
 
-def run_demo(out: Path, *, seed: int, agents: int, queues: int, day: date) -> DemoResult:
+def run_demo(
+    out: Path, *, seed: int, agents: int, queues: int, day: date, mixed_media: bool = False
+) -> DemoResult:
     import time as clock
 
     from wfmcli.config import load_config
     from wfmcli.jobs.build import PulledFrames, build_job
+    from wfmcli.jobs.render import ProfileRenderer
     from wfmcli.sim import start_twin
 
     began = clock.monotonic()
@@ -125,7 +131,7 @@ def run_demo(out: Path, *, seed: int, agents: int, queues: int, day: date) -> De
     result = DemoResult(out, out / "config.yaml", seed, agents, queues, day, 0.0, 0)
     with start_twin(
         seed=seed, agents=agents, queues=queues, days=2, live=False,
-        now_ms=int(now.timestamp() * 1000),
+        now_ms=int(now.timestamp() * 1000), mixed_media=mixed_media,
     ) as twin:  # fmt: skip
         role = twin.org.licensed_role.name
         written = write_config(out, twin.base_url, twin.client_id, twin.client_secret, role)
@@ -138,7 +144,9 @@ def run_demo(out: Path, *, seed: int, agents: int, queues: int, day: date) -> De
             if run.error:
                 raise UsageError(f"demo destination {name} failed: {run.error}")
             assert isinstance(job.source, PulledFrames)
+            assert isinstance(job.renderer, ProfileRenderer)
             totals = job.source.totals
+            days = [a for a in job.renderer.accounts if a.day == day]
             result.api_requests += job.source.requests
             result.destinations.append(
                 DemoDestination(
@@ -150,7 +158,10 @@ def run_demo(out: Path, *, seed: int, agents: int, queues: int, day: date) -> De
                     files=run.count("sent"),
                     bytes=sum(f.bytes for f in run.files),
                     periods=len({f.period_start for f in run.files}),
-                    offered=int(totals.get("offered", 0)),
+                    offered=sum(a.delivered for a in days),
+                    reported=sum(a.reported for a in days),
+                    unaccounted=sum(a.unaccounted for a in days),
+                    reconcile="; ".join(a.line(f"demo/{name}") for a in days),
                     answered=int(totals.get("answered", 0)),
                     abandoned=int(totals.get("abandoned", 0)),
                     agents=int(totals.get("agents", 0)),

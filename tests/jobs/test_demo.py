@@ -35,6 +35,10 @@ def test_demo_delivers_a_day_for_every_profile_deterministically(
         assert destination["offered"] > 0
         assert destination["answered"] + destination["abandoned"] <= destination["offered"] + 50
         assert Path(destination["folder"]).is_dir()
+        # the table counts what the files carry, and every contact Genesys reported is in them
+        assert destination["unaccounted"] == 0
+        assert destination["offered"] == destination["reported"]
+        assert destination["reconcile"].endswith("; 0 unaccounted")
     by_name = {d["name"]: d for d in result["destinations"]}
     # 2026-03-08 is New York's spring-forward day: 23 hours, 92 quarter-hours
     assert by_name["nice-iex"]["periods"] == 92

@@ -46,12 +46,32 @@ class WithDirectory(SyntheticSource):
         return result
 
 
+# the built-in nice-iex keys its queue file on the mapping's queue_key; this one keys it on the
+# Genesys queue id, which the directory's fill set covers (a mapping feeds queue keys later)
+PROFILE = """extends: nice-iex
+reports:
+  queue:
+    keys: [queue_id]
+    checks: []
+    columns:
+      - {name: queue_tag, expr: queue_id, format: text}
+      - {name: date, expr: local_start, format: "datetime:%m%d%Y"}
+      - {name: time, expr: local_start, format: "datetime:%H%M"}
+      - {name: received, expr: offered}
+      - {name: handled, expr: answered}
+      - {name: talk, expr: talk_s, format: seconds}
+"""
+
+
 def _job(folder: Path) -> Job:
     outbox = folder / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)
     timing = Timing(ZoneInfo(ZONE), 15, timedelta(minutes=10), timedelta(hours=2), BACKFILL, None)
+    profiles = folder / "profiles"
+    profiles.mkdir(exist_ok=True)
+    (profiles / "iex-by-id.yaml").write_text(PROFILE, encoding="utf-8")
     renderer = ProfileRenderer(
-        load_profile("nice-iex"), Destination(timezone=ZONE, reports=("queue",))
+        load_profile("iex-by-id", profiles), Destination(timezone=ZONE, reports=("queue",))
     )
     return Job(
         target="prod/split",

@@ -95,6 +95,8 @@ def test_doctor_names_an_unlicensed_queue_member_and_a_full_port(
     assert api.exit_code == 0, api.stderr
     budget = json.loads(api.stdout)["data"]["scopes"][0]
     assert budget["projection"]["per_day"] > 0
+    feeds = budget["projection"]["by_feed_per_agent_month"]
+    assert feeds["runs"] > 0 and feeds["relay"] > 0 and feeds["tokens"] > 0  # the relay counts
     assert budget["allotment"]["per_user"] == 110_000
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,7 +16,6 @@ from wfmcli.config import load_config
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import GenesysClient
 from wfmcli.genesys.notifications import FollowPolicy, follow
-from wfmcli.genesys.paging import iter_entities
 from wfmcli.jobs.build import build_job, renderer_for, timing_for
 from wfmcli.jobs.plan import Report, Timing
 from wfmcli.ops.projection import (
@@ -27,6 +27,7 @@ from wfmcli.ops.projection import (
     pull_requests,
     pulls_per_day,
     relay_channels,
+    relay_requests,
 )
 from wfmcli.ops.sizes import measure_sizes
 from wfmcli.sim import RunningTwin, start_twin
@@ -105,15 +106,11 @@ async def relay_reconnect(twin: RunningTwin, channels: list[list[str]]) -> int:
             await anext(stream)  # a first heartbeat: connected
         before = twin_requests(twin)
         await asyncio.to_thread(twin.socket_closing, 0.05)
-        for i, (stream, topics) in enumerate(zip(streams, channels, strict=True)):
+        for stream in streams:
+            # a renewal on socket_closing: a new channel and its subscription, no resync
             note = await anext(stream)
             while note.kind != "reconnected":
                 note = await anext(stream)
-            ids = [t.split(".")[2] for t in topics]
-            for start in range(0, len(ids), 100):
-                params = {"id": ids[start : start + 100], "expand": ["presence", "routingStatus"]}
-                [u async for u in iter_entities(client.session(i % len(creds)), "/api/v2/users",
-                                                params=params)]  # fmt: skip
         used = twin_requests(twin) - before
         for stream in streams:
             await stream.aclose()  # type: ignore[attr-defined]
@@ -153,9 +150,10 @@ def test_projection_matches_the_twin_counter_within_5_percent(
     assert [len(c) for c in channels] == relay_channels(sizes, detailed=False)
     measured_relay = asyncio.run(relay_reconnect(twin, channels))
 
-    relay = RelayPlan("prod/rta", reconnects_per_day=1, token_lifetime_s=math.inf,
-                      channel_life_s=math.inf)  # fmt: skip
-    projected = project(sizes, [schedule], [relay], DAY)
+    relay = RelayPlan("prod/rta", reconnects_per_day=1, channel_life_s=math.inf,
+                      roster_refresh_s=0)  # fmt: skip
+    # the warm-up run logged in; tokens are kept on disk, so the day's runs log in no more
+    projected = project(sizes, [schedule], [relay], DAY, token_lifetime_s=math.inf)
     measured = measured_runs + measured_relay
     assert abs(projected.per_day - measured) <= 0.05 * measured, (projected.per_day, measured)
     assert abs(projected.lines[0].per_day - measured_runs) <= 0.05 * measured_runs
@@ -180,11 +178,18 @@ def test_pulls_per_day_follow_the_planner_around_midnight() -> None:
 def test_pull_requests_shard_agents_over_the_sets() -> None:
     sizes = OrgSizes(credential_sets=3, agents=6000, queues=250, queue_queries=4,
                      org_users=7000, org_queues=300, divisions=5, role_holders=6500)  # fmt: skip
-    counts = pull_requests(sizes)
+    counts = pull_requests(sizes, tokens=True, hours=3)
     assert counts["POST /oauth/token"] == 3
     assert counts["POST /api/v2/analytics/users/aggregates/query"] == 60
-    assert counts["POST /api/v2/analytics/conversations/aggregates/query"] == 64
+    # 4 queue queries + one agent x queue query for every agent (3 h of 6,000 agents)
+    assert counts["POST /api/v2/analytics/conversations/aggregates/query"] == 5
+    # a whole day: blocks of 3 h 15 min (20,000 agent-hours a query), 8 of them
+    day = pull_requests(sizes)
+    assert day["POST /api/v2/analytics/conversations/aggregates/query"] == 4 + 8
     assert counts["GET /api/v2/users"] == 14
+    assert "POST /oauth/token" not in pull_requests(sizes)  # a stored token is reused
+    probe = pull_requests(sizes, directory=False, probe=True)
+    assert probe["GET /api/v2/routing/queues"] == 1 and "GET /api/v2/users" not in probe
 
 
 def test_relay_renewals_and_restarts() -> None:
@@ -192,12 +197,18 @@ def test_relay_renewals_and_restarts() -> None:
                      org_users=2600, org_queues=10, divisions=1, role_holders=2500)  # fmt: skip
     assert relay_channels(sizes, detailed=False) == [1000, 250, 1000, 250]
     assert relay_channels(sizes, detailed=True) == [1000, 1000, 500] * 2
-    line = project_relay(RelayPlan("p/r", reconnects_per_day=0, channel_life_s=86_400), sizes)
+    plan = RelayPlan("p/r", reconnects_per_day=0, channel_life_s=86_400, roster_refresh_s=0)
+    line = project_relay(plan, sizes)
     assert line.endpoints["POST /api/v2/notifications/channels"] == 4
-    assert line.endpoints["POST /oauth/token"] == 2
-    restart = project_relay(
-        RelayPlan("p/r", reconnects_per_day=0, restarts_per_day=1, channel_life_s=86_400), sizes
-    )
-    # a restart adds the directory, every channel again and a full resync (2500 users / 100)
-    assert restart.endpoints["GET /api/v2/users"] == 6 + 26
+    assert "POST /oauth/token" not in line.endpoints  # the scope's stored tokens
+    restart = project_relay(replace(plan, restarts_per_day=1), sizes)
+    # a restart adds the roster, every channel again and a resync of everyone: 2500 agents are
+    # more than a quarter of the roster, so one listing of all users (2600 / 500)
+    assert restart.endpoints["GET /api/v2/users"] == 6 + 6
     assert restart.per_day > line.per_day
+    # a dropped socket resyncs that channel's agents: 250 by id (3 reads), 1000 (more than
+    # max(200, 2500 / 4)) by one listing of all users (6 pages)
+    drops = relay_requests(replace(plan, drops_per_day=1), sizes)
+    assert drops["GET /api/v2/users"] == 6 + 3 + 6 + 3
+    refresh = relay_requests(replace(plan, roster_refresh_s=3600), sizes)
+    assert refresh["GET /api/v2/users"] == 24 * 6

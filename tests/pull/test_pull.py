@@ -58,8 +58,9 @@ def test_requests_are_batched_sharded_and_counted(
     calls = Counter(name for name, _ in bodies)
     assert calls["users/aggregates"] == batches
     assert calls["users/details"] == batches
-    # agent conversation batches + one queue query (five SL thresholds fit one query's views)
-    assert calls["conversations/aggregates"] == batches + 1
+    # one agent x queue query grouped by userId + one queue query (five SL thresholds fit one
+    # query's views)
+    assert calls["conversations/aggregates"] == 2
     by_endpoint = result.requests_by_endpoint
     assert by_endpoint["POST /oauth/token"] == 2
     assert len(result.requests_by_credential) == 2

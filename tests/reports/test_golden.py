@@ -46,10 +46,13 @@ def describe(written: list[RenderedFile], out: Path) -> str:
     parts = []
     for f in written:
         name = f.path.relative_to(out).as_posix()
+        if f.alias:  # the same file again, for the repeated hour's second pass
+            parts.append(f"{f.report} {name} also holds {f.start:%H:%M%z}")
+            continue
         parts.append(f"{f.report} {name} rows={f.rows} bytes={f.bytes} sha256={f.sha256[:16]}")
         parts.extend(f"  warning: {w}" for w in f.warnings)
     for f in written:
-        if f.rows:
+        if f.rows and not f.alias:
             text = f.path.read_bytes().decode("utf-8").replace("\r\n", "\u240d\n")
             parts.append(f"==> {f.path.relative_to(out).as_posix()} <==\n{text}")
     return "\n".join(parts) + "\n"

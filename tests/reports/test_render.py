@@ -24,9 +24,10 @@ END = datetime(2026, 6, 16, tzinfo=BERLIN)
 
 
 def calabrio_queue(carry_window: int | None = None) -> Profile:
-    """Calabrio's queue report alone, optionally with a narrower carry-over window."""
+    """Calabrio's queue report alone, in one file per day (its day checks read best so),
+    optionally with a narrower carry-over window."""
     profile = load_profile("calabrio")
-    report = profile.reports["queue"]
+    report = profile.reports["queue"].model_copy(update={"per": "day"})
     if carry_window is not None:
         checks = [
             c.model_copy(update={"carry_window": carry_window}) if c.per == "day" else c
@@ -48,7 +49,8 @@ def test_consistent_day_renders_without_warnings(tmp_path: Path) -> None:
     [written] = render_reports(
         frames_with(), calabrio_queue(), Destination("Europe/Berlin"), START, END, tmp_path
     )
-    assert written.rows == 96 * 2 and written.warnings == ()
+    # one Calabrio queue per Genesys queue x media: the two queues carry four
+    assert written.rows == 96 * 4 and written.warnings == ()
     rows = read_values(calabrio_queue().reports["queue"], written.path.read_bytes())
     assert (
         sum(r["offd_direct_call_cnt"] for r in rows) == written.totals["offd_direct_call_cnt"] == 26
@@ -66,7 +68,7 @@ def test_sl_answered_above_answered_stops_the_file(tmp_path: Path) -> None:
             tmp_path,
         )
     message = caught.value.one_line()
-    assert "answered within SL fails for q-sales at 2026-06-15 09:00 CEST" in message
+    assert "answered within SL fails for Sales Voice at 2026-06-15 09:00 CEST" in message
     assert "ans_servicelevel_cnt=40" in message and "answ_call_cnt=6" in message
     assert list(tmp_path.iterdir()) == []
 
@@ -81,7 +83,8 @@ def test_midday_imbalance_is_a_fault_and_names_queue_day_and_numbers(tmp_path: P
             END,
             tmp_path,
         )
-    assert "flow balance: day 2026-06-15, queue q-sales" in caught.value.message
+    # the queue field is Calabrio's numeric code: Sales Voice is 2 (codes follow queue names)
+    assert "flow balance: day 2026-06-15, queue 2:" in caught.value.message
     assert "off by +21" in caught.value.message
 
 
@@ -101,10 +104,10 @@ def test_contacts_crossing_midnight_are_warnings_not_faults(tmp_path: Path) -> N
     )
     assert len(written.warnings) == 2
     assert any(
-        "queue q-support" in w and "off by +2" in w and "waiting across midnight" in w
+        "queue 4:" in w and "off by +2" in w and "waiting across midnight" in w
         for w in written.warnings
     )
-    assert any("queue q-sales" in w and "off by -1" in w for w in written.warnings)
+    assert any("queue 2:" in w and "off by -1" in w for w in written.warnings)
     assert written.path.exists()
 
 
@@ -117,7 +120,7 @@ def test_long_queue_waits_widen_the_day_edges(tmp_path: Path) -> None:
     queue.loc[email, "answer_wait_max_s"] = 11 * 3600.0
     narrow = calabrio_queue(carry_window=60)
     [written] = render_reports(frames, narrow, Destination("Europe/Berlin"), START, END, tmp_path)
-    assert any("queue q-sales" in w and "off by -3" in w for w in written.warnings)
+    assert any("queue 1:" in w and "off by -3" in w for w in written.warnings)  # Sales Email
     queue.loc[email, "answer_wait_max_s"] = 3600.0  # an hour's wait cannot reach back to midnight
     with pytest.raises(ConsistencyError, match="off by -3"):
         render_reports(frames, narrow, Destination("Europe/Berlin"), START, END, tmp_path)
@@ -132,8 +135,9 @@ def test_thirty_minute_destination_sums_quarter_hours(tmp_path: Path) -> None:
     assert len(written) == 48
     by_name = {f.path.name: f for f in written}
     ten = read_values(profile.reports["queue"], by_name["061526.0900"].path.read_bytes())
-    support = next(r for r in ten if r["queue_tag"] == "q-support")
-    assert support["received"] == 4 + 3  # voice at 09:00 and chat at 09:15 fall in one half hour
+    tags = {r["queue_tag"]: r["received"] for r in ten}
+    # voice at 09:00 and chat at 09:15 fall in one half hour, each under its own contact type
+    assert tags["Support, 2nd line Voice"] == 4 and tags["Support, 2nd line Chat"] == 3
     assert by_name["061526.0900"].intervals == 1
 
 
@@ -145,12 +149,13 @@ def test_agent_id_mapping_and_queue_names_override_frame_values(tmp_path: Path) 
         agent_ids={"u-1": "1001"},
         queue_names={"q-sales": "Verkauf"},
     )
-    [written] = render_reports(
+    written = render_reports(
         day_frames(DAY, "Europe/Berlin"), profile, destination, START, END, tmp_path
     )
-    text = written.path.read_text(encoding="utf-8")
-    assert ";1001;Ann Lee;q-sales;Verkauf;" in text
-    assert ";bob@example.com;Bob Ng;q-support;Support, 2nd line;" in text
+    text = "".join(f.path.read_text(encoding="utf-8") for f in written)
+    # generated queue labels take the destination's queue names; codes follow the names
+    assert ";1001;Ann Lee;4;Verkauf Voice;" in text
+    assert ";bob@example.com;Bob Ng;2;Support, 2nd line Voice;" in text
 
 
 def test_fixed_width_overflow_and_encoding_and_name_length_are_clear_errors(tmp_path: Path) -> None:
@@ -166,7 +171,7 @@ def test_fixed_width_overflow_and_encoding_and_name_length_are_clear_errors(tmp_
         }
     )
     profile = verint.model_copy(update={"reports": {"call_stats": narrow}})
-    with pytest.raises(UsageError, match="column queue: 'Sales' is wider than 3 characters"):
+    with pytest.raises(UsageError, match="column queue: 'Sales Voice' is wider than 3 characters"):
         render_reports(
             day_frames(DAY, "Europe/Berlin"),
             profile,
@@ -218,7 +223,7 @@ def test_delimited_text_with_the_delimiter_is_quoted(tmp_path: Path) -> None:
     text = next(f for f in written if f.rows and "0900" in f.path.name).path.read_text(
         encoding="utf-8"
     )
-    assert 'q-support,"Support, 2nd line",voice' in text
+    assert '"Support, 2nd line Voice","Support, 2nd line Voice",voice' in text
 
 
 def test_range_must_start_on_the_grid_and_unknown_reports_are_named(tmp_path: Path) -> None:
@@ -239,7 +244,7 @@ def test_missing_frames_render_empty_files(tmp_path: Path) -> None:
     written = render_reports(
         {}, load_profile("calabrio"), Destination("Asia/Kolkata"), start, end, tmp_path
     )
-    assert [f.rows for f in written] == [0, 0, 0]
+    assert [f.rows for f in written] == [0] * 96 * 3  # intraday: a file per interval
     assert all(f.path.read_bytes() == b"" for f in written)
     assert written[0].start.isoformat() == "2026-06-15T00:00:00+05:30"
 

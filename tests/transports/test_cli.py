@@ -146,4 +146,4 @@ def test_transports_list_names_every_builtin(run_wfm: RunWfm) -> None:
     result = run_wfm("transports", "list", "--json")
     assert result.exit_code == 0
     schemes = [row["scheme"] for row in json.loads(result.stdout)["data"]]
-    assert schemes == ["file", "ftp", "ftps", "s3", "sftp", "webdav", "webdavs"]
+    assert schemes == ["file", "ftp", "ftps", "https", "s3", "sftp", "webdav", "webdavs"]

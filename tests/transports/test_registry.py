@@ -21,7 +21,7 @@ class MemoryTransport(LocalTransport):
 
 def test_builtin_table_is_sorted_and_complete() -> None:
     assert list(registry.BUILTIN) == sorted(registry.BUILTIN)
-    assert schemes() == ["file", "ftp", "ftps", "s3", "sftp", "webdav", "webdavs"]
+    assert schemes() == ["file", "ftp", "ftps", "https", "s3", "sftp", "webdav", "webdavs"]
     for scheme in schemes():
         assert transport_class(scheme).scheme == scheme
 

@@ -61,7 +61,7 @@ def doctor(
     config = load_config(options.config_path)
     document = read_yaml(options.config_path or default_config_path())
     names = [scope] if scope else sorted(config.scopes)
-    reports = [diagnose(name, config.scope(name)) for name in names]
+    reports = [diagnose(name, config.scope(name), data_dir=config.state_root()) for name in names]
     for report in reports:
         report.checks += config_checks(config, report.scope, document)
     ok = all(r.ok for r in reports)

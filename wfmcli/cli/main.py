@@ -19,8 +19,10 @@ from wfmcli.cli import (
     config_cmd,
     demo_cmd,
     doctor_cmd,
+    map_cmd,
     profiles_cmd,
     pull_cmd,
+    reconcile_cmd,
     report_cmd,
     rta_cmd,
     run_cmd,
@@ -168,8 +170,10 @@ app.command("report", rich_help_panel=DATA)(report_cmd.report)
 app.command("run", rich_help_panel=DATA)(run_cmd.run)
 app.command("backfill", rich_help_panel=DATA)(run_cmd.backfill)
 app.command("status", rich_help_panel=DATA)(run_cmd.status)
+app.command("reconcile", rich_help_panel=DATA)(reconcile_cmd.reconcile)
 app.command("upload", rich_help_panel=DATA)(transports_cmd.upload)
 app.add_typer(config_cmd.app, name="config", rich_help_panel=SETUP)
+app.add_typer(map_cmd.app, name="map", rich_help_panel=SETUP)
 app.add_typer(auth_cmd.app, name="auth", rich_help_panel=SETUP)
 app.add_typer(profiles_cmd.app, name="profiles", rich_help_panel=SETUP)
 app.add_typer(transports_cmd.app, name="transports", rich_help_panel=SETUP)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from wfmcli.jobs.render import ProfileRenderer
     from wfmcli.pull.cache import FrameCache
     from wfmcli.reports.render import Destination, RenderedFile
     from wfmcli.reports.spec import Profile
@@ -91,14 +92,38 @@ def report(
     if frames_from:
         data = load_frames(frames_from)
     elif scope is not None:
-        data = _cached(ctx, scope, chosen, destination, begin, finish, pull_missing=not no_pull)
+        data = cached_frames(
+            ctx, scope, chosen, destination, begin, finish, pull_missing=not no_pull
+        )
     else:
         raise UsageError(
             "no frames to render",
             hint="pass --frames DIR (a folder of canonical-frame Parquet files)",
         )
-    written = render_reports(data, chosen, destination, begin, finish, out or default_out)
+    if scope is not None and profile is None:
+        # the destination's own mapping file: the same keys and codes `wfm run` delivers
+        renderer = _renderer(ctx, scope, destination)
+        written = renderer.render(data, begin, finish, out or default_out)
+    else:
+        written = render_reports(data, chosen, destination, begin, finish, out or default_out)
     _show(written, options.json or json_flag)
+
+
+def _renderer(ctx: typer.Context, target: str, destination: Destination) -> ProfileRenderer:
+    from dataclasses import replace
+
+    from wfmcli.config import load_config
+    from wfmcli.jobs.build import renderer_for
+    from wfmcli.mapfiles import queue_map_path
+
+    config = load_config(global_options(ctx).config_path)
+    scope_name, _, dest_name, settings = config.destination(target)
+    path = queue_map_path(config.state_root(), scope_name, dest_name, settings)
+    renderer = renderer_for(settings, path, target)
+    renderer.destination = replace(
+        destination, queue_map=renderer.destination.queue_map, media=renderer.destination.media
+    )
+    return renderer
 
 
 def _settings(
@@ -157,7 +182,7 @@ def _settings(
     return destination, profile, out, scope
 
 
-def _cached(
+def cached_frames(
     ctx: typer.Context,
     target: str,
     profile: Profile,

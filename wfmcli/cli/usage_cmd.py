@@ -186,7 +186,7 @@ def _budget(name: str, scope: Scope, licence: str | None, billing: str, users: i
             reconnects: float) -> dict[str, object]:  # fmt: skip
     from wfmcli.jobs.build import renderer_for, timing_for
     from wfmcli.ops.budget import UsageStore, allotment_per_user
-    from wfmcli.ops.projection import OrgSizes, RelayPlan, RunSchedule, project
+    from wfmcli.ops.projection import DAYS_PER_MONTH, OrgSizes, RelayPlan, RunSchedule, project
 
     log = UsageStore().load(name)
     sizes = OrgSizes.from_json(log.sizes) if log.sizes else None
@@ -215,12 +215,20 @@ def _budget(name: str, scope: Scope, licence: str | None, billing: str, users: i
             if dest.delivery
         ]
         relays = [RelayPlan(f"{name}/{d}", detailed=dest.rta.detailed,
-                            reconnects_per_day=reconnects)
+                            reconnects_per_day=reconnects,
+                            roster_refresh_s=dest.rta.roster_refresh.total_seconds(),
+                            reads_divisions=bool(scope.source.divisions))
                   for d, dest in destinations if dest.rta][:1]  # fmt: skip
-        projection = project(sizes, schedules, relays, datetime.now(UTC).date())
+        projection = project(sizes, schedules, relays, datetime.now(UTC).date(), target=name)
+        agents = max(sizes.agents, 1)
         result["projection"] = {
             "per_day": round(projection.per_day),
             "per_month": round(projection.per_month),
+            "per_agent_month": round(projection.per_month / agents, 2),
+            "by_feed_per_agent_month": {
+                kind: round(projection.feed(kind) * DAYS_PER_MONTH / agents, 2)
+                for kind in ("runs", "relay", "tokens")
+            },
             "lines": projection.lines,
             "by_endpoint": projection.by_endpoint(),
             "sizes": sizes.to_json(),
@@ -248,6 +256,12 @@ def _render_budget(result: dict[str, object]) -> None:
         rows = [(line.target, line.item, round(line.per_day)) for line in projection["lines"]]
         rows.append(("total", f"{projection['per_month']:,} a month", projection["per_day"]))
         print_table("projection for the current configuration", ["for", "what", "per day"], rows)
+        feeds = projection["by_feed_per_agent_month"]
+        stdout_console().print(
+            f"per licensed agent a month: {projection['per_agent_month']} (historical runs "
+            f"{feeds['runs']}, RTA relay {feeds['relay']}, logins {feeds['tokens']})",
+            markup=False,
+        )
     else:
         stdout_console().print("no projection yet: run wfm doctor once to measure the org")
     allotment = result.get("allotment")

@@ -76,7 +76,20 @@ def validate(path: Path) -> ValidationReport:
     report.scopes = len(config.scopes)
     report.destinations = sum(len(scope.destinations) for scope in config.scopes.values())
     report.credential_sets = sum(len(s.source.credentials) for s in config.scopes.values())
+    report.problems += _mapping_problems(config)
     return report
+
+
+def _mapping_problems(config: Config) -> list[str]:
+    """The destinations' queue and agent mapping files, checked against their profiles."""
+    from wfmcli.mapfiles import destination_problems
+
+    return [
+        problem
+        for scope_name, scope in config.scopes.items()
+        for dest_name, settings in scope.destinations.items()
+        for problem in destination_problems(config.state_root(), scope_name, dest_name, settings)
+    ]
 
 
 def masked(config: Config) -> dict[str, Any]:

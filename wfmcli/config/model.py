@@ -220,6 +220,10 @@ class Destination(Strict):
     reports: list[str] = Field(default_factory=list)
     agent_id: Literal["username", "email", "employee_id", "mapping"] = "username"
     agent_map_file: Path | None = None
+    # the queue mapping CSV (see wfmcli/reports/mapping.py); default: in the data dir, made by
+    # `wfm map queues` or the first run; unmapped queues follow `unmapped_queues`
+    queue_map_file: Path | None = None
+    unmapped_queues: Literal["split", "merge", "exclude"] | None = None  # None: the profile's
     delivery: Delivery | None = None
     schedule: Duration = timedelta(minutes=15)
     lag: Duration = timedelta(minutes=10)

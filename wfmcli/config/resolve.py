@@ -29,6 +29,8 @@ SECRET_KEYS = frozenset(
         "api_key",
         "authentication_key",
         "key_passphrase",
+        "token",  # https:// delivery: the bearer token
+        "data_source_key",  # https:// delivery: Calabrio's data source key
     }
 )
 KEYRING_SERVICE = "wfm"

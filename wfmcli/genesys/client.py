@@ -16,7 +16,7 @@ import httpx
 
 from wfmcli import __version__
 from wfmcli.errors import AuthError, RemoteError
-from wfmcli.genesys.auth import Credential, Token, TokenManager
+from wfmcli.genesys.auth import Credential, Token, TokenCache, TokenManager
 from wfmcli.genesys.counter import RequestCounter, endpoint_template
 from wfmcli.genesys.failures import error_from_exception, error_from_response
 from wfmcli.genesys.retry import RateGate, RetryPolicy
@@ -51,13 +51,18 @@ class GenesysClient:
         retry: RetryPolicy | None = None,
         counter: RequestCounter | None = None,
         max_connections: int = 20,
+        token_cache: TokenCache | None = None,
+        persist_tokens: bool = True,
     ) -> None:
+        """`persist_tokens`: keep tokens for the next process (in `token_cache`, by default
+        the data folder's), so that a job run every 15 minutes does not log in every time."""
         if not credentials:
             raise ValueError("a Genesys client needs at least one credential set")
         self.api_url = api_url.rstrip("/")
         self.login_url = login_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.counter = counter or RequestCounter()
+        self.token_cache = (token_cache or TokenCache()) if persist_tokens else None
         # trust_env keeps HTTPS_PROXY/NO_PROXY working unless the source names its own proxy.
         self.http = httpx.AsyncClient(
             proxy=proxy,
@@ -102,6 +107,7 @@ class CredentialSession:
             client.http,
             counter=client.counter,
             policy=client.retry,
+            cache=client.token_cache,
         )
         self.gate = RateGate(client.retry)
 

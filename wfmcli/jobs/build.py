@@ -85,7 +85,7 @@ class PulledFrames:
             zone=settings.zone,
             interval=settings.interval,
             frames=names,
-            media=tuple(str(m.value) for m in settings.media),
+            # every media: the renderer applies the destination's and accounts for the rest
             agent_id=settings.agent_id,
             agent_map=self.agent_map,
         )
@@ -97,17 +97,27 @@ def state_paths(data_dir: Path, scope: str, destination: str) -> tuple[Path, Pat
     return folder / f"{destination}.json", folder / f"{destination}.lock"
 
 
-def renderer_for(settings: Destination) -> ProfileRenderer:
+def renderer_for(
+    settings: Destination, queue_map_path: Path | None = None, target: str = ""
+) -> ProfileRenderer:
+    """The destination's renderer; with `queue_map_path` its queue mapping lives in that file."""
+    from wfmcli.reports.mapping import QueueMap
     from wfmcli.reports.profiles import load_profile
     from wfmcli.reports.render import Destination as RenderSettings
 
+    profile = load_profile(settings.profile)
+    policy = settings.unmapped_queues or profile.queue_key.policy
     return ProfileRenderer(
-        load_profile(settings.profile),
+        profile,
         RenderSettings(
             timezone=settings.timezone,
             interval_minutes=settings.interval,
             reports=tuple(settings.reports),
+            queue_map=QueueMap([], profile.queue_key, policy),
+            media=tuple(str(m.value) for m in settings.media),
         ),
+        queue_map_path=queue_map_path,
+        target=target,
     )
 
 
@@ -138,7 +148,10 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
             hint="add delivery: {url: ...} to it in the configuration",
         )
     state_file, lock_file = state_paths(data_dir, scope_name, dest_name)
-    renderer = renderer_for(settings)
+    from wfmcli.mapfiles import queue_map_path
+
+    mapping_file = queue_map_path(data_dir, scope_name, dest_name, settings)
+    renderer = renderer_for(settings, mapping_file, f"{scope_name}/{dest_name}")
     pull_source = PullSource.from_config(scope.source)
     return Job(
         target=f"{scope_name}/{dest_name}",

@@ -50,6 +50,7 @@ ALLOTMENTS: dict[str, tuple[int, int]] = {
 }
 BILLING = ("named", "concurrent")
 
+
 def usage_dir() -> Path:
     return paths.data_dir() / "api-usage"
 

@@ -41,6 +41,8 @@ from wfmcli.ops.sizes import measure_sizes
 from wfmcli.secrets import MASK, redact
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from wfmcli.config import Destination, Scope
 
 Status = Literal["pass", "warn", "fail"]
@@ -229,6 +231,18 @@ def check_destination(name: str, settings: Destination) -> Check:
     return Check(label, "pass", f"{shown}: probe file written, renamed and deleted", items=items)
 
 
+def check_mappings(scope: str, name: str, settings: Destination, data_dir: Path | None) -> Check:
+    from wfmcli.mapfiles import destination_problems
+    from wfmcli.paths import data_dir as default_data_dir
+
+    problems = destination_problems(data_dir or default_data_dir(), scope, name, settings)
+    if problems:
+        return Check(f"mappings {name}", "fail", problems[0],
+                     "fix the row it names; nothing is delivered with a mapping that fails",
+                     [{"problem": p} for p in problems[:LISTED]])  # fmt: skip
+    return Check(f"mappings {name}", "pass", "queue and agent mappings fit the profile")
+
+
 def check_rta(name: str, listen: str | None, endpoint: str | None, timeout: float = 3.0) -> Check:
     label = f"RTA {name}"
     if listen:
@@ -398,6 +412,7 @@ def diagnose(
     *,
     retry: RetryPolicy = PROBE_RETRY,
     store: UsageStore | None = None,
+    data_dir: Path | None = None,
 ) -> DoctorReport:
     """Every check of one scope. Records the requests it made and the sizes it measured."""
     counter = RequestCounter()
@@ -405,6 +420,7 @@ def diagnose(
     checks = list(genesys)
     for dest_name, dest in sorted(scope.destinations.items()):
         checks.append(check_destination(dest_name, dest))
+        checks.append(check_mappings(name, dest_name, dest, data_dir))
         if dest.rta is not None:
             checks.append(check_rta(dest_name, dest.rta.listen, dest.rta.endpoint))
     checks.append(check_clock(scope.source.api_url, scope.source.proxy))

@@ -2,28 +2,20 @@
 
 Scheduled runs (`wfm run SCOPE/DEST`, from cron every `schedule`, starting `lag` after local
 midnight as `wfm schedule` writes it). Each run plans its periods with the jobs' own planner
-(new closed periods plus the re-send window) and pulls once per local day those periods touch.
-Each pull is a fresh client, so it costs:
+(new closed periods plus the re-send window) and pulls once per local day those periods touch:
 
-    tokens      one POST /oauth/token per credential set that gets work
-    directory   divisions, roles, the role's users, all users, all queues (pages of 500),
-                presence definitions (1)
-    per day     queue queries (queues grouped by SL threshold, 100 per query)
-                + per batch of 100 agents: agent conversation aggregates, user aggregates,
-                  user details (one page: a page holds 100 users)
+    per pull    queue queries (queues grouped by SL threshold, 100 per query)
+                + one agent x queue conversation-aggregate query (grouped by userId, no user
+                  predicates) when agent frames are due
+                + per batch of 100 agents: user aggregates, user details (one page: 100 users)
+    directory   read in full once a day (divisions, roles, the role's users, all users, all
+                queues in pages of 500, presence definitions); in between a 2-request probe
+                (the role, the queue listing) at most every 2 hours (wfmcli.pull.directory_cache)
+    tokens      one per credential set per token lifetime: tokens are kept on disk and shared
+                by every process of the scope, the relay included (wfmcli.genesys.auth)
 
-The RTA relay (one per scope with any destination that has `rta:`):
-
-    topics      one per agent (v2.users.{id}.activity), two in detailed mode
-    channels    per credential set, ceil(its topics / 1000); agents shard evenly over the sets
-    per day     token renewals (86400 s / token lifetime per set); channel renewals before the
-                24 h channel life (create + subscribe per channel); reconnects after Genesys'
-                socket_closing (create + subscribe + resync of the channel's agents,
-                GET /api/v2/users?id=... 100 per request); restarts (tokens + directory + every
-                channel + a full resync)
-
-The resync endpoint is an assumption until the relay (rta/) lands; everything else follows the
-code of wfmcli.pull and wfmcli.jobs as they stand.
+The RTA relay (one per scope with any destination that has `rta:`), from rta/ as it stands:
+see `relay_requests`, the one place to adjust when the relay changes.
 """
 
 from __future__ import annotations
@@ -37,7 +29,8 @@ from typing import Any
 from wfmcli.frames import FRAMES
 from wfmcli.genesys.notifications import DEFAULT_CHANNEL_LIFE, MAX_TOPICS_PER_CHANNEL
 from wfmcli.jobs.plan import AGENT_FRAMES, Report, Timing, closed_periods, plan_run
-from wfmcli.pull.directory_cache import DIRECTORY_TTL
+from wfmcli.pull.directory_cache import DIRECTORY_TTL, PROBE_EVERY
+from wfmcli.pull.queries import agent_block_minutes
 
 ALL_FRAMES = frozenset(FRAMES)
 
@@ -45,6 +38,8 @@ LIST_PAGE = 500  # wfmcli.pull.directory pages its listings by 500
 USER_BATCH = 100  # user ids per analytics query
 RESYNC_BATCH = 100  # user ids per GET /api/v2/users?id=...
 DAYS_PER_MONTH = 30
+DEFAULT_TOKEN_LIFETIME_S = 86_400.0  # the twin's; Genesys lets each OAuth client set 300 s-48 h
+ROSTER_PAGE = 500  # rta.source pages users and role holders by 500
 
 OAUTH = "POST /oauth/token"
 CONVERSATION_AGGREGATES = "POST /api/v2/analytics/conversations/aggregates/query"
@@ -93,8 +88,11 @@ class RelayPlan:
     detailed: bool = False
     reconnects_per_day: float = 1.0  # socket_closing per channel (platform maintenance)
     restarts_per_day: float = 0.0
-    token_lifetime_s: float = 86_400.0
+    token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S  # unused: logins are the scope's
     channel_life_s: float = DEFAULT_CHANNEL_LIFE
+    drops_per_day: float = 0.0  # sockets lost without warning, per channel (network)
+    roster_refresh_s: float = 300.0  # rta.roster_refresh
+    reads_divisions: bool = True  # the source names divisions (the roster then reads them)
 
 
 @dataclass
@@ -103,6 +101,7 @@ class ProjectionLine:
     item: str
     per_day: float
     endpoints: dict[str, float] = field(default_factory=dict)
+    feed: str = "runs"  # runs (historical), relay (RTA) or tokens (both)
 
 
 def _pages(count: int) -> int:
@@ -125,27 +124,58 @@ def directory_requests(sizes: OrgSizes) -> dict[str, float]:
     }
 
 
+def probe_requests(sizes: OrgSizes) -> dict[str, float]:
+    """wfmcli.pull.directory.probe_directory: the licensing role and the queue listing."""
+    return {
+        "GET /api/v2/authorization/roles": 1,
+        "GET /api/v2/routing/queues": _pages(sizes.org_queues),
+    }
+
+
 def pull_requests(
-    sizes: OrgSizes, frames: Collection[str] = ALL_FRAMES, *, directory: bool = True
+    sizes: OrgSizes,
+    frames: Collection[str] = ALL_FRAMES,
+    *,
+    directory: bool = True,
+    probe: bool = False,
+    tokens: bool = False,
+    hours: float = 24.0,
+    minutes: int = 15,
 ) -> dict[str, float]:
     """One pull of one local day of the given frames, by endpoint (as wfmcli.pull.run asks);
-    `directory`: whether this pull reads the directory rather than its cached copy."""
+    `directory`: whether this pull reads the directory in full, `probe`: whether it probes it,
+    `tokens`: whether it logs in (only when no stored token is fresh); `hours`: the span pulled
+    and `minutes` its interval (the agent x queue query is one per block of hours)."""
     sets = max(sizes.credential_sets, 1)
     shards = _shards(sizes.agents, sets)
     batches = sum(math.ceil(n / USER_BATCH) for n in shards)
     queue_queries = sizes.queue_queries if "queue_interval" in frames else 0
     agent_sets = {i for i, n in enumerate(shards) if n} if AGENT_FRAMES & set(frames) else set()
-    used = {0} if directory else set()
+    used = {0} if directory or probe else set()
     used |= agent_sets | {i % sets for i in range(queue_queries)}
-    conversations = batches if {"agent_interval", "agent_queue_interval"} & set(frames) else 0
-    requests = {
-        OAUTH: len(used),
-        **(directory_requests(sizes) if directory else {}),
-        CONVERSATION_AGGREGATES: queue_queries + conversations,
+    grouped = 0
+    if {"agent_interval", "agent_queue_interval"} & set(frames) and sizes.agents > 0:
+        grouped = math.ceil(hours * 60 / agent_block_minutes(minutes, sizes.agents) - 1e-9)
+    requests: dict[str, float] = {
+        OAUTH: len(used) if tokens else 0,
+        CONVERSATION_AGGREGATES: queue_queries + grouped,
         USER_AGGREGATES: batches if "agent_interval" in frames else 0,
         USER_DETAILS: batches if "agent_status" in frames else 0,
     }
+    if directory:
+        _add(requests, directory_requests(sizes), 1)
+    elif probe:
+        _add(requests, probe_requests(sizes), 1)
     return {endpoint: count for endpoint, count in requests.items() if count}
+
+
+def token_requests(sizes: OrgSizes, lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S) -> float:
+    """Logins per day for the whole scope: one per set per token life (renewed when less than
+    a tenth of it, at most a minute, is left), shared by the runs and the relay."""
+    if math.isinf(lifetime_s):
+        return 0.0
+    usable = lifetime_s - min(lifetime_s / 10, 60.0)
+    return max(sizes.credential_sets, 1) * 86_400 / usable
 
 
 def run_times(schedule: RunSchedule, day: date) -> list[datetime]:
@@ -165,6 +195,7 @@ def run_times(schedule: RunSchedule, day: date) -> list[datetime]:
 class Pull:
     at: datetime
     frames: frozenset[str]
+    hours: float = 24.0  # the span of the periods it covers
 
 
 def pulls_per_day(schedule: RunSchedule, day: date) -> list[Pull]:
@@ -184,30 +215,41 @@ def pulls_per_day(schedule: RunSchedule, day: date) -> list[Pull]:
             for p in closed_periods(report, short, before, horizon)
         }
         days: dict[date, set[str]] = {}
+        spans: dict[date, list[datetime]] = {}
         for period in plan_run(schedule.reports, short, now, delivered).periods:
             local_day = period.start.astimezone(timing.zone).date()
             days.setdefault(local_day, set()).add(frame_of[period.report])
-        pulls += [Pull(now, frozenset(frames)) for _, frames in sorted(days.items())]
+            spans.setdefault(local_day, []).extend((period.start, period.end))
+        for day_key, frames in sorted(days.items()):
+            hours = (max(spans[day_key]) - min(spans[day_key])).total_seconds() / 3600
+            pulls.append(Pull(now, frozenset(frames), hours))
     return pulls
 
 
 def project_runs(schedule: RunSchedule, sizes: OrgSizes, day: date) -> ProjectionLine:
+    """The day's pulls, logins apart (see `token_requests`)."""
     pulls = pulls_per_day(schedule, day)
     endpoints: dict[str, float] = {}
     fetched: datetime | None = None
+    probed: datetime | None = None
     for pull in pulls:
-        # the directory cache, as DirectoryCache keeps it (steady state: fetched just before)
-        fresh = fetched is not None and pull.at - fetched <= DIRECTORY_TTL
-        if not fresh:
-            fetched = pull.at
-        for endpoint, count in pull_requests(sizes, pull.frames, directory=not fresh).items():
-            endpoints[endpoint] = endpoints.get(endpoint, 0) + count
+        # the directory cache, as DirectoryCache keeps it (steady state: read in full at the
+        # day's first pull, then probed at most every PROBE_EVERY)
+        full = fetched is None or pull.at - fetched > DIRECTORY_TTL
+        probe = not full and probed is not None and pull.at - probed >= PROBE_EVERY
+        if full:
+            fetched = probed = pull.at
+        elif probe:
+            probed = pull.at
+        counts = pull_requests(sizes, pull.frames, directory=full, probe=probe, hours=pull.hours,
+                               minutes=schedule.timing.minutes)  # fmt: skip
+        _add(endpoints, counts, 1)
     with_agents = sum(1 for pull in pulls if AGENT_FRAMES & pull.frames)
     item = (
         f"wfm run every {_minutes(schedule.every)} min: {len(pulls)} pulls a day, "
         f"{with_agents} of them with agent data"
     )
-    return ProjectionLine(schedule.target, item, sum(endpoints.values()), endpoints)
+    return ProjectionLine(schedule.target, item, sum(endpoints.values()), endpoints, "runs")
 
 
 def relay_channels(sizes: OrgSizes, detailed: bool) -> list[int]:
@@ -222,28 +264,68 @@ def relay_channels(sizes: OrgSizes, detailed: bool) -> list[int]:
     return channels
 
 
-def project_relay(plan: RelayPlan, sizes: OrgSizes) -> ProjectionLine:
+def relay_requests(plan: RelayPlan, sizes: OrgSizes) -> dict[str, float]:
+    """The relay's requests per day by endpoint, from rta/ as it stands (logins apart: the relay
+    shares the scope's stored tokens, see `token_requests`). Adjust here when rta/ changes.
+
+    - renewal (channel life, socket_closing): a new channel and its subscription; no resync,
+      the old socket stays open until the new one is (rta.channels);
+    - a dropped socket: reconnect to the same channel, then resync its agents: by id, 100 a
+      request, or one listing of all users when more than max(200, roster / 4) are due;
+    - roster refresh every `roster_refresh_s`: the role, its holders and all users (pages of
+      500), and the divisions (rta.source);
+    - a restart: presence definitions, the roster, every channel, a resync of everyone.
+    """
     per_agent = 2 if plan.detailed else 1
     channels = relay_channels(sizes, plan.detailed)
-    sets = max(sizes.credential_sets, 1)
-    resync = [math.ceil(topics / per_agent / RESYNC_BATCH) for topics in channels]
-    endpoints: dict[str, float] = {
-        OAUTH: sets * 86_400 / plan.token_lifetime_s,
-        CHANNELS: len(channels) * (86_400 / plan.channel_life_s + plan.reconnects_per_day),
-        SUBSCRIPTIONS: len(channels) * (86_400 / plan.channel_life_s + plan.reconnects_per_day),
-        USERS: sum(resync) * plan.reconnects_per_day,
+    renewals = 86_400 / plan.channel_life_s + plan.reconnects_per_day
+    roster: dict[str, float] = {
+        "GET /api/v2/authorization/roles": 1,
+        "GET /api/v2/authorization/roles/{id}/users": _pages(sizes.role_holders),
+        USERS: _pages(sizes.org_users),
+        "GET /api/v2/authorization/divisions": 1 if plan.reads_divisions else 0,
     }
+    endpoints: dict[str, float] = {
+        CHANNELS: len(channels) * renewals,
+        SUBSCRIPTIONS: len(channels) * renewals,
+    }
+    resync = sum(_resync_requests(topics // per_agent, sizes) for topics in channels)
+    _add(endpoints, {USERS: resync}, plan.drops_per_day)
+    if plan.roster_refresh_s:
+        _add(endpoints, roster, 86_400 / plan.roster_refresh_s)
     if plan.restarts_per_day:
-        start = {OAUTH: sets, **directory_requests(sizes), CHANNELS: len(channels),
-                 SUBSCRIPTIONS: len(channels)}  # fmt: skip
-        start[USERS] = start[USERS] + sum(resync)
-        for endpoint, count in start.items():
-            endpoints[endpoint] = endpoints.get(endpoint, 0) + count * plan.restarts_per_day
+        start = {"GET /api/v2/presencedefinitions": 1.0, **roster}
+        start[CHANNELS] = start[SUBSCRIPTIONS] = len(channels)
+        start[USERS] += _resync_requests(sizes.agents, sizes)
+        _add(endpoints, start, plan.restarts_per_day)
+    return {endpoint: count for endpoint, count in endpoints.items() if count}
+
+
+def _resync_requests(agents: int, sizes: OrgSizes) -> int:
+    if agents > max(2 * RESYNC_BATCH, sizes.agents // 4):
+        return _pages(sizes.org_users)  # one listing of every user, pages of 500
+    return math.ceil(agents / RESYNC_BATCH)
+
+
+def _add(total: dict[str, float], counts: dict[str, float], times: float) -> None:
+    for endpoint, count in counts.items():
+        total[endpoint] = total.get(endpoint, 0) + count * times
+
+
+def project_relay(plan: RelayPlan, sizes: OrgSizes) -> ProjectionLine:
+    endpoints = relay_requests(plan, sizes)
     item = (
-        f"RTA relay: {len(channels)} channel(s), {plan.reconnects_per_day:g} reconnect(s) and "
-        f"{plan.restarts_per_day:g} restart(s) a day"
+        f"RTA relay: {len(relay_channels(sizes, plan.detailed))} channel(s), "
+        f"{plan.reconnects_per_day:g} socket_closing, {plan.drops_per_day:g} drop(s) and "
+        f"{plan.restarts_per_day:g} restart(s) a day, roster every {plan.roster_refresh_s:g} s"
     )
-    return ProjectionLine(plan.target, item, sum(endpoints.values()), endpoints)
+    return ProjectionLine(plan.target, item, sum(endpoints.values()), endpoints, "relay")
+
+
+def project_tokens(target: str, sizes: OrgSizes, lifetime_s: float) -> ProjectionLine:
+    endpoints = {OAUTH: token_requests(sizes, lifetime_s)}
+    item = f"OAuth logins: tokens of {lifetime_s / 3600:g} h kept on disk, shared by both feeds"
+    return ProjectionLine(target, item, endpoints[OAUTH], endpoints, "tokens")
 
 
 @dataclass
@@ -259,6 +341,10 @@ class Projection:
     def per_month(self) -> float:
         return self.per_day * DAYS_PER_MONTH
 
+    def feed(self, kind: str) -> float:
+        """Requests per day of one feed: runs, relay or tokens."""
+        return sum(line.per_day for line in self.lines if line.feed == kind)
+
     def by_endpoint(self) -> dict[str, float]:
         total: dict[str, float] = {}
         for line in self.lines:
@@ -272,9 +358,14 @@ def project(
     schedules: Sequence[RunSchedule],
     relays: Sequence[RelayPlan],
     day: date,
+    *,
+    token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S,
+    target: str = "scope",
 ) -> Projection:
     lines = [project_runs(s, sizes, day) for s in schedules]
     lines += [project_relay(r, sizes) for r in relays]
+    if schedules or relays:
+        lines.append(project_tokens(target, sizes, token_lifetime_s))
     return Projection(lines, sizes)
 
 

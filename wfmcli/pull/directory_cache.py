@@ -1,8 +1,9 @@
-"""Keep the directory (agents, queues, presences) between pulls for a while.
+"""Keep the directory (agents, queues, presences) between pulls for the day, with change detection.
 
-The directory costs about 2 requests per 500 users on every pull, yet changes rarely; a batch job
-that runs every 15 minutes reads it at most once per `ttl`. Agents added to the licensing role
-appear at the next refresh. The cache is keyed by everything that shapes the directory.
+The directory costs about 2 requests per 500 users to read, yet changes rarely. A job that runs
+every 15 minutes reads it in full at most once per `ttl` (a day); in between, at most once per
+`probe_every` (2 hours), `probe_directory` (2 requests) compares the directory's fingerprint and
+only a change triggers a full read. The cache is keyed by everything that shapes the directory.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import asdict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,15 @@ from typing import Any
 from wfmcli.pull.directory import Agent, Directory, PresenceInfo, QueueInfo
 
 log = logging.getLogger("wfm.pull")
-DIRECTORY_TTL = timedelta(hours=1)
+DIRECTORY_TTL = timedelta(hours=24)  # a full read at least once a day
+PROBE_EVERY = timedelta(hours=2)  # and a change probe at most this often in between
+
+
+@dataclass
+class CachedDirectory:
+    directory: Directory
+    fetched_at: datetime  # the full read
+    probed_at: datetime  # the last full read or probe that found it unchanged
 
 
 def directory_key(*parts: object) -> str:
@@ -28,28 +38,47 @@ def directory_key(*parts: object) -> str:
 
 
 class DirectoryCache:
-    def __init__(self, root: Path, ttl: timedelta = DIRECTORY_TTL) -> None:
+    def __init__(
+        self, root: Path, ttl: timedelta = DIRECTORY_TTL, probe_every: timedelta = PROBE_EVERY
+    ) -> None:
         self.root = root
         self.ttl = ttl
+        self.probe_every = probe_every
 
-    def load(self, key: str, now: datetime | None = None) -> Directory | None:
-        """The cached directory, or None when there is none younger than the ttl."""
+    def entry(self, key: str, now: datetime | None = None) -> CachedDirectory | None:
+        """The cached directory with its times, or None when there is none younger than ttl."""
         try:
             raw = json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
             fetched = datetime.fromisoformat(raw["fetched_at"])
             if (now or datetime.now(UTC)) - fetched > self.ttl:
                 return None
-            return _from_json(raw["directory"])
+            probed = datetime.fromisoformat(raw.get("probed_at") or raw["fetched_at"])
+            return CachedDirectory(_from_json(raw["directory"]), fetched, probed)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring an unreadable directory cache (%s); reading it afresh", exc)
             return None
 
-    def save(self, key: str, directory: Directory, now: datetime | None = None) -> None:
+    def load(self, key: str, now: datetime | None = None) -> Directory | None:
+        """The cached directory, or None when there is none younger than the ttl."""
+        found = self.entry(key, now)
+        return found.directory if found else None
+
+    def save(
+        self,
+        key: str,
+        directory: Directory,
+        now: datetime | None = None,
+        *,
+        fetched_at: datetime | None = None,
+    ) -> None:
+        """`now`: when it was known current; `fetched_at`: its full read (default: now)."""
         self.root.mkdir(parents=True, exist_ok=True)
+        moment = now or datetime.now(UTC)
         document = {
-            "fetched_at": (now or datetime.now(UTC)).isoformat(),
+            "fetched_at": (fetched_at or moment).isoformat(),
+            "probed_at": moment.isoformat(),
             "directory": _to_json(directory),
         }
         temp = self.root / f".{key}.{os.getpid()}.tmp"
@@ -70,7 +99,32 @@ def _to_json(directory: Directory) -> dict[str, Any]:
         "out_of_division_users": directory.out_of_division_users,
         "out_of_division_queues": directory.out_of_division_queues,
         "unmapped_agents": directory.unmapped_agents,
+        "fingerprint": directory.fingerprint,
     }
+
+
+async def current_directory(
+    cache: DirectoryCache | None,
+    key: str,
+    now: datetime | None,
+    read: Callable[[], Awaitable[Directory]],
+    probe: Callable[[], Awaitable[str]],
+) -> Directory:
+    """The cached directory while it is fresh or the probe finds it unchanged; else a full read."""
+    moment = now or datetime.now(UTC)
+    found = cache.entry(key, moment) if cache else None
+    if found is not None and moment - found.probed_at < cache.probe_every:  # type: ignore[union-attr]
+        return found.directory
+    if found is not None and found.directory.fingerprint:
+        if await probe() == found.directory.fingerprint:
+            assert cache is not None
+            cache.save(key, found.directory, moment, fetched_at=found.fetched_at)
+            return found.directory
+        log.info("the Genesys directory changed; reading it afresh")
+    directory = await read()
+    if cache is not None:
+        cache.save(key, directory, moment)
+    return directory
 
 
 def _from_json(raw: dict[str, Any]) -> Directory:
@@ -90,4 +144,5 @@ def _from_json(raw: dict[str, Any]) -> Directory:
         out_of_division_users=raw["out_of_division_users"],
         out_of_division_queues=raw["out_of_division_queues"],
         unmapped_agents=list(raw["unmapped_agents"]),
+        fingerprint=str(raw.get("fingerprint") or ""),
     )

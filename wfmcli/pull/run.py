@@ -2,9 +2,10 @@
 
 The directory is read once (credential set 1). Then, per local day, the work is sharded: agents
 are split into one contiguous shard per credential set and asked for in batches of 100 userIds
-(user aggregates, agent conversation aggregates, user details); queue queries go round-robin over
-the sets. Each set runs a few requests at once behind its own token and rate gate, so N sets pull
-about N times faster. Each day is assembled, written to the cache and released before the next,
+(user aggregates, user details); agent x queue work is one conversation-aggregate query per block
+of hours grouped by userId (no user predicates); queue queries go round-robin over the sets. Each
+set runs a few requests at once behind its own token and rate gate, so N sets pull about N times
+faster. Each day is assembled, written to the cache and released before the next,
 which bounds memory on long ranges. Every request is counted, token requests included.
 """
 
@@ -29,13 +30,14 @@ from wfmcli.genesys.counter import RequestCounter
 from wfmcli.genesys.retry import RetryPolicy
 from wfmcli.pull.assemble import DayAssembler
 from wfmcli.pull.cache import FrameCache, Partition
-from wfmcli.pull.directory import AgentIdMode, Directory, load_directory
-from wfmcli.pull.directory_cache import DirectoryCache, directory_key
+from wfmcli.pull.directory import AgentIdMode, Directory, load_directory, probe_directory
+from wfmcli.pull.directory_cache import DirectoryCache, current_directory, directory_key
 from wfmcli.pull.identity import ORG_PATH, OrgIdentity, region_of
 from wfmcli.pull.queries import (
     DETAILS_PAGE_SIZE,
     USER_BATCH,
     Window,
+    agent_blocks,
     agent_conversation_body,
     chunks,
     day_windows,
@@ -247,18 +249,17 @@ def _window_jobs(
                 assembler.add_queue_answer(q, body)
 
             jobs.append((number % sets, queue_job))
+    if {"agent_interval", "agent_queue_interval"} & set(wanted) and directory.agents:
+        for block in agent_blocks(window, minutes, len(directory.agents)):
+
+            async def conversations(s: CredentialSession, b: Window = block) -> None:
+                body = agent_conversation_body(b, minutes)  # every agent in one query
+                assembler.add_agent_conversations(await s.post(CONVERSATION_AGGREGATES, json=body))
+
+            jobs.append((len(jobs) % sets, conversations))
     user_ids = [agent.user_id for agent in directory.agents]
     for set_index, batches in enumerate(_shards(user_ids, sets)):
         for batch in batches:
-            if {"agent_interval", "agent_queue_interval"} & set(wanted):
-
-                async def conversations(s: CredentialSession, ids: list[str] = batch) -> None:
-                    body = agent_conversation_body(window, minutes, ids)
-                    assembler.add_agent_conversations(
-                        await s.post(CONVERSATION_AGGREGATES, json=body)
-                    )
-
-                jobs.append((set_index, conversations))
             if "agent_interval" in wanted:
 
                 async def users(s: CredentialSession, ids: list[str] = batch) -> None:
@@ -385,23 +386,25 @@ async def _directory(
     directories: DirectoryCache | None,
     now: datetime | None,
 ) -> Directory:
-    """The scope's directory, from the cache while it is fresh."""
+    """The scope's directory: cached for the day, re-read when the change probe says so."""
     mapping = sorted((spec.agent_map or {}).items())
     key = directory_key(
         source.api_url, source.divisions, source.licensed_role, spec.agent_id, mapping
     )
-    directory = directories.load(key, now) if directories else None
-    if directory is None:
-        directory = await load_directory(
+
+    def read() -> Awaitable[Directory]:
+        return load_directory(
             session,
             divisions=source.divisions,
             licensed_role=source.licensed_role,
             agent_id=spec.agent_id,
             agent_map=spec.agent_map,
         )
-        if directories is not None:
-            directories.save(key, directory, now)
-    return directory
+
+    def probe() -> Awaitable[str]:
+        return probe_directory(session, source.licensed_role)
+
+    return await current_directory(directories, key, now, read, probe)
 
 
 def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -318,7 +318,11 @@ class ContactCenter:
 
     def _arrive(self, t: int, q: int, conv: int = 0, first: bool = True) -> None:
         queue = self.org.queues[q]
-        leg = self.legs.open(conv or self._new_conv(), q, MEDIA[queue.media], t, first_leg=first)
+        media = queue.media
+        if queue.extra_media:  # a blended queue: its contacts come in each of its media
+            options = (queue.media, *queue.extra_media)
+            media = options[self._between(0, len(options))]
+        leg = self.legs.open(conv or self._new_conv(), q, MEDIA[media], t, first_leg=first)
         self._waiting[q].append(leg)
         patience = self.rng.expovariate(1 / queue.mean_patience_s) * 1000
         if patience < queue.flow_out_s * 1000:
@@ -543,7 +547,8 @@ class ContactCenter:
         if not connected:
             return
         legs = self.legs
-        leg = legs.open(self._new_conv(), q, MEDIA["voice"], t, direction=1, campaign=campaign)
+        media = MEDIA[self.org.queues[q].media]  # voice, or a messaging campaign's email/message
+        leg = legs.open(self._new_conv(), q, media, t, direction=1, campaign=campaign)
         legs.dialing[leg] = dialing
         idle = self._idle[q]
         if not idle:

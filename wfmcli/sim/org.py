@@ -250,6 +250,8 @@ class Queue:
     mean_patience_s: float
     flow_out_s: float
     member_indexes: list[int] = field(default_factory=list)
+    # more media the queue carries besides `media` (a blended queue: voice + callback + chat)
+    extra_media: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -437,8 +439,14 @@ def build_org(
     queues: int = 12,
     credentials: int = 1,
     timezone: str = "UTC",
+    mixed_media: bool = False,
 ) -> Org:
-    """The whole org for a seed; the same arguments always give the same org."""
+    """The whole org for a seed; the same arguments always give the same org.
+
+    `mixed_media` makes every other voice queue blended (voice + callback + chat), as many real
+    orgs run them, and sends the messaging campaigns through a message and an email queue
+    (outbound digital); off, every queue carries one media (existing seeds stay as they were).
+    """
     rng = random.Random(f"wfm-twin-org:{seed}")
     domain = f"org{seed}.example.com"
     divisions = [Division(_uid(rng), name, name == "Home") for name in _DIVISION_NAMES]
@@ -448,6 +456,9 @@ def build_org(
     queue_list = _queues(rng, queues, divisions)
     users = _users(rng, agents, domain, divisions, roles, queue_list)
     voice_queues = [q for q in queue_list if q.media == "voice"]
+    if mixed_media:
+        for queue in voice_queues[::2]:
+            queue.extra_media = ("callback", "chat")
     campaigns = [
         Campaign(_uid(rng), f"Outbound {q.name}", "voice", q.index, q.division, _uid(rng))
         for q in voice_queues[:2]
@@ -456,6 +467,11 @@ def build_org(
         Campaign(_uid(rng), name, "messaging", None, divisions[2], _uid(rng))
         for name in ("SMS Reminders", "Email Renewals")
     ]
+    if mixed_media:  # messaging campaigns send through a queue: outbound digital traffic
+        for position, media in ((2, "message"), (3, "email")):
+            target = next((q for q in queue_list if q.media == media), None)
+            if target is not None:
+                campaigns[position] = replace(campaigns[position], queue_index=target.index)
     groups: list[Group] = []
     group_of_queue: dict[int, int] = {}
     for queue in queue_list[::3]:  # every third queue takes half its members from a group

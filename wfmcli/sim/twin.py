@@ -111,15 +111,18 @@ def start_twin(
     timezone: str = "UTC",
     faults: Faults | None = None,
     control: bool = False,
+    mixed_media: bool = False,
 ) -> RunningTwin:
     """Build the org and its history, serve it on host:port (0 = a free port), return at once.
 
     `timezone` is where the agents work: shifts start 06:00-22:00 on its clock. `control` adds
     the control API under `/_twin/` (`wfmcli.sim.control`), so tools outside drive the knobs.
+    `mixed_media` makes blended queues and sends messaging campaigns (see `build_org`).
     """
     org = build_org(
-        seed=seed, agents=agents, queues=queues, credentials=credentials, timezone=timezone
-    )
+        seed=seed, agents=agents, queues=queues, credentials=credentials, timezone=timezone,
+        mixed_media=mixed_media,
+    )  # fmt: skip
     start = int(time.time() * 1000) if now_ms is None else now_ms
     runtime = Runtime(org, now_ms=start, days=days, live=live, speed=speed)
     faults = faults or Faults(seed=seed)
