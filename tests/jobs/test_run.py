@@ -213,9 +213,21 @@ def test_sigterm_finishes_the_file_in_flight_and_stops(tmp_path: Path) -> None:
 
 def test_status_counts_pending_intervals_of_day_per_file_reports(tmp_path: Path) -> None:
     from wfmcli.jobs.plan import plan_run
+    from wfmcli.jobs.render import ProfileRenderer
     from wfmcli.jobs.status import pending_intervals
+    from wfmcli.reports.profiles import load_profile
+    from wfmcli.reports.render import Destination
 
-    job = make_job(tmp_path, "calabrio")  # one file per local day
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "daily.yaml").write_text(
+        "extends: calabrio\nreports:\n  queue:\n    per: day\n", encoding="utf-8"
+    )  # one file per local day
+    job = make_job(tmp_path, "calabrio")
+    job.renderer = ProfileRenderer(
+        load_profile("daily", profiles),
+        Destination(timezone="America/New_York", reports=("queue",)),
+    )
     assert job.run(NOW).outcome == "delivered"
     state = job.store.load()
     reports = job.renderer.reports()
