@@ -1,12 +1,15 @@
 """The RTA relay under load: twin -> `wfm rta serve` (Verint TCP feed) -> a WFM client.
 
 Run: .venv/bin/python bench/rta_bench.py [--agents 20000] [--sets 5] [--speed 30] [--duration 30]
+         [--burst-factor 4 --burst-s 5 --after-s 10]
 
 Three processes, as in production: the twin (its own process, so its CPU is not the relay's),
 the relay (`wfm rta serve`, measured from /proc: CPU and peak RSS), and this process as the WFM
 client. The twin stamps the wall-clock time at which it publishes each activity event; latency is
 the client's receive time minus that stamp, matched on (agent, state timestamp). The event rate
-scales with agents x speed. Linux only (/proc).
+scales with agents x speed. Then an overload phase: the twin runs --burst-factor times faster for
+--burst-s seconds; the relay keeps only the latest state per agent while it is behind, and the
+table gives p99 per second after the burst and when it is back under the goal. Linux only (/proc).
 """
 
 from __future__ import annotations
@@ -36,12 +39,22 @@ def _ms(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def twin_child(args: argparse.Namespace) -> None:
-    from wfmcli.sim import notify, start_twin
+def bench_twin(args: argparse.Namespace, *, control: bool = False) -> tuple[Any, float]:
+    """The benches' org: --agents (9 in 10 licensed), a queue per 100, --sets credential sets,
+    live at --speed from a working afternoon; and how long it took to build."""
+    from wfmcli.sim import start_twin
 
     built = time.perf_counter()
     twin = start_twin(seed=1, agents=args.agents, queues=max(4, args.agents // 100), days=0,
-                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS)
+                      live=True, speed=args.speed, credentials=args.sets, now_ms=AT_MS,
+                      control=control)
+    return twin, time.perf_counter() - built
+
+
+def twin_child(args: argparse.Namespace) -> None:
+    from wfmcli.sim import notify
+
+    twin, build_s = bench_twin(args)
     twin.faults.rate_limit_per_minute = args.rate_limit
     published: list[tuple[str, int, int, int]] = []
     original = notify._event
@@ -56,10 +69,17 @@ def twin_child(args: argparse.Namespace) -> None:
         return original(topic, body)
 
     notify._event = stamped  # type: ignore[assignment]
+
+    def burst(speed: float) -> None:
+        twin.runtime.set_clock(twin.runtime.now_ms(), speed)
+
+    # SIGUSR1 starts the overload phase, SIGUSR2 ends it (the clock keeps its place).
+    signal.signal(signal.SIGUSR1, lambda *_: burst(args.speed * args.burst_factor))
+    signal.signal(signal.SIGUSR2, lambda *_: burst(args.speed))
     creds = [{"client_id": c.client_id, "client_secret": c.client_secret}
              for c in twin.credentials]
     print(json.dumps({"base_url": twin.base_url, "credentials": creds,
-                      "build_s": time.perf_counter() - built}), flush=True)
+                      "build_s": build_s}), flush=True)
     stop = [False]
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
     while not stop[0]:
@@ -131,6 +151,58 @@ def config_text(base_url: str, credentials: list[dict[str, str]], port: int) -> 
             f"        timezone: UTC\n        rta:\n          listen: 127.0.0.1:{port}\n")
 
 
+class Burst:
+    """The overload phase: when it ran, what the relay counted, and the latency afterwards."""
+
+    def __init__(self, started: float, ended: float, until: float, before: list[dict[str, Any]],
+                 after: list[dict[str, Any]], first: int) -> None:
+        self.started, self.ended, self.until = started, ended, until  # epoch ms
+        self.before, self.after, self.first = before, after, first
+
+    def _delta(self, key: str) -> float:
+        return sum(s[key] for s in self.after) - sum(s[key] for s in self.before)
+
+    def rows(self, client: Client, published: dict[tuple[str, int], int], goal: float
+             ) -> list[tuple[str, str]]:
+        seconds: dict[int, list[float]] = {}
+        for agent, since, received in client.records[self.first:]:
+            at = published.get((agent, since))
+            if at is not None and received >= self.started:
+                seconds.setdefault(int((received - self.ended) // 1000), []).append(
+                    received - at)
+        during = [v for second, values in seconds.items() if second < 0 for v in values]
+        after = sorted(second for second in seconds if second >= 0)
+        # The first second after the burst from which every 1 s window's p99 is under goal.
+        recovered = next((second for second in after
+                          if all(percentile(seconds[s], 0.99) < goal for s in after
+                                 if s >= second)), None)
+        length = (self.ended - self.started) / 1000
+        timeline = " ".join(f"{percentile(seconds[s], 0.99):.0f}" for s in after[:10])
+        return [
+            ("overload: events in during the burst", f"{self._delta('events_in') / length:,.0f} /s"
+             f" for {length:.1f} s"),
+            ("overload: coalesced (latest state won)", f"{self._delta('coalesced'):,.0f}"),
+            ("overload: latency p99 during the burst", f"{percentile(during, 0.99):.0f} ms"),
+            ("overload: p99 per second after (ms)", timeline or "-"),
+            (f"overload: p99 back under {goal:.0f} ms",
+             "never" if recovered is None else f"within {recovered + 1} s after the burst"),
+        ]
+
+
+async def overload_phase(args: argparse.Namespace, twin: subprocess.Popen[Any],
+                         http: Any, client: Client) -> Burst:
+    first = len(client.records)
+    before = (await http.get("/status")).json()["sources"]
+    started = time.time() * 1000
+    twin.send_signal(signal.SIGUSR1)
+    await asyncio.sleep(args.burst_s)
+    twin.send_signal(signal.SIGUSR2)
+    ended = time.time() * 1000
+    after = (await http.get("/status")).json()["sources"]
+    await asyncio.sleep(args.after_s)
+    return Burst(started, ended, time.time() * 1000, before, after, first)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=20_000)
@@ -138,6 +210,12 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=30.0)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--rate-limit", type=int, default=300, help="twin requests/min/token")
+    parser.add_argument("--burst-factor", type=float, default=4.0,
+                        help="overload phase: the twin's speed times this (0: no phase)")
+    parser.add_argument("--burst-s", type=float, default=5.0, help="overload phase length")
+    parser.add_argument("--after-s", type=float, default=10.0, help="watched after the burst")
+    parser.add_argument("--goal-ms", type=float, default=0.0,
+                        help="p99 goal (default: 50 ms up to 20,000 agents, 100 ms above)")
     parser.add_argument("--twin-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -161,7 +239,8 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
     twin = subprocess.Popen(
         [sys.executable, __file__, "--twin-child", "--agents", str(args.agents), "--sets",
          str(args.sets), "--speed", str(args.speed), "--rate-limit", str(args.rate_limit),
-         "--log", str(log)], stdout=subprocess.PIPE, env=env, text=True)
+         "--burst-factor", str(args.burst_factor), "--log", str(log)],
+        stdout=subprocess.PIPE, env=env, text=True)
     children.append(twin)
     assert twin.stdout is not None
     info = json.loads(twin.stdout.readline())
@@ -216,6 +295,9 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
         resynced = sum(s["resync_users"] for s in final["sources"]) - resyncs0
         window = client.records[first:]
         sent = client.bytes - bytes0
+        burst = None
+        if args.burst_factor > 0:
+            burst = await overload_phase(args, twin, http, client)
         peak = peak_rss_mb(relay.pid)
     stopping = time.monotonic()
     relay.send_signal(signal.SIGTERM)
@@ -230,6 +312,7 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
         published.setdefault((agent, presence), at)
     latencies = [received - published[(agent, since)] for agent, since, received in window
                  if (agent, since) in published]
+    goal = args.goal_ms or (50.0 if args.agents <= 20_000 else 100.0)
     rows = [
         ("agents watched", f"{final['agents']:,} over {channels} channels, {args.sets} sets"),
         ("snapshot at client after start", f"{snapshot_s:.2f} s"),
@@ -245,6 +328,7 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
         ("relay peak RSS", f"{peak:.0f} MB"),
         ("bytes to the sink", f"{sent / elapsed / 1e6:.3f} MB/s"),
         ("measured window", f"{elapsed:.0f} s"),
+        *(burst.rows(client, published, goal) if burst is not None else []),
         ("relay stop after SIGTERM", f"{stop_s:.2f} s"),
         ("load average (1 min) at end", f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"),
     ]

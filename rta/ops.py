@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aiohttp import web
-
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from wfmcli.rta.service import Relay
 
 
@@ -76,6 +76,11 @@ class OpsServer:
         self.bound = asyncio.Event()
 
     async def run(self) -> None:
+        # aiohttp takes a quarter of a second to import: here it loads while the relay's first
+        # requests to Genesys are already in flight, not before them.
+        await asyncio.sleep(0)
+        from aiohttp import web
+
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
@@ -95,14 +100,22 @@ class OpsServer:
         status = self.relay.status()
         healthy = status["ready"] and status["link"] == "normal"
         body = {"ok": healthy, "ready": status["ready"], "link": status["link"]}
-        return web.json_response(body, status=200 if healthy else 503)
+        return _json(body, 200 if healthy else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         return web.Response(text=metrics_text(self.relay.status()),
                             content_type="text/plain", charset="utf-8")
 
     async def _status(self, request: web.Request) -> web.Response:
-        return web.json_response(self.relay.status())
+        return _json(self.relay.status(), 200)
+
+
+def _json(body: dict[str, Any], status: int) -> web.Response:
+    from aiohttp import web
+
+    return web.json_response(body, status=status)
 
 
 class HasStatus(Protocol):

@@ -29,6 +29,7 @@ from wfmcli.rta.engine import Blend, Engine
 from wfmcli.rta.feed import Feed
 from wfmcli.rta.model import AgentIds, Observation
 from wfmcli.rta.ops import OpsServer, StatusWriter
+from wfmcli.rta.persist import restore
 from wfmcli.rta.records import Encoder, Layout, id_problems
 from wfmcli.rta.sinks import Sink
 from wfmcli.rta.sinks.http_push import HttpPushSink, HttpTarget
@@ -77,6 +78,7 @@ class RelaySettings:
     status_path: Path | None = None
     told_path: Path | None = None  # whom the WFM was told about (None: not remembered)
     agent_ids: AgentIds | None = None  # None: the source's own agent_id (as configured there)
+    state_path: Path | None = None  # roster and last states kept for a restart (rta/persist)
 
 
 def _server_tls(spec: SinkSpec) -> ssl.SSLContext | None:
@@ -215,16 +217,20 @@ class Relay:
 
     def _source_ready(self) -> None:
         self._sources_ready += 1
-        if self._sources_ready == len(self.sources) and not self.feed.ready.is_set():
+        if self._sources_ready == len(self.sources):
             self._check_ids()
-            self.ready_after_s = time.time() - self.started
-            for lane in self.lanes:
-                log.info("%s: initial state of %d agents loaded in %.2f s", lane.settings.name,
-                         lane.engine.agents(), self.ready_after_s)
-                lane.feed.ready.set()
+            if not self.feed.ready.is_set():
+                self.set_ready("loaded")
             # The roster and its state live as long as the relay: keep them out of the
             # collector's full passes, which otherwise stall the feed for hundreds of ms.
             gc.freeze()
+
+    def set_ready(self, how: str) -> None:
+        self.ready_after_s = time.time() - self.started
+        for lane in self.lanes:
+            log.info("%s: initial state of %d agents %s in %.2f s", lane.settings.name,
+                     lane.engine.agents(), how, self.ready_after_s)
+            lane.feed.ready.set()
 
     def _check_ids(self) -> None:
         """Id width is a contract: a relay whose agents' ids do not fit refuses to start."""
@@ -241,11 +247,19 @@ class Relay:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
+        saver = None
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(sink.run(lane.feed))
                          for lane in self.lanes for sink in lane.sinks]
+                for source in self.sources:
+                    source.restore_done.clear()
                 tasks += [group.create_task(source.run()) for source in self.sources]
+                if self.settings.state_path is not None:
+                    await asyncio.sleep(0)  # the sources' first requests go out first
+                    saver = restore(self)
+                for source in self.sources:
+                    source.restore_done.set()
                 tasks.append(group.create_task(self._housekeeping()))
                 if self.ops is not None:
                     tasks.append(group.create_task(self.ops.run()))
@@ -253,12 +267,17 @@ class Relay:
                     if lane.settings.status_path is not None:
                         writer = StatusWriter(_LaneView(self, index), lane.settings.status_path)
                         tasks.append(group.create_task(writer.run()))
+                if saver is not None:
+                    tasks.append(group.create_task(saver.run()))
                 await stop.wait()
                 log.info("%s: stopping", self.name)
+                saving = group.create_task(saver.final()) if saver is not None else None
                 for lane in self.lanes:
                     lane.feed.link = "shutdown"
                 for task in tasks:
                     task.cancel()
+                if saving is not None:
+                    await saving
         except BaseExceptionGroup as grouped:
             raise _first_leaf(grouped) from None
         finally:

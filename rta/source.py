@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from wfmcli.errors import ConfigError, TransientError, UsageError, WfmError
+from wfmcli.errors import ConfigError, RemoteError, TransientError, UsageError, WfmError
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import CredentialSession, GenesysClient
 from wfmcli.genesys.fanout import map_sessions
@@ -26,10 +25,12 @@ from wfmcli.genesys.notifications import (
     MAX_CHANNELS_PER_CREDENTIAL_SET,
     MAX_TOPICS_PER_CHANNEL,
     Notification,
+    notification_need,
+    parse_message,
 )
 from wfmcli.genesys.paging import iter_entities
 from wfmcli.genesys.retry import RetryPolicy
-from wfmcli.rta.channels import ChannelPolicy, ChannelSlot
+from wfmcli.rta.channels import ChannelPolicy, ChannelSlot, Event
 from wfmcli.rta.model import AgentIds, Observation
 from wfmcli.rta.records import LinkStatus
 from wfmcli.rta.wire import PresenceDefinition, from_activity, from_user, media, topic_user
@@ -37,6 +38,9 @@ from wfmcli.rta.wire import PresenceDefinition, from_activity, from_user, media,
 log = logging.getLogger("wfm.rta.source")
 USERS_PAGE = 500
 IDS_PER_READ = 100
+APPLY_CHUNK = 500  # events applied between two yields to the loop
+RESYNC_GATHER_MAX_S = 2.0
+ROSTER_FULL_EVERY = 12  # roster periods between full re-reads (1 h at the default 5 min)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class SourceConfig:
     roster_refresh_s: float = 300.0
     policy: ChannelPolicy = field(default_factory=ChannelPolicy)
     retry: RetryPolicy | None = None
+    topics_per_channel: int = MAX_TOPICS_PER_CHANNEL  # Genesys' limit; tests use less
     # the relay's own key (fan-out: the user id, each destination naming it its way); wins
     agent_key: Callable[[Mapping[str, Any]], str | None] | None = None
 
@@ -98,11 +103,21 @@ class GenesysSource:
         self._pending: set[str] = set()
         self.resyncing = False  # a REST read of agents' states is in flight
         self._wake = asyncio.Event()
+        self._inbox: dict[str, Event] = {}  # topic -> latest event not yet applied
+        self._inbox_ready = asyncio.Event()
         self.stats: dict[str, float] = {
-            "events_in": 0, "resyncs": 0, "resync_users": 0, "roster_refreshes": 0,
+            "events_in": 0, "coalesced": 0, "resyncs": 0, "resync_users": 0,
+            "roster_refreshes": 0, "roster_probes": 0,
             "last_event_lag_ms": 0.0,
         }
         self._group: asyncio.TaskGroup | None = None
+        self._restored: dict[str, str] = {}
+        self._role_id: str | None = None
+        self._role_count: int | None = None  # holders at the last full read
+        self._first_resync = asyncio.Event()
+        self.restore_done = asyncio.Event()  # a saved roster, if any, was handed over
+        self._verify_pending = False  # a saved roster awaits its one check (no resyncs yet)
+        self.restore_done.set()
 
     @property
     def link(self) -> LinkStatus:
@@ -118,7 +133,9 @@ class GenesysSource:
             "channels_connected": sum(1 for s in self.slots if s.connected),
             "reconnects": sum(s.reconnects for s in self.slots),
             "renewals": sum(s.renewals for s in self.slots),
+            "recreated": sum(s.recreated for s in self.slots),
             "resync_pending": len(self._pending),
+            "inbox": len(self._inbox),
             "resyncing": self.resyncing,
             **self.stats,
         }
@@ -130,8 +147,16 @@ class GenesysSource:
         async with GenesysClient(config.api_url, config.login_url, config.credentials,
                                  proxy=config.proxy, retry=config.retry) as client:
             await self._load_definitions(client.session(0))
-            users = await self._load_roster(client)
-            self._apply_users(users)
+            await self.restore_done.wait()  # the relay loads its saved state meanwhile
+            if self._restored:
+                # The saved roster goes on the channels at once; one roster read checks it
+                # and the saved states when the channels are up (_verify_restored).
+                self.roster.update(self._restored)
+                self._verify_pending = True
+                await self._place(sorted(self._restored), [], client)
+            else:
+                users = await self._load_roster(client)
+                self._apply_users(users)
             self._ready()
             log.info("%s: watching %d licensed agents on %d channel(s)", config.scope,
                      len(self.roster), len(self.slots))
@@ -139,6 +164,7 @@ class GenesysSource:
                 self._group = group
                 for slot in self.slots:
                     group.create_task(slot.run())
+                group.create_task(self._apply_loop())
                 group.create_task(self._resync_loop(client))
                 group.create_task(self._refresh_loop(client))
 
@@ -150,20 +176,28 @@ class GenesysSource:
 
     # -- roster -----------------------------------------------------------------------------
 
+    def restore_roster(self, roster: Mapping[str, str]) -> None:
+        """A saved roster (user id -> agent) to start from; checked against Genesys soon."""
+        self._restored = dict(roster)
+
     async def _licensed(self, client: GenesysClient) -> tuple[set[str], set[str] | None]:
         """(ids of the role's holders, ids of the configured divisions or None for all)."""
         session = client.session(0)
         wanted_role = self.config.licensed_role.casefold()
         role = None
-        async for item in iter_entities(session, "/api/v2/authorization/roles"):
+        async for item in iter_entities(session, "/api/v2/authorization/roles",
+                                        params={"userCount": True}):
             if str(item.get("name", "")).casefold() == wanted_role:
                 role = item
                 break
         if role is None:
             raise ConfigError(f"licensed_role {self.config.licensed_role!r} is not a role in "
                               f"the org of scope {self.config.scope!r}")
+        self._role_id = str(role["id"])
         path = f"/api/v2/authorization/roles/{role['id']}/users"
         holders = set(await self._pages(client, path, {}, _ids))
+        count = role.get("userCount")  # what later probes compare with
+        self._role_count = count if isinstance(count, int) else None
         if not self.config.divisions:
             return holders, None
         keys = {d.casefold() for d in self.config.divisions}
@@ -243,7 +277,7 @@ class GenesysSource:
     async def _place(self, added: list[str], removed: list[str], client: GenesysClient) -> None:
         """Stable placement: agents keep their channel; newcomers fill free room first."""
         per_agent = 2 if self.config.detailed else 1
-        capacity = MAX_TOPICS_PER_CHANNEL // per_agent
+        capacity = self.config.topics_per_channel // per_agent
         touched: set[int] = set()
         for uid in removed:
             freed = self._slot_of.pop(uid, None)
@@ -253,12 +287,14 @@ class GenesysSource:
         for placed in self._slot_of.values():
             load[placed] += 1
         limit = MAX_CHANNELS_PER_CREDENTIAL_SET * len(client.sessions)
-        needed = math.ceil((len(self._slot_of) + len(added)) / capacity)
-        if needed > limit:
+        need = notification_need(len(self._slot_of) + len(added), detailed=self.config.detailed,
+                                 topics_per_channel=self.config.topics_per_channel)
+        if need.channels > limit:
             raise UsageError(
-                f"{len(self._slot_of) + len(added)} agents need {needed} notification channels; "
+                f"{need.agents} agents need {need.channels} notification channels; "
                 f"{len(client.sessions)} credential set(s) hold {limit}",
-                hint="add credential sets to the source (each covers 20,000 agents)",
+                hint=f"add credential sets to the source (each covers "
+                     f"{need.capacity_per_set:,} agents)",
             )
         index = 0
         for uid in sorted(added):
@@ -284,7 +320,7 @@ class GenesysSource:
         index = len(self.slots)
         session = client.sessions[index % len(client.sessions)]  # spread over credential sets
         slot = ChannelSlot(f"{self.config.scope}/channel-{index + 1}", session, [],
-                           self._on_note, self._on_connected, self.config.policy,
+                           self._on_event, self._on_connected, self.config.policy,
                            proxy=self.config.proxy)
         self.slots.append(slot)
         if self._group is not None:
@@ -292,27 +328,84 @@ class GenesysSource:
 
     # -- events and resyncs -----------------------------------------------------------------
 
-    def _on_note(self, note: Notification) -> None:
+    def _on_event(self, topic: str, event: Event) -> None:
+        """Keeps the latest event per topic until the apply loop takes it: an activity or
+        conversation-summary event carries the whole state, so under overload the newer one
+        replaces the older unread (latest state wins) and the backlog stays one per topic."""
+        self.stats["events_in"] += 1
+        if topic in self._inbox:
+            self.stats["coalesced"] += 1
+        self._inbox[topic] = event
+        self._inbox_ready.set()
+
+    async def _apply_loop(self) -> None:
+        while True:
+            await self._inbox_ready.wait()
+            self._inbox_ready.clear()
+            while self._inbox:
+                batch, self._inbox = list(self._inbox.values()), {}
+                for start in range(0, len(batch), APPLY_CHUNK):
+                    self._apply_events(batch[start : start + APPLY_CHUNK])
+                    await asyncio.sleep(0)  # let sockets and sinks run between chunks
+
+    def _apply_events(self, events: list[Event]) -> None:
+        observations = []
+        now = int(time.time() * 1000)
+        for event in events:
+            try:
+                note = event if isinstance(event, Notification) else parse_message(event)
+            except RemoteError as exc:
+                log.warning("%s: %s", self.config.scope, exc.one_line())
+                continue
+            observation = self._observe(note, now)
+            if observation is not None:
+                observations.append(observation)
+        if observations:
+            self._apply(observations)
+
+    def _observe(self, note: Notification, now: int) -> Observation | None:
         user_id, kind = topic_user(note.topic)
         agent = self.roster.get(user_id)
         if agent is None or not isinstance(note.body, dict):
-            return
-        self.stats["events_in"] += 1
+            return None
         if kind == "activity":
             observation = from_activity(agent, self.config.scope, note.body, self.definitions)
             stamp = max(observation.presence.since_ms if observation.presence else 0,
                         observation.routing.since_ms if observation.routing else 0)
-            self.stats["last_event_lag_ms"] = max(0.0, time.time() * 1000 - stamp)
-        elif kind == "conversationsummary":
-            found = media(note.body, int(time.time() * 1000))
-            observation = Observation(agent, self.config.scope, media=found)
-        else:
-            return
-        self._apply([observation])
+            self.stats["last_event_lag_ms"] = max(0.0, now - stamp)
+            return observation
+        if kind == "conversationsummary":
+            return Observation(agent, self.config.scope, media=media(note.body, now))
+        return None
 
     async def _on_connected(self, slot: ChannelSlot) -> None:
+        if self._verify_pending:
+            return  # the check of a saved roster reads every user once they are all up
         users = {topic_user(topic)[0] for topic in slot.topics}
         self.request_resync(users)
+
+    async def _verify_restored(self, client: GenesysClient) -> None:
+        """After a restart from a saved roster: once the channels are up (or a short while
+        passed), one roster read checks both the saved states and the roster itself; the
+        listing of users it makes is the resync that every first connect would otherwise ask
+        for. Channels still connecting after that resync as usual."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RESYNC_GATHER_MAX_S
+        while loop.time() < deadline and not (
+            self.slots and all(slot.connected for slot in self.slots)
+        ):
+            await asyncio.sleep(0.05)
+        self._verify_pending = False
+        late = {topic_user(t)[0] for slot in self.slots if not slot.connected
+                for t in slot.topics}
+        if not await self._refresh(client):
+            self.request_resync(set(self.roster))  # at least the states, the usual way
+            return
+        self.stats["resyncs"] += 1
+        self.stats["resync_users"] += len(self.roster)
+        self._first_resync.set()
+        if late:
+            self.request_resync(late)
 
     def request_resync(self, user_ids: set[str]) -> None:
         self._pending |= user_ids
@@ -326,7 +419,7 @@ class GenesysSource:
         failures = 0
         while True:
             await self._wake.wait()
-            await asyncio.sleep(0.05)  # let a burst of reconnects coalesce into one read
+            await self._gather_reconnects()
             self._wake.clear()
             wanted = {uid for uid in self._pending if uid in self.roster}
             self._pending.clear()
@@ -347,12 +440,27 @@ class GenesysSource:
             finally:
                 self.resyncing = False
             failures = 0
+            self._first_resync.set()
             self.stats["resyncs"] += 1
             self.stats["resync_users"] += len(wanted)
             self._apply_users(users)
 
+    async def _gather_reconnects(self) -> None:
+        """Lets a burst of reconnects coalesce into one read. When the read will be a listing
+        of every user anyway (many channels came back) it waits, a bounded while, for the
+        channels still reconnecting: one listing instead of two halves the requests."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RESYNC_GATHER_MAX_S
+        await asyncio.sleep(0.05)
+        while (self._full_listing(len(self._pending)) and loop.time() < deadline
+               and any(not slot.connected for slot in self.slots)):
+            await asyncio.sleep(0.05)
+
+    def _full_listing(self, wanted: int) -> bool:
+        return wanted > max(2 * IDS_PER_READ, len(self.roster) // 4)
+
     async def _read_users(self, client: GenesysClient, wanted: set[str]) -> list[_UserRow]:
-        if len(wanted) > max(2 * IDS_PER_READ, len(self.roster) // 4):
+        if self._full_listing(len(wanted)):
             return [row for row in await self._all_users(client) if row.id in wanted]
         ids = sorted(wanted)
         chunks = [ids[i : i + IDS_PER_READ] for i in range(0, len(ids), IDS_PER_READ)]
@@ -369,19 +477,48 @@ class GenesysSource:
         return rows
 
     async def _refresh_loop(self, client: GenesysClient) -> None:
+        """Roster changes by change detection: each period one request reads the licensing
+        role's `userCount`; the role holders, divisions and users are read again only when it
+        moved, every ROSTER_FULL_EVERY periods (a swap keeps the count), and once soon after a
+        restart from a saved roster."""
+        if self._restored:
+            await self._verify_restored(client)
+        since_full = 0
         while True:
             await asyncio.sleep(self.config.roster_refresh_s)
-            try:
-                before = set(self.roster)
-                users = await self._load_roster(client)
-            except (TransientError, WfmError) as exc:
-                log.warning("%s: roster refresh failed (%s); keeping the current roster",
-                            self.config.scope, exc.one_line())
+            since_full += 1
+            if since_full < ROSTER_FULL_EVERY and not await self._role_changed(client):
                 continue
-            self.stats["roster_refreshes"] += 1
-            added = set(self.roster) - before
-            self._apply_users(users)
-            if added:
-                log.info("%s: %d agents joined the roster", self.config.scope, len(added))
-                self.request_resync(added)  # again after their topics are live
+            if await self._refresh(client):
+                since_full = 0
 
+    async def _role_changed(self, client: GenesysClient) -> bool:
+        if self._role_id is None or self._role_count is None:
+            return True
+        try:
+            body = await client.session(0).get(
+                "/api/v2/authorization/roles",
+                params={"id": self._role_id, "userCount": True, "pageSize": 1})
+        except (TransientError, WfmError) as exc:
+            log.warning("%s: roster check failed (%s)", self.config.scope, exc.one_line())
+            return False
+        self.stats["roster_probes"] += 1
+        entities = list(body.get("entities") or []) if isinstance(body, dict) else []
+        count = entities[0].get("userCount") if entities else None
+        return not isinstance(count, int) or count != self._role_count
+
+    async def _refresh(self, client: GenesysClient) -> bool:
+        try:
+            before = set(self.roster)
+            users = await self._load_roster(client)
+        except (TransientError, WfmError) as exc:
+            log.warning("%s: roster refresh failed (%s); keeping the current roster",
+                        self.config.scope, exc.one_line())
+            return False
+        self.stats["roster_refreshes"] += 1
+        added = set(self.roster) - before
+        self._apply_users(users)
+        if added:
+            log.info("%s: %d agents joined the roster", self.config.scope, len(added))
+            self.request_resync(added)  # again after their topics are live
+        return True

@@ -73,6 +73,7 @@ class AuthError(WfmError):
 
 class RemoteError(WfmError):
     exit_code = ExitCode.REMOTE
+    status: int | None = None  # the HTTP status of a refused request, when there was one
 
 
 class TransientError(RemoteError):

@@ -246,3 +246,17 @@ def test_follow_gives_up_after_max_failures(fake: FakeGenesys) -> None:
     with pytest.raises(TransientError, match="cannot open the Genesys notification socket"):
         asyncio.run(main())
     assert len(fake.requests_to("/api/v2/notifications/channels")) == 2  # renewed after 2 fails
+
+
+def test_notification_need_is_the_one_capacity_sum() -> None:
+    from wfmcli.genesys.notifications import notification_need
+
+    full = notification_need(20_000)
+    assert (full.topics, full.channels, full.sets, full.capacity_per_set) == (20_000, 20, 1, 20_000)
+    assert notification_need(20_001).sets == 2
+    assert notification_need(19_990, queues=20).channels == 21  # queues take a channel's room
+    detailed = notification_need(10_000, detailed=True)
+    assert (detailed.topics, detailed.channels, detailed.capacity_per_set) == (20_000, 20, 10_000)
+    assert notification_need(100_000).sets == 5
+    assert notification_need(36, topics_per_channel=2).channels == 18
+    assert notification_need(3, detailed=True, topics_per_channel=3).channels == 3  # never split

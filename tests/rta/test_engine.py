@@ -135,6 +135,23 @@ def test_combined_removal_falls_back_to_the_other_source() -> None:
     assert not c.removed and c.view.state == "BREAK"
 
 
+def test_state_counts_follow_changes_holds_and_removals() -> None:
+    from collections import Counter
+
+    e = engine(min_state_ms=500)
+    e.apply(on_queue("a", "IDLE", 1000), 1000)
+    e.apply(on_queue("b", "INTERACTING", 1000), 1000)
+    e.apply(on_queue("a", "INTERACTING", 2000), 2000)  # held back as a possible flicker
+    e.tick(3000)
+    e.apply(presence("c", "BREAK", 3000), 3000)
+    e.remove("b", "s1", 4000)
+    assert e.by_state() == dict(Counter(v.state for v in e.snapshot())) == {
+        "INTERACTING": 1, "BREAK": 1}
+    restored = engine()
+    restored.apply_all(e.observations(), 5000)
+    assert [v.state for v in restored.snapshot()] == [v.state for v in e.snapshot()]
+
+
 def test_a_renamed_agent_is_logged_out_under_the_old_id_once() -> None:
     """The relay keys agents by Genesys user id; each destination names them its way. When a
     user's WFM id changes (a new username), the WFM forgets the old id with one logout."""

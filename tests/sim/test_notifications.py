@@ -213,3 +213,36 @@ def test_subscribe_over_the_socket_and_one_socket_per_channel(
                 while True:
                     first.recv(timeout=10)
             assert _messages(second, 1)[0]["topicName"].endswith(".routingStatus")
+
+
+def test_a_channel_evicted_mid_request_answers_404_and_the_clock_keeps_running(
+    live_twin: RunningTwin, client: httpx.Client
+) -> None:
+    """The race of a subscribe whose channel is evicted while its body is read: Genesys
+    answers 404, and the twin's tick must not trip over a topic indexed to a gone channel."""
+    from wfmcli.sim.notify import SubscriptionError
+
+    hub = live_twin.runtime.hub
+    user = next(u for u in live_twin.org.users if u.licensed)
+    topic = f"v2.users.{user.id}.activity"
+    channel_id = _channel(client, [])["id"]
+    held = hub.channels[channel_id]  # what the route holds across `await request.json()`
+
+    async def evict_then_subscribe() -> int:
+        hub.remove(channel_id)
+        try:
+            hub.subscribe(held, [topic], replace=True)
+        except SubscriptionError as exc:
+            return exc.status
+        return 200
+
+    assert live_twin.call(evict_then_subscribe()) == 404
+    assert topic not in hub._by_topic
+    put = client.put(f"/api/v2/notifications/channels/{channel_id}/subscriptions",
+                     json=[{"id": topic}])
+    assert put.status_code == 404
+    before = live_twin.now_ms()
+    fresh = _channel(client, [topic])  # the live clock still moves and publishes
+    with connect(fresh["connectUri"], open_timeout=5) as ws:
+        assert _messages(ws, 1)[0]["topicName"] == topic
+    assert live_twin.now_ms() > before

@@ -200,7 +200,7 @@ def store(
         )
 
 
-def _spec(name: str, source: Source) -> SourceSpec:
+def _spec(name: str, source: Source, *, detailed: bool = False) -> SourceSpec:
     from wfmcli.genesys.auth import Credential
     from wfmcli.genesys.probe import SourceSpec
     from wfmcli.genesys.regions import resolve_region
@@ -221,6 +221,7 @@ def _spec(name: str, source: Source) -> SourceSpec:
         divisions=list(source.divisions),
         licensed_role=source.licensed_role,
         proxy=source.proxy,
+        detailed=detailed,
     )
 
 
@@ -278,11 +279,13 @@ def test_command(
     from wfmcli.config import load_config
     from wfmcli.genesys.probe import check_source
     from wfmcli.ops.budget import UsageStore
+    from wfmcli.ops.doctor import rta_detailed
 
     options = global_options(ctx)
     config = load_config(options.config_path)
     names = [scope] if scope else sorted(config.scopes)
-    specs = [_spec(name, config.scope(name).source) for name in names]
+    specs = [_spec(name, config.scope(name).source, detailed=rta_detailed(config.scope(name)))
+             for name in names]
 
     async def run_all() -> list[SourceCheck]:
         return list(await asyncio.gather(*(check_source(spec) for spec in specs)))

@@ -71,7 +71,9 @@ def error_from_response(response: httpx.Response, *, what: str) -> WfmError:
         return TransientError(
             text, hint="retry later", retry_after=retry_after_seconds(response.headers)
         )
-    return RemoteError(text)
+    error = RemoteError(text)
+    error.status = status
+    return error
 
 
 def error_from_token_response(

@@ -13,23 +13,26 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal
-
-import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from typing import TYPE_CHECKING, Any, Literal
 
 from wfmcli.errors import RemoteError, TransientError, UsageError
 from wfmcli.genesys.client import CredentialSession
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
 
 log = logging.getLogger("wfm.genesys.notifications")
 
 MAX_TOPICS_PER_CHANNEL = 1_000
 MAX_CHANNELS_PER_CREDENTIAL_SET = 20
+TOPICS_PER_CREDENTIAL_SET = MAX_TOPICS_PER_CHANNEL * MAX_CHANNELS_PER_CREDENTIAL_SET
+MAX_CREDENTIAL_SETS = 5
 HEARTBEAT_TOPIC = "channel.metadata"
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
 # Synthetic: `follow` reconnected, and events published meanwhile are lost; resync now.
@@ -38,6 +41,44 @@ RECONNECTED_TOPIC = "wfm.reconnected"
 DEFAULT_HEARTBEAT_TIMEOUT = 95.0
 # Renew an hour before Genesys' 24 h channel life ends, so no event falls in the gap.
 DEFAULT_CHANNEL_LIFE = 23 * 3600.0
+MAX_QUEUED_MESSAGES = 4096  # per socket, read ahead of the consumer (about 2.5 MB)
+
+
+class ChannelGone(TransientError):
+    """Genesys answered 404 for the channel (expired, or evicted by a 21st): make a new one."""
+
+
+@dataclass(frozen=True)
+class NotificationNeed:
+    """What watching `agents` (and `queues`) takes: one sum that doctor, `auth test` and the
+    relay share. An agent's topics (two in detailed mode) stay on one channel."""
+
+    agents: int
+    queues: int
+    detailed: bool
+    topics: int
+    channels: int
+    sets: int
+
+    @property
+    def capacity_per_set(self) -> int:
+        """Agents one credential set can watch in this mode (queues take room too)."""
+        return TOPICS_PER_CREDENTIAL_SET // (2 if self.detailed else 1)
+
+
+def notification_need(
+    agents: int,
+    *,
+    queues: int = 0,
+    detailed: bool = False,
+    topics_per_channel: int = MAX_TOPICS_PER_CHANNEL,
+) -> NotificationNeed:
+    per_agent = 2 if detailed else 1
+    agent_channels = math.ceil(agents / max(1, topics_per_channel // per_agent))
+    queue_channels = math.ceil(queues / topics_per_channel)
+    channels = agent_channels + queue_channels
+    sets = max(1, math.ceil(channels / MAX_CHANNELS_PER_CREDENTIAL_SET))
+    return NotificationNeed(agents, queues, detailed, agents * per_agent + queues, channels, sets)
 
 
 @dataclass(frozen=True)
@@ -114,7 +155,12 @@ async def subscribe(
     template = "/api/v2/notifications/channels/{id}/subscriptions"
     payload = [{"id": topic} for topic in topics]
     method = "PUT" if replace else "POST"
-    answer = await session.request(method, path, json=payload, template=template)
+    try:
+        answer = await session.request(method, path, json=payload, template=template)
+    except RemoteError as exc:
+        if exc.status == 404:
+            raise ChannelGone(exc.message, hint="create a new channel") from exc
+        raise
     entities = answer.get("entities", []) if isinstance(answer, dict) else []
     return [e for e in entities if isinstance(e, dict) and e.get("state") == "Rejected"]
 
@@ -142,13 +188,30 @@ class NotificationSocket:
         self._ws: ClientConnection | None = None
 
     async def __aenter__(self) -> NotificationSocket:
+        # websockets loads here, not with the module: `rta serve` sends its first requests
+        # (token, roster) before it needs a socket.
+        import websockets
+        from websockets.asyncio.client import connect
+
         try:
             self._ws = await connect(
                 self.connect_uri,
                 open_timeout=self._open_timeout,
                 proxy=self._proxy,
                 max_size=8 * 1024 * 1024,
+                # A close waits this long for Genesys' close frame; a stopping relay must not
+                # wait websockets' default 10 s on a busy link.
+                close_timeout=0.5,
+                # Read ahead: a relay that falls behind takes the backlog off the socket and
+                # keeps the latest state per agent, instead of leaving it queued at Genesys.
+                max_queue=MAX_QUEUED_MESSAGES,
             )
+        except websockets.InvalidStatus as exc:
+            kind = ChannelGone if exc.response.status_code == 404 else TransientError
+            raise kind(
+                f"cannot open the Genesys notification socket {self.connect_uri}: {exc}",
+                hint="the channel may have expired; create a new one",
+            ) from exc
         except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
             raise TransientError(
                 f"cannot open the Genesys notification socket {self.connect_uri}: {exc}",
@@ -178,25 +241,57 @@ class NotificationSocket:
         return self
 
     async def __anext__(self) -> Notification:
+        raw = await self.recv_raw()
+        if raw is None:
+            raise StopAsyncIteration
+        return parse_message(raw)
+
+    async def recv_raw(self) -> str | bytes | None:
+        """The next message as sent (None once Genesys closed the socket cleanly), for a
+        reader that parses only what it keeps (see `peek_topic`)."""
+        import websockets  # loaded by __aenter__ already: a lookup
+
         ws = self._connection()
         try:
-            raw = await asyncio.wait_for(ws.recv(), self.heartbeat_timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for makes a task per message, so
+            # every message costs a loop turn even when a backlog is already buffered.
+            async with asyncio.timeout(self.heartbeat_timeout):
+                return await ws.recv()
         except TimeoutError as exc:
             raise TransientError(
                 f"no heartbeat from the Genesys notification socket for "
                 f"{self.heartbeat_timeout:g} s",
                 hint="reconnect and resync",
             ) from exc
-        except websockets.ConnectionClosedOK as exc:
-            raise StopAsyncIteration from exc
+        except websockets.ConnectionClosedOK:
+            return None
         except websockets.ConnectionClosed as exc:
             raise TransientError(
                 f"the Genesys notification socket dropped ({exc})", hint="reconnect and resync"
             ) from exc
-        return _parse_message(raw)
 
 
-def _parse_message(raw: str | bytes) -> Notification:
+_TOPIC_KEY = '{"topicName":"'
+
+
+def peek_topic(raw: str | bytes) -> str | None:
+    """The message's topic without parsing the JSON (None when not found that way).
+
+    Genesys writes `{"topicName":"...",...}` (the key first, no spaces). A reader that keeps
+    only the latest message per topic under load needs the topic of each, and JSON-parsing
+    all of them would cost more than the rest of the relay.
+    """
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if not text.startswith(_TOPIC_KEY):  # a nested "topicName" must not be taken for it
+        return None
+    start = len(_TOPIC_KEY)
+    end = text.find('"', start, start + 200)
+    if end < 0 or "\\" in text[start:end]:
+        return None
+    return text[start:end]
+
+
+def parse_message(raw: str | bytes) -> Notification:
     try:
         message = json.loads(raw)
     except ValueError as exc:

@@ -2,13 +2,13 @@
 
 For each set: a token and its lifetime, and the divisions it can read. With the first working
 set: the configured divisions found, the users holding the licensing role in them, the queues in
-them, and how many credential sets the notification feed needs (one per 20,000 agents).
+them, and how many credential sets the notification feed needs (20 channels of 1,000 topics each:
+one topic per agent, two in detailed mode, one per queue), the sum the relay and doctor use.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,10 +16,11 @@ from typing import Any
 from wfmcli.errors import ExitCode, WfmError
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import CredentialSession, GenesysClient
+from wfmcli.genesys.notifications import TOPICS_PER_CREDENTIAL_SET, notification_need
 from wfmcli.genesys.paging import iter_entities
 from wfmcli.genesys.retry import RetryPolicy
 
-AGENTS_PER_CREDENTIAL_SET = 20_000
+AGENTS_PER_CREDENTIAL_SET = TOPICS_PER_CREDENTIAL_SET  # one activity topic per agent
 # A probe should fail within seconds, not ride out minutes of backoff like a nightly pull.
 PROBE_RETRY = RetryPolicy(attempts=3, backoff_initial=0.5, backoff_max=2.0, retry_after_max=10.0)
 
@@ -80,6 +81,7 @@ class SourceSpec:
     divisions: Sequence[str] = ()
     licensed_role: str = ""
     proxy: str | None = None
+    detailed: bool = False  # an RTA destination wants detailed mode: two topics per agent
 
 
 async def _check_credential(session: CredentialSession) -> CredentialCheck:
@@ -144,14 +146,13 @@ async def _size_scope(session: CredentialSession, spec: SourceSpec, result: Sour
     users = [u async for u in iter_entities(session, "/api/v2/users", page_size=500)]
     licensed = sum(1 for u in users if str(u.get("id")) in holders and _in_divisions(u, ids))
     result.licensed_users = licensed
-    # capacity as doctor and api-usage count it: agents + queues per credential set
-    topics = licensed + (result.queues or 0)
-    result.sets_needed = max(math.ceil(topics / AGENTS_PER_CREDENTIAL_SET), 1)
+    # capacity as doctor, api-usage and the relay count it (notification_need)
+    need = notification_need(licensed, queues=result.queues or 0, detailed=spec.detailed)
+    result.sets_needed = need.sets
     if result.sets_needed > len(spec.credentials):
         result.problems.append(
-            f"{licensed} licensed agents and {result.queues or 0} queues need "
-            f"{result.sets_needed} credential sets for notifications; "
-            f"{len(spec.credentials)} configured"
+            f"{licensed} licensed agents and {result.queues or 0} queues need {need.sets} "
+            f"credential sets for notifications; {len(spec.credentials)} configured"
         )
 
 
@@ -168,7 +169,8 @@ async def check_source(spec: SourceSpec, *, retry: RetryPolicy = PROBE_RETRY) ->
             credentials=list(checks),
         )
         working = [s for s, c in zip(client.sessions, checks, strict=True) if c.ok]
-        result.notification_capacity = AGENTS_PER_CREDENTIAL_SET * len(working)
+        result.agents_per_set = notification_need(0, detailed=spec.detailed).capacity_per_set
+        result.notification_capacity = result.agents_per_set * len(working)
         if working:
             try:
                 await _size_scope(working[0], spec, result)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import math
 import socket
 import time
 import urllib.request
@@ -24,9 +23,15 @@ from wfmcli.errors import WfmError
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import CredentialSession, GenesysClient
 from wfmcli.genesys.counter import RequestCounter
+from wfmcli.genesys.notifications import (
+    MAX_CHANNELS_PER_CREDENTIAL_SET,
+    MAX_CREDENTIAL_SETS,
+    MAX_TOPICS_PER_CHANNEL,
+    TOPICS_PER_CREDENTIAL_SET,
+    notification_need,
+)
 from wfmcli.genesys.paging import iter_pages
 from wfmcli.genesys.probe import (
-    AGENTS_PER_CREDENTIAL_SET,
     PROBE_RETRY,
     SourceCheck,
     SourceSpec,
@@ -193,18 +198,18 @@ def check_licensed_outside(audit: audit_mod.Audit) -> Check:
 
 
 def check_capacity(agents: int, queues: int, sets: int, detailed: bool) -> Check:
-    topics = agents * (2 if detailed else 1) + queues
-    capacity = sets * AGENTS_PER_CREDENTIAL_SET
-    needed = max(1, math.ceil(topics / AGENTS_PER_CREDENTIAL_SET))
+    need = notification_need(agents, queues=queues, detailed=detailed)
+    capacity = sets * TOPICS_PER_CREDENTIAL_SET
     detail = (f"{agents:,} licensed agent(s){' x2 (detailed RTA)' if detailed else ''} and "
-              f"{queues:,} queue(s) = {topics:,} of {capacity:,} "
-              f"({AGENTS_PER_CREDENTIAL_SET:,} per set); {needed} set(s) needed, "
-              f"{sets} configured")  # fmt: skip
-    if needed > sets:
+              f"{queues:,} queue(s) = {need.topics:,} topics on {need.channels:,} channel(s) "
+              f"of {capacity:,} ({TOPICS_PER_CREDENTIAL_SET:,} per set: "
+              f"{MAX_CHANNELS_PER_CREDENTIAL_SET} channels of {MAX_TOPICS_PER_CHANNEL:,}); "
+              f"{need.sets} set(s) needed, {sets} configured")  # fmt: skip
+    if need.sets > sets:
         return Check("notification capacity", "fail", detail,
-                     f"add {needed - sets} OAuth client credential set(s) to source.credentials "
-                     "(at most 5)")  # fmt: skip
-    if topics > CAPACITY_WARN * capacity:
+                     f"add {need.sets - sets} OAuth client credential set(s) to "
+                     f"source.credentials (at most {MAX_CREDENTIAL_SETS})")  # fmt: skip
+    if need.channels > CAPACITY_WARN * sets * MAX_CHANNELS_PER_CREDENTIAL_SET:
         return Check("notification capacity", "warn", detail,
                      "plan another credential set before the org grows")  # fmt: skip
     return Check("notification capacity", "pass", detail)
@@ -355,6 +360,11 @@ def check_network(scope: Scope) -> Check:
                  items=[asdict(e) for e in endpoints])  # fmt: skip
 
 
+def rta_detailed(scope: Scope) -> bool:
+    """Whether any RTA destination of the scope wants detailed mode (two topics per agent)."""
+    return any(d.rta is not None and d.rta.detailed for d in scope.destinations.values())
+
+
 def _spec(name: str, scope: Scope) -> SourceSpec:
     source = scope.source
     return SourceSpec(
@@ -368,6 +378,7 @@ def _spec(name: str, scope: Scope) -> SourceSpec:
         divisions=list(source.divisions),
         licensed_role=source.licensed_role,
         proxy=source.proxy,
+        detailed=rta_detailed(scope),
     )
 
 
@@ -394,9 +405,9 @@ async def _genesys_checks(
         checks.append(check_divisions_and_role(audit, source.divisions, source.licensed_role))
         checks.append(check_queue_members(audit, source.licensed_role))
         checks.append(check_licensed_outside(audit))
-        detailed = any(d.rta is not None and d.rta.detailed for d in scope.destinations.values())
         agents = audit_mod.licensed_in_scope(audit)
-        checks.append(check_capacity(agents, len(audit.queues), len(spec.credentials), detailed))
+        checks.append(check_capacity(agents, len(audit.queues), len(spec.credentials),
+                                     spec.detailed))
         checks += check_rta_ids(scope, audit)
         sizes = None
         if audit.role_found and not audit.missing_divisions:

@@ -31,6 +31,7 @@ from wfmcli.genesys.notifications import DEFAULT_CHANNEL_LIFE, MAX_TOPICS_PER_CH
 from wfmcli.jobs.plan import AGENT_FRAMES, Report, Timing, closed_periods, plan_run
 from wfmcli.pull.directory_cache import DIRECTORY_TTL, PROBE_EVERY
 from wfmcli.pull.queries import agent_block_minutes
+from wfmcli.rta.source import ROSTER_FULL_EVERY
 
 ALL_FRAMES = frozenset(FRAMES)
 
@@ -268,31 +269,33 @@ def relay_requests(plan: RelayPlan, sizes: OrgSizes) -> dict[str, float]:
     """The relay's requests per day by endpoint, from rta/ as it stands (logins apart: the relay
     shares the scope's stored tokens, see `token_requests`). Adjust here when rta/ changes.
 
-    - renewal (channel life, socket_closing): a new channel and its subscription; no resync,
-      the old socket stays open until the new one is (rta.channels);
-    - a dropped socket: reconnect to the same channel, then resync its agents: by id, 100 a
-      request, or one listing of all users when more than max(200, roster / 4) are due;
-    - roster refresh every `roster_refresh_s`: the role, its holders and all users (pages of
-      500), and the divisions (rta.source);
+    - renewal before the channel's life ends: the same topics subscribed again on the same
+      channel (rta.channels), no new channel;
+    - socket_closing and a dropped socket: a new socket on the same channel, then a resync of
+      its agents: by id, 100 a request, or one listing of all users when more than
+      max(200, roster / 4) are due;
+    - roster refresh every `roster_refresh_s`: one probe of the role's userCount; the role, its
+      holders, all users (pages of 500) and the divisions only every ROSTER_FULL_EVERY
+      periods (rta.source; a moved count also triggers a full read, rare enough to leave out);
     - a restart: presence definitions, the roster, every channel, a resync of everyone.
     """
     per_agent = 2 if plan.detailed else 1
     channels = relay_channels(sizes, plan.detailed)
-    renewals = 86_400 / plan.channel_life_s + plan.reconnects_per_day
+    renewals = 86_400 / plan.channel_life_s
     roster: dict[str, float] = {
         "GET /api/v2/authorization/roles": 1,
         "GET /api/v2/authorization/roles/{id}/users": _pages(sizes.role_holders),
         USERS: _pages(sizes.org_users),
         "GET /api/v2/authorization/divisions": 1 if plan.reads_divisions else 0,
     }
-    endpoints: dict[str, float] = {
-        CHANNELS: len(channels) * renewals,
-        SUBSCRIPTIONS: len(channels) * renewals,
-    }
+    endpoints: dict[str, float] = {SUBSCRIPTIONS: len(channels) * renewals}
     resync = sum(_resync_requests(topics // per_agent, sizes) for topics in channels)
-    _add(endpoints, {USERS: resync}, plan.drops_per_day)
+    _add(endpoints, {USERS: resync}, plan.drops_per_day + plan.reconnects_per_day)
     if plan.roster_refresh_s:
-        _add(endpoints, roster, 86_400 / plan.roster_refresh_s)
+        periods = 86_400 / plan.roster_refresh_s
+        full_reads = periods / ROSTER_FULL_EVERY
+        _add(endpoints, roster, full_reads)
+        _add(endpoints, {"GET /api/v2/authorization/roles": 1}, periods - full_reads)
     if plan.restarts_per_day:
         start = {"GET /api/v2/presencedefinitions": 1.0, **roster}
         start[CHANNELS] = start[SUBSCRIPTIONS] = len(channels)

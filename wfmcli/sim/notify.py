@@ -97,6 +97,10 @@ class Hub:
         self.center = center
         self.clock = clock
         self.lifetime_s = 86_400.0
+        # Genesys' limits; tests lower max_topics to put many channels on a small org.
+        self.max_topics = MAX_TOPICS
+        self.max_channels = MAX_CHANNELS
+        self.evictions = 0  # channels replaced by a 21st of the same client
         self.channels: dict[str, Channel] = {}
         self._by_topic: dict[str, set[str]] = {}
         center.states.listeners.append(self._on_state)
@@ -107,9 +111,10 @@ class Hub:
     def create_channel(self, client_id: str) -> Channel:
         self.expire()
         mine = [c for c in self.channels.values() if c.client_id == client_id]
-        if len(mine) >= MAX_CHANNELS:
+        if len(mine) >= self.max_channels:
             idle = [c for c in mine if not c.connected] or mine
             self.remove(min(idle, key=lambda c: c.created).id)
+            self.evictions += 1
         now = self.clock()
         channel = Channel(str(uuid.uuid4()), client_id, now, now)
         self.channels[channel.id] = channel
@@ -141,17 +146,19 @@ class Hub:
             self.remove(channel.id)
 
     def subscribe(self, channel: Channel, topics: list[str], *, replace: bool) -> None:
+        self._check_live(channel)
         bad = [t for t in topics if not self._valid(t)]
         if bad:
             raise SubscriptionError(400, "bad.request", f"Invalid topic(s): {', '.join(bad[:5])}")
         wanted: OrderedDict[str, None] = OrderedDict() if replace else OrderedDict(channel.topics)
         for topic in topics:
             wanted[topic] = None
-        if len(wanted) > MAX_TOPICS:
+        if len(wanted) > self.max_topics:
             raise SubscriptionError(
                 400,
                 "notification.channel.topic.limit.exceeded",
-                f"A channel may subscribe to at most {MAX_TOPICS} topics ({len(wanted)} requested)",
+                f"A channel may subscribe to at most {self.max_topics} topics "
+                f"({len(wanted)} requested)",
             )
         for topic in channel.topics:
             if topic not in wanted:
@@ -162,9 +169,15 @@ class Hub:
         channel.renewed = self.clock()  # resubscribing keeps a channel alive
 
     def unsubscribe_all(self, channel: Channel) -> None:
+        self._check_live(channel)
         for topic in channel.topics:
             self._unindex(topic, channel.id)
         channel.topics = OrderedDict()
+
+    def _check_live(self, channel: Channel) -> None:
+        if channel.closed or self.channels.get(channel.id) is not channel:
+            # Evicted or expired while the request was in flight: Genesys answers 404.
+            raise SubscriptionError(404, "not.found", f"Channel {channel.id} not found")
 
     def _unindex(self, topic: str, channel_id: str) -> None:
         subscribers = self._by_topic.get(topic)
@@ -185,7 +198,9 @@ class Hub:
             return
         text = _event(topic, build())
         for channel_id in subscribers:
-            self.channels[channel_id].put(text)
+            channel = self.channels.get(channel_id)
+            if channel is not None:  # the index never outlives a channel; never stop the tick
+                channel.put(text)
 
     def _routing(self, user: int) -> dict[str, str]:
         agent = self.center.states.now[user]

@@ -73,13 +73,15 @@ class Sockets:
         return json_response({"entities": [_topic_json(channel, t) for t in channel.topics]})
 
     async def subscribe(self, request: web.Request) -> web.Response:
-        channel = self._channel(request)
+        self._channel(request)  # 404 before reading a body for a channel that is gone
         try:
             body = await request.json()
         except json.JSONDecodeError:
             raise ApiError(400, "bad.request", "The request body is not valid JSON") from None
         if not isinstance(body, list) or not all(isinstance(t, dict) and "id" in t for t in body):
             raise ApiError(400, "bad.request", 'Expected a list of {"id": "<topic>"}')
+        # Looked up again: the channel may have been evicted while the body arrived.
+        channel = self._channel(request)
         try:
             self.hub.subscribe(
                 channel, [str(t["id"]) for t in body], replace=request.method == "PUT"
@@ -90,7 +92,10 @@ class Sockets:
 
     async def unsubscribe(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        self.hub.unsubscribe_all(channel)
+        try:
+            self.hub.unsubscribe_all(channel)
+        except SubscriptionError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
         return web.Response(status=204)
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
@@ -101,12 +106,14 @@ class Sockets:
         ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
         await ws.prepare(request)
         previous = self.by_channel.get(channel.id)
-        if previous is not None:
-            await previous[0].close(code=1000, message=b"another connection took this channel")
+        # The new socket owns the channel before the old one is closed, so the outbox is
+        # drained by exactly one sender and no event falls between the two.
         self.by_channel[channel.id] = (ws, request)
         wake = asyncio.Event()
         channel.waker = wake.set
         channel.connected = True
+        if previous is not None:
+            await previous[0].close(code=1000, message=b"another connection took this channel")
         sender = asyncio.create_task(self._send_loop(ws, channel, wake))
         try:
             async for message in ws:
@@ -158,11 +165,19 @@ class Sockets:
             if channel.closed:
                 await ws.close(code=1000, message=b"channel expired")
                 return
-            while channel.outbox and not ws.closed:
-                await ws.send_str(channel.outbox.popleft())
+            while channel.outbox and not ws.closed and self._owns(channel, ws):
+                text = channel.outbox.popleft()
+                try:
+                    await ws.send_str(text)
+                except ConnectionError:
+                    channel.outbox.appendleft(text)  # for the socket that took over, if any
+                    return
             if loop.time() >= next_beat:
                 await ws.send_str(heartbeat())
                 next_beat = loop.time() + self.heartbeat_s
+
+    def _owns(self, channel: Channel, ws: web.WebSocketResponse) -> bool:
+        return self.by_channel.get(channel.id, (None,))[0] is ws
 
     async def drop_all(self, only: str | None = None) -> int:
         """Cut every socket (or channel `only`'s) without a close frame, as a network failure

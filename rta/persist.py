@@ -1,0 +1,211 @@
+"""What a restarted relay serves at once: each source's roster and every agent's last state.
+
+The relay writes them to one JSON file every 30 s while states change (encoded in a worker
+thread, in short pieces, so the feed does not stall) and once more when it stops. On start it
+loads the file into the engine before any socket is open: a WFM that connects gets a full
+snapshot at once, and the channels are subscribed from the saved roster without waiting for the
+role and user listings. The source then reads every agent over REST as after any reconnect;
+what changed while the relay was down goes out as ordinary changes, and the roster refresh that
+follows logs out agents who left. A missing, unreadable or foreign file is a cold start, never
+an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wfmcli.paths import data_dir
+from wfmcli.rta.model import Media, Observation, Presence, Routing
+
+if TYPE_CHECKING:
+    from wfmcli.rta.service import Relay
+
+log = logging.getLogger("wfm.rta")
+FORMAT = 2
+SAVE_EVERY_S = 30.0
+ENCODE_BATCH = 500
+
+
+def default_state_path(name: str) -> Path:
+    """One file per relay (its SCOPE/DEST name), in a folder of its own: `wfm rta status`
+    reads every JSON file next to it as a status file."""
+    return data_dir() / "rta" / "state" / f"{re.sub(r'[^A-Za-z0-9._-]+', '__', name)}.json"
+
+
+@dataclass
+class Saved:
+    """Per scope its roster (user id -> the source's key); per destination (lane) the agent id
+    it gives each user and every agent's last parts."""
+
+    rosters: dict[str, dict[str, str]] = field(default_factory=dict)
+    ids: dict[str, dict[str, str]] = field(default_factory=dict)
+    states: dict[str, list[Observation]] = field(default_factory=dict)
+    saved_at: float = 0.0
+
+
+Snapshot = Callable[[], Saved]
+
+
+def _row(o: Observation) -> list[Any]:
+    p, r, m = o.presence, o.routing, o.media
+    return [
+        o.agent, o.source,
+        [p.system, p.secondary, p.since_ms] if p else None,
+        [r.status, r.since_ms] if r else None,
+        [list(m.active), list(m.acw), m.seen_ms] if m else None,
+    ]  # fmt: skip
+
+
+def _observation(row: list[Any]) -> Observation:
+    agent, source, p, r, m = row
+    return Observation(
+        str(agent), str(source),
+        Presence(str(p[0]), None if p[1] is None else str(p[1]), int(p[2])) if p else None,
+        Routing(str(r[0]), int(r[1])) if r else None,
+        Media(tuple(map(str, m[0])), tuple(map(str, m[1])), int(m[2])) if m else None,
+    )  # fmt: skip
+
+
+def encode(saved: Saved) -> bytes:
+    """The file's bytes, encoded in short pieces: json's C encoder holds the GIL for a whole
+    call, and one call over 100,000 agents would stall the relay's loop for its length."""
+    head = json.dumps({"format": FORMAT, "saved_at": time.time(), "rosters": saved.rosters,
+                       "ids": saved.ids}, separators=(",", ":"))
+    parts = [head[:-1].encode(), b',"states":{']
+    for number, (lane, observations) in enumerate(saved.states.items()):
+        parts.append((b"," if number else b"") + json.dumps(lane).encode() + b":[")
+        for start in range(0, len(observations), ENCODE_BATCH):
+            rows = [_row(o) for o in observations[start : start + ENCODE_BATCH]]
+            text = json.dumps(rows, separators=(",", ":"))[1:-1]
+            parts.append((b"," if start else b"") + text.encode())
+        parts.append(b"]")
+    parts.append(b"}}")
+    return b"".join(parts)
+
+
+def write(path: Path, data: bytes) -> None:
+    """Atomically: a crash mid-write leaves the previous file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+def load(path: Path, scopes: Iterable[str]) -> Saved | None:
+    """The saved state of these scopes, or None (no file, or one we cannot use)."""
+    try:
+        body = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring the saved relay state %s (%s); starting cold", path, exc)
+        return None
+    wanted = set(scopes)
+    try:
+        if body.get("format") != FORMAT:
+            return None
+        rosters = {str(scope): {str(k): str(v) for k, v in roster.items()}
+                   for scope, roster in body["rosters"].items() if scope in wanted}
+        ids = {str(lane): {str(k): str(v) for k, v in known.items()}
+               for lane, known in body["ids"].items()}
+        states = {str(lane): [_observation(row) for row in rows if row[1] in wanted]
+                  for lane, rows in body["states"].items()}
+        return Saved(rosters, ids, states, float(body.get("saved_at", 0.0)))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        log.warning("ignoring the saved relay state %s (%s); starting cold", path, exc)
+        return None
+
+
+class StateSaver:
+    """Saves every SAVE_EVERY_S while anything changed, and once more on `final()`.
+
+    `snapshot` is taken on the event loop (a consistent view); encoding and writing run in a
+    thread. `changes` is a counter that moves whenever a state changes.
+    """
+
+    def __init__(self, path: Path, snapshot: Snapshot, changes: Callable[[], int]) -> None:
+        self.path = path
+        self._snapshot = snapshot
+        self._changes = changes
+        self._saved_changes = -1
+        self.saves = 0
+        # A write in a thread may finish after a later one began (the final one at stop):
+        # snapshots are numbered and an older one never replaces a newer file.
+        self._lock = threading.Lock()
+        self._taken = 0
+        self._written = 0
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(SAVE_EVERY_S)
+            changes = self._changes()
+            if changes == self._saved_changes:
+                continue
+            taken = self._take()
+            try:
+                await asyncio.to_thread(self._write, *taken)
+            except OSError as exc:
+                log.warning("cannot save the relay state to %s: %s", self.path, exc)
+                continue
+            self._saved_changes = changes
+
+    def _take(self) -> tuple[int, Saved]:
+        self._taken += 1
+        return self._taken, self._snapshot()
+
+    def _write(self, number: int, saved: Saved) -> None:
+        data = encode(saved)
+        with self._lock:
+            if number <= self._written:
+                return
+            write(self.path, data)
+            self._written = number
+            self.saves += 1
+
+    async def final(self) -> None:
+        """The last save, at stop: in a thread, so the stop deadline still holds (a save cut
+        short leaves the previous file, never half a file)."""
+        try:
+            await asyncio.to_thread(self._write, *self._take())
+        except OSError as exc:
+            log.warning("cannot save the relay state to %s: %s", self.path, exc)
+
+
+def restore(relay: Relay) -> StateSaver:
+    """Loads the relay's saved state into its lanes and sources (before anything runs), and
+    returns the saver that keeps the file current."""
+    path = relay.settings.state_path
+    assert path is not None
+    saved = load(path, [source.config.scope for source in relay.sources])
+    if saved is not None and any(saved.states.values()):
+        now = int(time.time() * 1000)
+        for lane in relay.lanes:
+            # No sink listens yet: the restored states are the snapshot every WFM gets first.
+            lane.ids.update(saved.ids.get(lane.settings.name, {}))
+            lane.engine.apply_all([o for o in saved.states.get(lane.settings.name, [])
+                                   if o.source in lane.scopes], now)
+        for source in relay.sources:
+            source.restore_roster(saved.rosters.get(source.config.scope, {}))
+        age = max(0.0, time.time() - saved.saved_at)
+        relay.set_ready(f"restored from {path} (saved {age:.0f} s before)")
+
+    def snapshot() -> Saved:
+        return Saved(
+            {source.config.scope: dict(source.roster) for source in relay.sources},
+            {lane.settings.name: dict(lane.ids) for lane in relay.lanes},
+            {lane.settings.name: lane.engine.observations() for lane in relay.lanes},
+        )
+
+    def changes() -> int:
+        return sum(lane.feed.stats["changes"] for lane in relay.lanes)
+
+    return StateSaver(path, snapshot, changes)
