@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wfmcli.errors import UsageError
+
 Value = Any  # a pandas Series or a scalar (int, float, str, bool)
 Env = Mapping[str, Value]
 
@@ -62,6 +64,14 @@ _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 
 class ExpressionError(ValueError):
     """The expression is not valid; the message says where and why, in one line."""
+
+
+class EvaluationError(UsageError):
+    """A valid expression could not be computed on the data (a value out of range)."""
+
+
+# beyond 15 digits a float is no longer exact, and products of such literals overflow int64
+MAX_DIGITS = 15
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,10 @@ class _Parser:
     def atom(self) -> Node:
         token = self.take()
         if token.kind == "number":
+            if sum(c.isdigit() for c in token.text) > MAX_DIGITS:
+                raise ExpressionError(
+                    f"number at position {token.pos + 1} has more than {MAX_DIGITS} digits"
+                )
             return Literal(float(token.text) if "." in token.text else int(token.text))
         if token.kind == "string":
             return Literal(token.text[1:-1])
@@ -265,7 +279,13 @@ class Expression:
     def evaluate(self, env: Env) -> Value:
         from wfmcli.reports.evaluate import evaluate
 
-        return evaluate(self.tree, env)
+        try:
+            return evaluate(self.tree, env)
+        except OverflowError as exc:
+            raise EvaluationError(
+                f"expression {self.source!r} cannot be computed: {exc}",
+                hint="keep the numbers in it within the range of the data (15 digits)",
+            ) from exc
 
 
 def parse(source: str) -> Expression:

@@ -108,7 +108,8 @@ def render_reports(
     for name in names:
         report = profile.reports[name]
         frame = _frame(frames_by_name, report.frame)
-        table = build_table(report, frame, profile, destination, starts)
+        known = frames_by_name.get(FILL_ENTITIES) if report.fill else None
+        table = build_table(report, frame, profile, destination, starts, known)
         for rendered in _write_files(name, report, table, profile, destination, out_dir, now):
             if rendered.path in seen and not rendered.alias:
                 raise UsageError(
@@ -137,6 +138,7 @@ def build_table(
     profile: Profile,
     destination: Destination,
     starts: pd.DatetimeIndex,
+    known: pd.DataFrame | None = None,
 ) -> Table:
     interval = pd.Timedelta(minutes=destination.interval_minutes)
     frame_spec = frames.FRAMES[report.frame]
@@ -160,7 +162,9 @@ def build_table(
         starts = starts.difference(pd.DatetimeIndex(list(repeats)))
     if aggregated:
         rows = _aggregate(rows, report, frame_spec, destination.interval_minutes, bool(repeats))
-        if report.fill:
+        if report.fill and known is not None and set(report.keys) <= set(known.columns):
+            rows = _fill_known(rows, report, frame_spec, starts, known, destination)
+        elif report.fill:
             rows = _fill(rows, report, frame_spec, starts)
     rows = rows.reset_index(drop=True)
     env = _environment(rows, report, destination, interval, constants)
@@ -316,6 +320,57 @@ def _aggregate(
     grouped["interval_minutes"] = minutes
     grouped["_bin"] = pd.DatetimeIndex(grouped["_bin"]).as_unit("ns")
     return grouped
+
+
+# The frame of entities every `fill: true` report zero-fills (e.g. the scope's queues), when the
+# frame source provides it: the set then does not depend on what one run's range happened to see.
+FILL_ENTITIES = "fill_entities"
+
+
+def _fill_known(
+    rows: pd.DataFrame,
+    report: ReportSpec,
+    frame_spec: frames.FrameSpec,
+    starts: pd.DatetimeIndex,
+    known: pd.DataFrame,
+    destination: Destination,
+) -> pd.DataFrame:
+    """Zero rows for every interval x known entity without traffic. A zero row's descriptive
+    values come from `known` alone (or a fixed default), so any split of a range renders the
+    same bytes; rows with traffic are kept as they are."""
+    keys = list(report.keys)
+    other = [c for c in rows.columns if c not in keys and c != "_bin"]
+    descriptive = [c for c in other if _agg(frame_spec, str(c)) == "first"]
+    entities = known.drop_duplicates(keys).reset_index(drop=True)
+    for name in descriptive:
+        if name not in entities.columns:
+            entities[name] = _default(str(name), _kind(frame_spec, str(name)), destination)
+    full = pd.DataFrame({"_bin": starts}).merge(entities[[*keys, *descriptive]], how="cross")
+    seen = pd.MultiIndex.from_frame(rows[["_bin", *keys]])
+    zero = full[~pd.MultiIndex.from_frame(full[["_bin", *keys]]).isin(seen)]
+    merged = pd.concat([rows, zero], ignore_index=True)
+    for name in other:
+        kind = _kind(frame_spec, str(name))
+        if name not in descriptive:
+            merged[name] = merged[name].fillna(0)
+        merged[name] = merged[name].astype(frames.DTYPES[kind])
+    merged["_bin"] = pd.DatetimeIndex(merged["_bin"]).as_unit("ns")
+    merged = merged.sort_values(["_bin", *keys], kind="stable").reset_index(drop=True)
+    for name in merged.columns:
+        if name != "_bin" and _kind(frame_spec, str(name)) == "text":
+            # one contiguous Arrow array again: the layout slices lines from its buffers
+            merged[name] = pd.Series(merged[name].tolist(), dtype=frames.DTYPES["text"])
+    return merged
+
+
+def _kind(frame_spec: frames.FrameSpec, name: str) -> frames.Kind:
+    return "text" if name in MAPPED else frame_spec.column(name).kind
+
+
+def _default(name: str, kind: str, destination: Destination) -> object:
+    if name == "interval_minutes":
+        return destination.interval_minutes
+    return "" if kind == "text" else 0
 
 
 def _fill(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import (
@@ -158,6 +159,11 @@ class ReportSpec(Strict):
 
     _check_filter = field_validator("filter")(lambda v: _expression(v))
 
+    @model_validator(mode="after")
+    def _safe_file_name(self) -> ReportSpec:
+        check_file_name(self.file_name, self.max_name_length)
+        return self
+
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:
@@ -198,6 +204,62 @@ class ReportSpec(Strict):
     @property
     def newline(self) -> str:
         return "\r\n" if self.line_ending == "crlf" else "\n"
+
+
+# What a file-name template may use: the fields render passes (reports.render), and nothing
+# else: no attribute access, no secrets, nothing that leaves the destination's folder.
+FILE_NAME_FIELDS = frozenset(
+    {"start", "end", "start_utc", "now", "fold", "rows", "intervals", "interval", "report",
+     "profile", "sum", "const"}
+)  # fmt: skip
+NAME_MAX = 255  # bytes in one file name on every common file system and server
+_TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_FIELD = re.compile(r"^([a-z_]+)(?::([^{}]*))?$")
+_SAMPLE_TIME = datetime(2026, 12, 31, 23, 45, tzinfo=UTC)
+_SAMPLES: dict[str, object] = {
+    "start": _SAMPLE_TIME, "end": _SAMPLE_TIME, "start_utc": _SAMPLE_TIME, "now": _SAMPLE_TIME,
+    "fold": "_2", "rows": 99999, "intervals": 96, "interval": 60, "report": "r" * 24,
+    "profile": "p" * 24, "sum": 999999999, "const": "c" * 24,
+}  # fmt: skip
+
+
+def check_file_name(template: str, max_length: int | None) -> None:
+    """Raise ValueError unless the template names only declared fields, stays inside the
+    output folder and renders to a name within the length limit."""
+    sample = _TEMPLATE_PART.sub(lambda m: _sample_text(m, template), template)
+    if "\\" in sample or sample.startswith("/") or re.match(r"^[A-Za-z]:", sample):
+        raise ValueError(f"file_name {template!r} must be a relative path (no \\, / or C:)")
+    parts = sample.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"file_name {template!r} must stay inside the output folder")
+    limit = min(max_length or NAME_MAX, NAME_MAX)
+    if len(parts[-1].encode("utf-8")) > limit:
+        raise ValueError(
+            f"file_name {template!r} makes names of {len(parts[-1].encode())} characters; "
+            f"the limit is {limit}"
+        )
+
+
+def _sample_text(match: re.Match[str], template: str) -> str:
+    whole = match.group(0)
+    if whole in ("{{", "}}"):
+        return whole[0]
+    field = _FIELD.match(match.group(1) or "")
+    if field is None or field.group(1) not in FILE_NAME_FIELDS:
+        raise ValueError(
+            f"file_name {template!r}: {whole} is not a field a file name can use "
+            f"(fields: {', '.join(sorted(FILE_NAME_FIELDS))}; write {{{{ for a brace)"
+        )
+    name, spec = field.groups()
+    value = _SAMPLES[name]
+    if name in ("sum", "const"):
+        return str(value)
+    try:
+        if isinstance(value, datetime):
+            return value.strftime(spec or "%Y-%m-%dT%H:%M")
+        return format(value, spec or "")
+    except ValueError as exc:
+        raise ValueError(f"file_name {template!r}: {whole}: {exc}") from exc
 
 
 def _frame_column(frame_spec: frames.FrameSpec, name: str, where: str) -> None:
@@ -367,6 +429,8 @@ class Profile(Strict):
     versions: str = ""
     notes: str = ""
     delivery: str
+    # URL schemes the vendor takes files over; empty: any. `doctor` warns, quoting `delivery`.
+    delivery_schemes: list[str] = Field(default_factory=list)
     constants: dict[str, str] = Field(default_factory=dict)
     reports: dict[str, ReportSpec] = Field(min_length=1)
     queue_key: QueueKeySpec = QueueKeySpec()

@@ -54,6 +54,8 @@ class Transport(abc.ABC):
 
     scheme: ClassVar[str] = ""
     option_names: ClassVar[frozenset[str]] = COMMON_OPTIONS
+    # a URL without a host is refused before connecting (it would be retried as a bad name)
+    needs_host: ClassVar[bool] = True
     # True where the server never shows a partial object (S3): no temp name, no rename.
     atomic_writes: ClassVar[bool] = False
 
@@ -64,6 +66,10 @@ class Transport(abc.ABC):
         self._connected = False
         self._known_dirs: set[str] = set()
         self._abandoned: list[str] = []
+        # told each temp name before anything is written to it, and when it is gone (renamed or
+        # removed): a caller that records them can clean up after a process that was killed
+        self.on_temp: Callable[[str], None] = _ignore
+        self.on_temp_gone: Callable[[str], None] = _ignore
 
     # ---- primitives for subclasses; paths are full remote paths -------------------------------
 
@@ -171,6 +177,16 @@ class Transport(abc.ABC):
         remote = self.remote_path(remote_name)
         self._retry(lambda: self._connected_call(self._remove, remote))
 
+    def remove_temp(self, remote: str) -> None:
+        """Remove a temp file an earlier run wrote (a full remote path as on_temp gave it).
+        Only names of wfm's own temp form are touched, so nothing else is ever deleted."""
+        if not remote.endswith(TEMP_SUFFIX) or not remote.rpartition("/")[2].startswith("."):
+            raise UsageError(f"{remote!r} is not a wfm temp file; it is left alone")
+        self._ensure_connected()
+        if self._call(self._remote_size, remote) is not None:
+            self._call(self._remove, remote)
+        self.on_temp_gone(remote)
+
     def probe(self) -> list[ProbeStep]:
         """Connect, write a probe file, rename it, delete it; report every step."""
         token = secrets.token_hex(4)
@@ -206,19 +222,22 @@ class Transport(abc.ABC):
             )
         self._ensure_dir(_parent(final))
         target = final if self.atomic_writes else _temp_name(final)
+        if target != final:
+            self.on_temp(target)
         try:
             self._call(self._upload, local, target)
             self._check_size(target, size)
             self._call(self._verify_checksum, local, target)
             if target != final:
                 self._call(self._rename, target, final)
+                self.on_temp_gone(target)
         except TransientError:
             if target != final:
                 self._abandoned.append(target)
             raise
         except WfmError:
-            if target != final:
-                self._quietly(self._remove, target)
+            if target != final and self._quietly(self._remove, target):
+                self.on_temp_gone(target)
             raise
 
     def _check_size(self, remote: str, expected: int) -> None:
@@ -251,7 +270,9 @@ class Transport(abc.ABC):
             raise
         self._connected = True
         while self._abandoned:
-            self._quietly(self._remove, self._abandoned.pop())
+            abandoned = self._abandoned.pop()
+            if self._quietly(self._remove, abandoned):
+                self.on_temp_gone(abandoned)
 
     def _drop_connection(self) -> None:
         # Also after a failed _open: a half-made connection still holds a socket.
@@ -279,11 +300,13 @@ class Transport(abc.ABC):
                 self._drop_connection()
             raise error from exc
 
-    def _quietly(self, func: Callable[[str], object], remote: str) -> None:
+    def _quietly(self, func: Callable[[str], object], remote: str) -> bool:
         try:
             func(remote)
         except Exception as exc:  # cleanup must not hide the real outcome
             log.debug("could not remove %s: %s", remote, exc)
+            return False
+        return True
 
     def _retry(self, func: Callable[[], T]) -> T:
         retrying = tenacity.Retrying(
@@ -331,7 +354,14 @@ def _parent(path: str) -> str:
     return head if head or not path.startswith("/") else "/"
 
 
+TEMP_SUFFIX = ".wfm-part"
+
+
 def _temp_name(final: str) -> str:
     # Same folder (rename stays on one file system), hidden, and never matching *.csv or *.txt.
     head, slash, name = final.rpartition("/")
-    return f"{head}{slash}.{name}.{secrets.token_hex(4)}.wfm-part"
+    return f"{head}{slash}.{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+
+
+def _ignore(remote: str) -> None:
+    del remote

@@ -144,13 +144,27 @@ class FTPTransport(Transport):
                     f"login to {self.display()} refused: {reply}",
                     hint="check the user name and password",
                 )
-            return RemoteError(f"{where} refused: {reply}")
+            return RemoteError(f"{where} refused: {_why(reply)}{reply}")
         if isinstance(exc, ftplib.error_temp):
             return TransientError(f"{where} is busy: {reply}")
         if isinstance(exc, ftplib.error_reply | ftplib.error_proto):
             return TransientError(f"{where} answered unexpectedly: {reply}")
         translated = network_error(exc, where, self.options.timeout)
         return translated or RemoteError(f"{where} failed: {type(exc).__name__}: {exc}")
+
+
+# RFC 959 replies a refused upload can get, in words an operator acts on
+_REFUSALS = {
+    "550": "permission denied or no such folder",
+    "552": "no space left (storage allocation exceeded)",
+    "553": "file name not allowed",
+    "452": "no space left on the server",
+}
+
+
+def _why(reply: str) -> str:
+    reason = _REFUSALS.get(reply[:3])
+    return f"{reason}: " if reason else ""
 
 
 class FTPSTransport(FTPTransport):

@@ -16,6 +16,7 @@ _TRANSIENT_ERRNOS = {errno.EIO, errno.ETIMEDOUT, errno.EAGAIN, errno.ESTALE, err
 
 class LocalTransport(Transport):
     scheme = "file"
+    needs_host = False
 
     @property
     def base_path(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from wfmcli.errors import ConfigError, UsageError
 from wfmcli.transports.base import Transport
 from wfmcli.transports.options import parse_options
-from wfmcli.transports.url import parse_url
+from wfmcli.transports.url import parse_url, require_host
 
 log = logging.getLogger("wfm.transports")
 ENTRY_POINT_GROUP = "wfm.transports.v1"
@@ -83,6 +83,8 @@ def open_transport(url: str, options: Mapping[str, Any] | None = None) -> Transp
     """A transport for `url`, not yet connected: use it as a context manager."""
     parsed = parse_url(url)
     cls = transport_class(parsed.scheme)
+    if cls.needs_host:
+        require_host(parsed, url)
     raw = dict(options or {})
     if parsed.username and "username" in cls.option_names:
         if raw.get("username") not in (None, parsed.username):

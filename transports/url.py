@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from wfmcli.errors import ConfigError, UsageError
+from wfmcli.errors import UsageError
 from wfmcli.secrets import redact, register_secret
 
 _WINDOWS_DRIVE = re.compile(r"^/[A-Za-z]:")
@@ -32,18 +32,19 @@ class TransportURL:
         return f"{self.host}:{self.port}" if self.port else self.host
 
 
+_SHAPE = "write it as scheme://host/folder, e.g. sftp://host/import or file:///srv/out"
+
+
 def parse_url(url: str) -> TransportURL:
-    parts = urlsplit(url)
+    """The parts of a transport URL; a URL that cannot be one is a UsageError at once."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL", "Port out of range 0-65535"
+        raise UsageError(f"cannot read the URL {redact(url)!r}: {exc}", hint=_SHAPE) from exc
     scheme = parts.scheme.lower()
     if not scheme:
-        raise ConfigError(
-            f"{redact(url)!r} is not a transport URL",
-            hint="write it as scheme://host/folder, e.g. sftp://host/import or file:///srv/out",
-        )
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"bad port in {redact(url)!r}: {exc}") from exc
+        raise UsageError(f"{redact(url)!r} is not a transport URL", hint=_SHAPE)
     password = unquote(parts.password) if parts.password is not None else None
     if password:
         register_secret(password)
@@ -59,6 +60,12 @@ def parse_url(url: str) -> TransportURL:
         path=path,
         query=dict(parse_qsl(parts.query)),
     )
+
+
+def require_host(url: TransportURL, original: str) -> None:
+    """A missing host is a usage error at once; retried, it looks like a network fault."""
+    if not url.host:
+        raise UsageError(f"the URL {redact(original)!r} names no host", hint=_SHAPE)
 
 
 def check_remote_name(name: str) -> list[str]:

@@ -97,6 +97,21 @@ def write_config(out: Path, base_url: str, client_id: str, secret: str, role: st
     return config
 
 
+RECORD_NOTE = (
+    "the demo's twin stopped when 'wfm demo' ended; run 'wfm demo' again for a fresh one"
+)
+
+
+def mark_record(config: Path) -> None:
+    """After the twin is gone, the file says so: a run on it fails at once with that line."""
+    text = config.read_text(encoding="utf-8")
+    header = (
+        "# A RECORD ONLY: the twin this file points at ran inside 'wfm demo' and is gone.\n"
+        f"record_only: {RECORD_NOTE!r}\n"
+    )
+    config.write_text(header + text, encoding="utf-8")
+
+
 def run_demo(
     out: Path, *, seed: int, agents: int, queues: int, day: date, mixed_media: bool = False
 ) -> DemoResult:
@@ -153,5 +168,6 @@ def run_demo(
                     folder=out / "outbox" / name,
                 )
             )
+    mark_record(written)
     result.seconds = round(clock.monotonic() - began, 2)
     return result

@@ -36,16 +36,23 @@ class JobSpec:
     every: timedelta
     offset: timedelta
     time_limit: timedelta
+    env_file: Path | None = None  # what ${VAR} references need; the scheduler has no shell
 
     @property
     def name(self) -> str:
         return "wfm-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", self.target)
 
     def arguments(self) -> list[str]:
+        env = ["--env-file", str(self.env_file)] if self.env_file else []
         return [
             "--config", str(self.config), "--quiet",
-            "--log-file", str(self.log_file), "run", self.target,
+            "--log-file", str(self.log_file), *env, "run", self.target,
         ]  # fmt: skip
+
+    @property
+    def crash_log(self) -> Path:
+        """Where cron sends what wfm prints (and what the shell says if wfm cannot start)."""
+        return self.log_file.with_suffix(".cron.log")
 
 
 @dataclass(frozen=True)
@@ -99,17 +106,26 @@ def check_cron_expression(expression: str) -> None:
                 raise ValueError(f"cron range {span!r} runs backwards")
 
 
+def cron_command(spec: JobSpec) -> str:
+    """The shell command of the crontab line, before cron's % escaping. The log folder is made
+    first: the shell opens the redirect before wfm starts, and nothing else creates it."""
+    command = " ".join(shlex.quote(part) for part in [str(spec.wfm), *spec.arguments()])
+    folder = shlex.quote(str(spec.crash_log.parent))
+    crash_log = shlex.quote(str(spec.crash_log))
+    return f"cd / && mkdir -p {folder} && {command} >>{crash_log} 2>&1"
+
+
 def crontab(spec: JobSpec) -> ScheduleFile:
     expression = cron_expression(spec.every, spec.offset)
-    command = " ".join(shlex.quote(part) for part in [str(spec.wfm), *spec.arguments()])
-    crash_log = shlex.quote(str(spec.log_file.with_suffix(".cron.log")))
     # cron treats an unescaped % as a newline
-    line = f"{expression} {command} >>{crash_log} 2>&1".replace("%", r"\%")
+    line = f"{expression} {cron_command(spec)}".replace("%", r"\%")
     text = (
         f"# {spec.name}: wfm run {spec.target} every {minutes_of(spec.every)} minutes.\n"
         "# Install: crontab -e, and paste the line below (or: crontab -l | cat - THIS_FILE | "
         "crontab -).\n"
         "# cron's PATH is minimal, so every path below is absolute.\n"
+        "# cron has no login shell: the ${VAR} values the destination needs are in the\n"
+        "# --env-file (mode 0600) that 'wfm schedule' wrote; rerun it after changing them.\n"
         "# cron uses the system time zone; wfm computes intervals in the destination's own zone,\n"
         "# so the files are right whatever zone cron runs in.\n"
         "# wfm logs each run to --log-file; anything printed before logging starts goes to the\n"

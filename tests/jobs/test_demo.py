@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.conftest import RunWfm
 from wfmcli.demo import DESTINATIONS
+from wfmcli.errors import ExitCode
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -47,3 +48,10 @@ def test_demo_delivers_a_day_for_every_profile_deterministically(
     assert _digests(tmp_path / "a" / "outbox") == _digests(tmp_path / "b" / "outbox")
     status = run_wfm("-c", str(tmp_path / "a" / "config.yaml"), "config", "validate")
     assert status.exit_code == 0, status.stderr
+    # the twin is gone: the file says it is a record, and a run on it fails at once, in one line
+    config = tmp_path / "a" / "config.yaml"
+    assert config.read_text().startswith("# A RECORD ONLY")
+    ran = run_wfm("-c", str(config), "run", "demo/nice-iex")
+    assert ran.exit_code == ExitCode.CONFIG
+    (line,) = ran.stderr.strip().splitlines()
+    assert "this configuration is a record only: the demo's twin stopped" in line

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from wfmcli.errors import LockedError, WfmError
+from wfmcli.errors import ExitCode, LockedError, WfmError
 from wfmcli.jobs.lock import DestinationLock
 from wfmcli.jobs.state import Delivered, DeliveryState, InFlight, RunRecord, StateStore
 
@@ -105,6 +105,7 @@ def test_damaged_state_is_clear_error(tmp_path: Path, content: str, message: str
     with pytest.raises(WfmError, match=message) as caught:
         StateStore(path, "prod/nice").load()
     assert "move it and its .journal aside" in str(caught.value)
+    assert caught.value.exit_code == ExitCode.USAGE  # a file to move aside, not an internal error
 
 
 def test_newer_version_is_refused(tmp_path: Path) -> None:

@@ -123,9 +123,10 @@ def test_sigkill_at_any_stage_loses_and_doubles_nothing(
     result = job.run(NOW)
     assert result.outcome == "delivered"
     everything = sorted(p.relative_to(outbox).as_posix() for p in outbox.rglob("*") if p.is_file())
-    # a killed upload may leave its hidden temp file behind, never a part file under a final name
+    # the killed upload's temp file was journalled before its first byte, so this run removed it
     files = [name for name in everything if not name.endswith(".wfm-part")]
-    assert len(everything) - len(files) <= (1 if stage == "mid_upload" else 0)
+    assert files == everything
+    assert not state_after(job).temp_files
     # calabrio names carry the render time, so a doubled delivery would show as a second file
     periods = [name.rsplit("_", 1)[0] for name in files]
     assert len(periods) == len(set(periods))
@@ -135,6 +136,47 @@ def test_sigkill_at_any_stage_loses_and_doubles_nothing(
     assert not state.in_flight
     expected = {(r, p.start.isoformat()) for r, p in _periods(job)}
     assert state.delivered_periods() == expected
+
+
+def state_after(job):  # type: ignore[no-untyped-def]
+    return job.store.load()
+
+
+def test_temp_files_of_interrupted_runs_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    job = make_job(tmp_path, "nice-iex")
+    outbox = tmp_path / "outbox"
+    # an interrupted run journalled a temp name, then died; the importer's own files sit beside
+    left = outbox / ".queue.txt.0a1b2c3d.wfm-part"
+    theirs = [outbox / ".other.abcd1234.wfm-part", outbox / "import-me.txt"]
+    for path in (left, *theirs):
+        path.write_text("x")
+    state = job.store.load()
+    job.store.record_temp(state, str(left), "2026-06-03T14:00:00+00:00")
+    job.store.save(state)
+    first = job.run(NOW)
+    assert first.outcome == "delivered"
+    assert not left.exists() and all(path.exists() for path in theirs)
+    assert not job.store.load().temp_files
+
+    # with nothing to deliver, a left temp file is still removed
+    later = outbox / ".x.txt.99999999.wfm-part"
+    later.write_text("x")
+    state = job.store.load()
+    job.store.record_temp(state, str(later), "2026-06-03T14:20:00+00:00")
+    job.store.save(state)
+    again = job.run(NOW)
+    assert again.outcome == "nothing" and not later.exists()
+    assert not job.store.load().temp_files
+
+
+def test_only_wfm_temp_names_can_be_removed(tmp_path: Path) -> None:
+    from wfmcli.errors import UsageError
+    from wfmcli.transports.registry import open_transport
+
+    (tmp_path / "keep.txt").write_text("x")
+    with open_transport(tmp_path.as_uri()) as transport, pytest.raises(UsageError):
+        transport.remove_temp(str(tmp_path / "keep.txt"))
+    assert (tmp_path / "keep.txt").exists()
 
 
 def _periods(job):  # type: ignore[no-untyped-def]
@@ -167,3 +209,29 @@ def test_sigterm_finishes_the_file_in_flight_and_stops(tmp_path: Path) -> None:
     assert "1 sent" in stopped.stdout and "stopped by a signal" in stopped.stdout
     result = make_job(tmp_path, "calabrio").run(NOW)
     assert result.count("sent") == len(_periods(make_job(tmp_path, "calabrio"))) - 1
+
+
+def test_status_counts_pending_intervals_of_day_per_file_reports(tmp_path: Path) -> None:
+    from wfmcli.jobs.plan import plan_run
+    from wfmcli.jobs.render import ProfileRenderer
+    from wfmcli.jobs.status import pending_intervals
+    from wfmcli.reports.profiles import load_profile
+    from wfmcli.reports.render import Destination
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "daily.yaml").write_text(
+        "extends: calabrio\nreports:\n  queue:\n    per: day\n", encoding="utf-8"
+    )  # one file per local day
+    job = make_job(tmp_path, "calabrio")
+    job.renderer = ProfileRenderer(
+        load_profile("daily", profiles),
+        Destination(timezone="America/New_York", reports=("queue",)),
+    )
+    assert job.run(NOW).outcome == "delivered"
+    state = job.store.load()
+    reports = job.renderer.reports()
+    due = plan_run(reports, job.timing, NOW, state.delivered_periods())
+    assert not due.new  # today's files are not due before the day ends...
+    # ...but 00:00-10:00 New York (40 quarter-hours) is closed and in no delivered file yet
+    assert pending_intervals(reports, job.timing, NOW, state) == 40 * len(reports)

@@ -37,6 +37,7 @@ def _spec(tmp_path: Path, every: int = 15, lag: int = 10, folder: str = "cfg") -
         every=timedelta(minutes=every),
         offset=timedelta(minutes=lag),
         time_limit=timedelta(hours=2),
+        env_file=tmp_path / "data" / "schedule" / "prod-nice.env",
     )
 
 
@@ -82,7 +83,9 @@ def test_crontab_line_is_absolute_and_escapes_percent(tmp_path: Path) -> None:
     text = crontab(spec).content.decode()
     line = next(ln for ln in text.splitlines() if not ln.startswith("#"))
     check_cron_expression(" ".join(line.split()[:5]))
-    assert line.split()[5] == str(spec.wfm)
+    command = line.split(None, 5)[5]
+    assert command.startswith("cd / && mkdir -p ")  # the redirect's folder exists before use
+    assert f"&& {spec.wfm} --config" in command
     assert r"50\% off" in line and "50% off" not in line
     assert "run prod/nice" in line
     assert "2>&1" in line
@@ -136,7 +139,8 @@ def test_cli_cron_to_stdout(tmp_path: Path, run_wfm: RunWfm) -> None:
     )
     assert result.exit_code == 0, result.stderr
     line = result.stdout.strip().splitlines()[-1]
-    assert line.startswith("10-59/15 * * * * /opt/wfm/bin/wfm --config " + str(config.resolve()))
+    assert line.startswith("10-59/15 * * * * cd / && mkdir -p ")
+    assert "&& /opt/wfm/bin/wfm --config " + str(config.resolve()) in line
 
 
 def test_cli_windows_writes_file(tmp_path: Path, run_wfm: RunWfm) -> None:

@@ -98,6 +98,25 @@ def _keyring_target(path: Path, scope: str, number: int) -> _Target:
     )
 
 
+def require_keyring() -> None:
+    """Fail before prompting when no OS keyring can hold the secret."""
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError as exc:
+        raise ConfigError(
+            "the OS keyring support is not installed", hint="pip install 'wfm[keyring]'"
+        ) from exc
+    backend = keyring.get_keyring()
+    priority = getattr(backend, "priority", 1)
+    if isinstance(backend, fail.Keyring) or (isinstance(priority, int | float) and priority < 1):
+        raise ConfigError(
+            f"no usable OS keyring here ({type(backend).__module__}.{type(backend).__name__})",
+            hint="run a Secret Service (e.g. gnome-keyring) or install keyrings.alt; "
+            "or use client_secret_file with a chmod 600 file",
+        )
+
+
 def _save_secret(username: str, secret: str) -> str:
     try:
         import keyring
@@ -139,6 +158,7 @@ def store(
 
     options = global_options(ctx)
     target = _keyring_target(options.config_path or default_config_path(), scope, set_number)
+    require_keyring()
     secret = typer.prompt(
         f"Client secret of {scope} set {set_number} (client {target.client_id})",
         hide_input=True,

@@ -37,7 +37,7 @@ def init(ctx: typer.Context, force: Force = False, json_flag: JsonFlag = False) 
 @app.command()
 def validate(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
     """Check the configuration and list every problem with its file, line and key."""
-    from wfmcli.config.manage import validate as validate_file
+    from wfmcli.ops.validate import validate as validate_file
 
     options = global_options(ctx)
     report = validate_file(options.config_path or default_config_path())

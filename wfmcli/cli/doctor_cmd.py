@@ -52,12 +52,18 @@ def doctor(
     notification capacity, clock, proxy and the firewall openings. Exit 1 on any FAIL.
     """
     from wfmcli.config import load_config
+    from wfmcli.config.yamlfile import read_yaml
     from wfmcli.ops.doctor import diagnose
+    from wfmcli.ops.doctor_config import config_checks
+    from wfmcli.paths import default_config_path
 
     options = global_options(ctx)
     config = load_config(options.config_path)
+    document = read_yaml(options.config_path or default_config_path())
     names = [scope] if scope else sorted(config.scopes)
     reports = [diagnose(name, config.scope(name), data_dir=config.state_root()) for name in names]
+    for report in reports:
+        report.checks += config_checks(config, report.scope, document)
     ok = all(r.ok for r in reports)
     if options.json or json_flag:
         print_json("doctor", {"scopes": reports}, ok=ok)

@@ -43,27 +43,38 @@ class WfmGroup(TyperGroup):
     """Turns every failure below it into one readable line and a documented exit code."""
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        # `wfm status --json` wants the envelope as much as `wfm --json status`; the command's
+        # own options are parsed inside, so look at its words before they are consumed
+        words = [*ctx._protected_args, *ctx.args]
+        wants_json = "--json" in words[: words.index("--")] if "--" in words else "--json" in words
         try:
             return super().invoke(ctx)
         except WfmError as exc:
-            _fail(ctx, exc, exc.exit_code, exc.one_line(), kind=type(exc).__name__)
+            _fail(ctx, exc, exc.exit_code, exc.one_line(), type(exc).__name__, wants_json)
         except KeyboardInterrupt as exc:
-            _fail(ctx, exc, ExitCode.INTERRUPTED, "interrupted", kind="Interrupted")
+            _fail(ctx, exc, ExitCode.INTERRUPTED, "interrupted", "Interrupted", wants_json)
         except (typer.Exit, typer.Abort, TyperException, BrokenPipeError):
             raise  # Typer renders its own usage errors, and exits quietly when a pipe closes
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
             message = f"internal error: {detail} (rerun with --debug and report the traceback)"
-            _fail(ctx, exc, ExitCode.INTERNAL, message, kind="InternalError")
+            _fail(ctx, exc, ExitCode.INTERNAL, message, "InternalError", wants_json)
 
 
-def _fail(ctx: typer.Context, exc: BaseException, code: ExitCode, line: str, kind: str) -> None:
+def _fail(
+    ctx: typer.Context,
+    exc: BaseException,
+    code: ExitCode,
+    line: str,
+    kind: str,
+    wants_json: bool = False,
+) -> None:
     options = global_options(ctx)
     line = redact(line)
     if options.debug:
         sys.stderr.write(redact("".join(traceback.format_exception(exc))))
     log.debug("exit %d after %s", code, kind, exc_info=exc)
-    if options.json:
+    if options.json or wants_json:
         error = {"type": kind, "message": line, "exit_code": int(code)}
         envelope = {"wfm_result_version": RESULT_VERSION, "ok": False, "error": error}
         sys.stdout.write(json.dumps(envelope) + "\n")
@@ -121,6 +132,14 @@ def main_callback(
         Path | None,
         typer.Option("--log-file", help="Also log to this rotating file (for batch runs)."),
     ] = None,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            help="Read environment variables from this file first (what 'wfm schedule' writes "
+            "for a scheduler, which starts wfm without a login shell).",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -130,6 +149,10 @@ def main_callback(
 ) -> None:
     from wfmcli.logs import setup_logging
 
+    if env_file is not None:
+        from wfmcli.envfile import apply_env_file
+
+        apply_env_file(env_file)
     verbosity = 2 if debug else (-1 if quiet else verbose)
     ctx.obj = GlobalOptions(
         config_path=config, json=json_output, verbosity=verbosity, debug=debug, log_file=log_file
@@ -154,7 +177,7 @@ app.add_typer(map_cmd.app, name="map", rich_help_panel=SETUP)
 app.add_typer(auth_cmd.app, name="auth", rich_help_panel=SETUP)
 app.add_typer(profiles_cmd.app, name="profiles", rich_help_panel=SETUP)
 app.add_typer(transports_cmd.app, name="transports", rich_help_panel=SETUP)
-app.command("schedule", rich_help_panel=SETUP)(schedule_cmd.schedule)
+app.add_typer(schedule_cmd.app, name="schedule", rich_help_panel=SETUP)
 app.command("doctor", rich_help_panel=SETUP)(doctor_cmd.doctor)
 app.command("usage", rich_help_panel=SETUP)(usage_cmd.usage)
 app.command("api-usage", rich_help_panel=SETUP)(usage_cmd.api_usage)

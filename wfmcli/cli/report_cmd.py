@@ -202,6 +202,7 @@ def cached_frames(
     )
     if pull_missing and not _covered(cache, scope, wanted, destination, start, end):
         return _pull(ctx, target, wanted, destination, cache, start, end)
+    _check_org(ctx, cache, target)
     data: dict[str, pd.DataFrame] = {
         name: cache.read(scope, name, destination.zone, destination.interval_minutes, start, end)
         for name in wanted
@@ -213,6 +214,16 @@ def cached_frames(
             hint="drop --no-pull to pull it, or pass --frames DIR",
         )
     return data
+
+
+def _check_org(ctx: typer.Context, cache: FrameCache, target: str) -> None:
+    """Refuse cached frames another org wrote under the same scope name."""
+    from wfmcli.config import load_config
+    from wfmcli.pull.identity import region_of
+
+    scope_name, scope, _, _ = load_config(global_options(ctx).config_path).destination(target)
+    ids = tuple(sorted(c.client_id for c in scope.source.credentials))
+    cache.identity(scope_name).check(region_of(scope.source.api_url), ids, scope_name)
 
 
 def _covered(

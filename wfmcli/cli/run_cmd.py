@@ -41,7 +41,8 @@ def _job(ctx: typer.Context, target: str) -> Job:
     from wfmcli.config import load_config
     from wfmcli.jobs.build import build_job
 
-    config = load_config(global_options(ctx).config_path)
+    # only what this destination's batch run needs: another destination's secret cannot stop it
+    config = load_config(global_options(ctx).config_path, only=target)
     return build_job(config, target, config.state_root())
 
 
@@ -134,7 +135,7 @@ def status(
                 r.last_outcome or "",
                 r.last_delivered_end or "",
                 _minutes(r.behind_seconds),
-                r.pending_periods,
+                f"{r.pending_intervals} intervals ({r.pending_periods} files due)",
                 len(r.recent_failures),
             )
             for r in rows

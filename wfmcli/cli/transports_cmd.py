@@ -11,6 +11,7 @@ import typer
 
 from wfmcli.cli.context import JsonFlag, global_options
 from wfmcli.errors import ExitCode, UsageError
+from wfmcli.secrets import redact
 
 if TYPE_CHECKING:
     from wfmcli.transports.base import ProbeStep
@@ -58,9 +59,15 @@ def upload(
         code = ExitCode.PARTIAL if report.sent else _code(report)
         sys.stderr.write(
             f"wfm: error: {report.failed} of {len(report.files)} files were not delivered "
-            f"to {report.url}\n"
+            f"to {report.url}{_first_reason(report)}\n"
         )
         raise typer.Exit(int(code))
+
+
+def _first_reason(report: DeliveryReport) -> str:
+    """Why the first file failed (permission, space, name...), so the one line says it."""
+    error = report.first_error
+    return f": {redact(error.one_line())}" if error is not None else ""
 
 
 @app.command("test")

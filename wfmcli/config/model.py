@@ -155,7 +155,11 @@ class Delivery(BaseModel):
     @field_validator("url")
     @classmethod
     def _transport_url(cls, value: str) -> str:
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - reading it checks it
+        except ValueError as exc:
+            raise ValueError(f"cannot read the URL {value!r}: {exc}") from exc
         if not parts.scheme or (parts.scheme != "file" and not parts.hostname):
             raise ValueError(
                 f"expected a URL such as sftp://host/folder or file:///folder, not {value!r}"
@@ -271,7 +275,17 @@ class Config(Strict):
     version: Literal[1] = 1
     # where delivery state, logs and staging live; default: the user's data folder
     data_dir: Path | None = None
+    # a configuration kept as a record (e.g. of a finished 'wfm demo' whose twin is gone):
+    # commands that would reach its sources refuse at once with this text
+    record_only: str | None = None
     scopes: dict[Name, Scope] = Field(min_length=1)
+
+    def require_live(self) -> None:
+        if self.record_only:
+            raise ConfigError(
+                f"this configuration is a record only: {self.record_only}",
+                hint="remove record_only from the file once its source answers again",
+            )
 
     def state_root(self) -> Path:
         from wfmcli.paths import data_dir

@@ -37,6 +37,26 @@ KEYRING_SERVICE = "wfm"
 _ENV_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+def referenced_variables(value: Any) -> set[str]:
+    """The environment variables `${NAME}` references anywhere in raw YAML data."""
+    if isinstance(value, dict):
+        return set().union(*(referenced_variables(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(referenced_variables(v) for v in value))
+    if isinstance(value, str):
+        return {m.group(1) for m in _ENV_REFERENCE.finditer(value) if m.group(1)}
+    return set()
+
+
+def uses_keyring(value: Any, key: str = "") -> bool:
+    """Whether raw YAML data reads any secret from the OS keyring."""
+    if isinstance(value, dict):
+        return any(uses_keyring(v, str(k)) for k, v in value.items())
+    if isinstance(value, list):
+        return any(uses_keyring(v, key) for v in value)
+    return key in SECRET_KEYS and isinstance(value, str) and value.split(":")[0] == "keyring"
+
+
 @dataclass
 class Resolver:
     document: YamlDocument
@@ -67,6 +87,14 @@ class Resolver:
                     continue
                 value = self._read_secret_file(value, (*key_path, key))
                 key = secret_key
+            elif key in SECRET_KEYS and isinstance(value, dict | list):
+                kind = "a list" if isinstance(value, list) else "a mapping"
+                self.problem(
+                    (*key_path, key),
+                    f"a secret must be one text value, not {kind} "
+                    "(quote it, or use ${VAR}, a *_file path or keyring)",
+                )
+                continue
             elif key in SECRET_KEYS and isinstance(value, str):
                 value = self._from_keyring(value, (*key_path, key), mapping)
             if key in SECRET_KEYS and isinstance(value, str):
@@ -90,6 +118,13 @@ class Resolver:
             )
             return ""
 
+        if "${" in _ENV_REFERENCE.sub("", text):
+            self.problem(
+                key_path,
+                "a '${' starts no complete ${NAME} reference (close it with '}', "
+                "or write $$ for a literal $)",
+            )
+            return text
         return _ENV_REFERENCE.sub(substitute, text)
 
     def _read_secret_file(self, value: Any, key_path: KeyPath) -> str | None:

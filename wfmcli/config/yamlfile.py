@@ -15,6 +15,54 @@ from wfmcli.errors import ConfigError
 
 KeyPath = tuple[str | int, ...]
 
+# Bounds no real configuration or profile comes near; past them a file is refused with one
+# line rather than exhausting memory (an alias bomb) or the stack (deep nesting).
+MAX_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 100
+MAX_EXPANDED_NODES = 200_000
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses nesting deeper than MAX_DEPTH while it composes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _Bounds(mark.line + 1, f"nested deeper than {MAX_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _Bounds(Exception):
+    def __init__(self, line: int | None, what: str) -> None:
+        super().__init__(what)
+        self.line = line
+        self.what = what
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Values the node stands for once every alias is expanded; aliases share the node, so
+    memoising on identity keeps this linear in the file however many times it is reused."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a recursive alias counts once rather than looping
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(item, sizes) for item in node.value)
+    total = min(total, MAX_EXPANDED_NODES + 1)
+    sizes[id(node)] = total
+    return total
+
 
 @dataclass
 class YamlDocument:
@@ -53,15 +101,29 @@ def read_yaml(path: Path) -> YamlDocument:
 
 
 def parse_yaml(text: str, origin: str) -> YamlDocument:
-    """YAML text with the line of every key; a syntax error or a duplicate key is a ConfigError."""
+    """YAML text with the line of every key; a syntax error, a duplicate key or a file past the
+    size, depth or alias-expansion bounds is a ConfigError."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(
+            f"{origin}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB",
+            hint="a configuration or profile is a few kilobytes; is this the right file?",
+        )
     try:
         # one parse: the node tree gives the lines, the same tree gives the data
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text)
         try:
             root = loader.get_single_node()
+            if root is not None and _expanded_size(root, {}) > MAX_EXPANDED_NODES:
+                raise _Bounds(None, f"expands to more than {MAX_EXPANDED_NODES:,} values "
+                              "through aliases (&anchor / *alias)")  # fmt: skip
             data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
+    except _Bounds as exc:
+        where = f"{origin}:{exc.line}" if exc.line else origin
+        raise ConfigError(
+            f"{where}: refused: the YAML {exc.what}", hint="write the values out plainly"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin

@@ -59,7 +59,12 @@ class PulledFrames:
             for column in ("offered", "answered", "abandoned"):
                 self.totals[column] = self.totals.get(column, 0.0) + float(queue[column].sum())
         self.totals["agents"] = max(self.totals.get("agents", 0.0), float(result.agents))
-        return result.data
+        if result.directory is None:
+            return result.data
+        from wfmcli.jobs.fill import fill_entities
+        from wfmcli.reports.render import FILL_ENTITIES
+
+        return {**result.data, FILL_ENTITIES: fill_entities(result.directory)}
 
     @cached_property
     def agent_map(self) -> dict[str, str] | None:
@@ -131,8 +136,10 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
     from wfmcli.paths import cache_dir
     from wfmcli.pull import FrameCache, PullSource
     from wfmcli.pull.directory_cache import DirectoryCache
+    from wfmcli.pull.identity import claim_state
     from wfmcli.transports.registry import open_transport
 
+    config.require_live()
     scope_name, scope, dest_name, settings = config.destination(target)
     delivery = settings.delivery
     if delivery is None:
@@ -145,12 +152,13 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
 
     mapping_file = queue_map_path(data_dir, scope_name, dest_name, settings)
     renderer = renderer_for(settings, mapping_file, f"{scope_name}/{dest_name}")
+    pull_source = PullSource.from_config(scope.source)
     return Job(
         target=f"{scope_name}/{dest_name}",
         timing=timing_for(settings),
         source=PulledFrames(
             scope_name,
-            PullSource.from_config(scope.source),
+            pull_source,
             settings,
             FrameCache(cache_root / "frames" if cache_root else None),
             DirectoryCache((cache_root or cache_dir()) / "directory"),
@@ -159,4 +167,6 @@ def build_job(config: Config, target: str, data_dir: Path, cache_root: Path | No
         open_transport=lambda: open_transport(delivery.url, delivery.transport_options()),
         store=StateStore(state_file, f"{scope_name}/{dest_name}"),
         lock_path=lock_file,
+        # a state another org wrote under this scope name is refused before planning
+        check_owner=lambda: claim_state(state_file.parent, scope_name, pull_source),
     )

@@ -99,10 +99,13 @@ class Job:
     store: StateStore
     lock_path: Path
     stop: threading.Event = field(default_factory=threading.Event)
+    # raises when the delivery state belongs to someone else (another org under this scope name)
+    check_owner: Callable[[], object] = lambda: None
 
     def run(self, now: datetime) -> RunResult:
         """Deliver what has closed and is not yet delivered, and re-send what changed."""
         with DestinationLock(self.lock_path, self.target):
+            self.check_owner()
             state = self.store.load()
             plan = plan_run(self.renderer.reports(), self.timing, now, state.delivered_periods())
             return self._run_locked(now, state, plan, force=False)
@@ -110,6 +113,7 @@ class Job:
     def backfill(self, start: datetime, end: datetime, now: datetime) -> RunResult:
         """Re-deliver every closed period in [start, end), changed or not."""
         with DestinationLock(self.lock_path, self.target):
+            self.check_owner()
             state = self.store.load()
             plan = plan_range(self.renderer.reports(), self.timing, start, end, now)
             return self._run_locked(now, state, plan, force=True)
@@ -127,6 +131,8 @@ class Job:
             except WfmError as exc:
                 result.error = exc.one_line()
                 result.exit_code = exc.exit_code
+        elif state.temp_files:
+            self._clean_only(state)
         state.forget_before(now - self.timing.max_backfill - self.timing.resend)
         result.finished_at = datetime.now(UTC)
         result.outcome = _outcome(result)
@@ -166,8 +172,7 @@ class Job:
                             result.error = "stopped by a signal; the next run continues"
                             return
                         if transport is None:
-                            transport = self.open_transport()
-                            transport.connect()
+                            transport = self._connect(state)
                         name = file.path.relative_to(out_dir).as_posix()
                         outcome = self._deliver_file(file, name, state, transport, force)
                         result.files.append(outcome)
@@ -175,6 +180,28 @@ class Job:
             finally:
                 if transport is not None:
                     transport.close()
+
+    def _connect(self, state: DeliveryState) -> Transport:
+        """A connected transport that journals its temp names, after removing those that
+        interrupted runs left behind."""
+        transport = self.open_transport()
+        transport.on_temp = lambda name: self.store.record_temp(state, name, _now_iso())
+        transport.on_temp_gone = lambda name: self.store.record_temp_gone(state, name)
+        transport.connect()
+        for name in sorted(state.temp_files):
+            try:
+                transport.remove_temp(name)
+                log.info("%s: removed %s, left by an interrupted run", self.target, name)
+            except WfmError as exc:
+                log.warning("%s: cannot remove %s yet: %s", self.target, name, exc.one_line())
+        return transport
+
+    def _clean_only(self, state: DeliveryState) -> None:
+        """Nothing to deliver, but an interrupted run left temp files: remove them now."""
+        try:
+            self._connect(state).close()
+        except WfmError as exc:
+            log.warning("%s: temp files left to clean later: %s", self.target, exc.one_line())
 
     def _deliver_file(
         self,

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from wfmcli.errors import WfmError
+from wfmcli.errors import UsageError
 
 FORMAT = "wfm-delivery-state"
 VERSION = 1
@@ -65,6 +65,9 @@ class DeliveryState:
     files: dict[str, Delivered] = field(default_factory=dict)  # by period_key
     in_flight: dict[str, InFlight] = field(default_factory=dict)  # by period_key
     runs: list[RunRecord] = field(default_factory=list)
+    # remote temp files a run started writing and has not seen renamed or removed (full remote
+    # path -> when); the next run removes them, and only them
+    temp_files: dict[str, str] = field(default_factory=dict)
 
     def delivered_periods(self) -> set[tuple[str, str]]:
         """(report, period start ISO) pairs already delivered."""
@@ -79,7 +82,14 @@ class DeliveryState:
         self.files = {k: v for k, v in self.files.items() if v.period_end >= limit}
 
     def apply(self, entry: dict[str, Any]) -> None:
-        """One journal entry: {"op": "in_flight" | "delivered", "key": ..., "record": {...}}."""
+        """One journal entry: {"op": "in_flight" | "delivered", "key": ..., "record": {...}}, or
+        {"op": "temp" | "temp_gone", "name": remote path, "at": ISO time}."""
+        if entry["op"] == "temp":
+            self.temp_files[entry["name"]] = entry["at"]
+            return
+        if entry["op"] == "temp_gone":
+            self.temp_files.pop(entry["name"], None)
+            return
         key, record = entry["key"], entry["record"]
         if entry["op"] == "in_flight":
             self.in_flight[key] = InFlight(**record)
@@ -117,6 +127,14 @@ class StateStore:
 
     def record_delivered(self, state: DeliveryState, key: str, entry: Delivered) -> None:
         self._append(state, {"op": "delivered", "key": key, "record": asdict(entry)})
+
+    def record_temp(self, state: DeliveryState, name: str, at: str) -> None:
+        """Journalled before the first byte is written to the temp name."""
+        self._append(state, {"op": "temp", "name": name, "at": at})
+
+    def record_temp_gone(self, state: DeliveryState, name: str) -> None:
+        if name in state.temp_files:
+            self._append(state, {"op": "temp_gone", "name": name, "at": ""})
 
     def flush(self) -> None:
         """Make every journal line so far durable on disk."""
@@ -160,7 +178,7 @@ class StateStore:
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise self._damaged("not a wfm delivery state file")
         if raw.get("version") != VERSION:
-            raise WfmError(
+            raise UsageError(
                 f"{self.path} has state format version {raw.get('version')}, "
                 f"this wfm reads version {VERSION}",
                 hint="run the wfm that wrote it, or upgrade this one",
@@ -171,12 +189,14 @@ class StateStore:
                 files={k: Delivered(**v) for k, v in raw["files"].items()},
                 in_flight={k: InFlight(**v) for k, v in raw["in_flight"].items()},
                 runs=[RunRecord(**r) for r in raw["runs"]],
+                temp_files={str(k): str(v) for k, v in raw.get("temp_files", {}).items()},
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise self._damaged(f"unexpected content ({exc})") from exc
 
-    def _damaged(self, why: str) -> WfmError:
-        return WfmError(
+    def _damaged(self, why: str) -> UsageError:
+        # a file wfm reads that the user must move aside: not an internal error (exit 1)
+        return UsageError(
             f"delivery state {self.path} is damaged: {why}",
             hint="move it and its .journal aside to start over; intervals inside the backfill "
             "window are then re-sent",

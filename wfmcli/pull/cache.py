@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from wfmcli import frames
 from wfmcli.errors import UsageError
 from wfmcli.paths import cache_dir
+from wfmcli.pull.identity import IdentityFile
 from wfmcli.timegrid import local_midnight
 
 DATA_FILE = "data.parquet"
@@ -64,6 +65,10 @@ class FrameCache:
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = root if root is not None else cache_dir() / "frames"
+
+    def identity(self, scope: str) -> IdentityFile:
+        """The org the scope's partitions belong to (<root>/<scope>/org.json)."""
+        return IdentityFile(self.root / scope, "frame cache")
 
     def write(
         self,

@@ -34,6 +34,7 @@ from wfmcli.pull.assemble import DayAssembler
 from wfmcli.pull.cache import FrameCache, Partition
 from wfmcli.pull.directory import AgentIdMode, Directory, load_directory, probe_directory
 from wfmcli.pull.directory_cache import DirectoryCache, current_directory, directory_key
+from wfmcli.pull.identity import ORG_PATH, OrgIdentity, region_of
 from wfmcli.pull.queries import (
     DETAILS_PAGE_SIZE,
     USER_BATCH,
@@ -136,10 +137,12 @@ class PullResult:
     requests_per_agent_day: float
     seconds: float
     data: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    # the scope's queues and agents as this pull saw them (for zero-filling idle queues)
+    directory: Directory | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
-        """Everything but the frames themselves, for --json."""
-        return {k: v for k, v in self.__dict__.items() if k != "data"}
+        """Everything but the frames and the directory themselves, for --json."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("data", "directory")}
 
 
 def frame_names(selection: Sequence[str]) -> tuple[str, ...]:
@@ -302,6 +305,7 @@ async def pull_async(
         counter=counter,
     ) as client:
         directory = await _directory(client.session(0), source, spec, directories, now)
+        await _claim_cache(client.session(0), source, spec.scope, cache)
         sets = len(client.sessions)
         done = [0]
         plans = []
@@ -358,7 +362,24 @@ async def pull_async(
         requests_per_agent_day=round(requests / max(len(directory.agents), 1) / days, 4),
         seconds=round(time.monotonic() - began, 3),
         data={name: _concat(name, parts) for name, parts in kept.items()} if keep_frames else {},
+        directory=directory,
     )
+
+
+async def _claim_cache(
+    session: CredentialSession, source: PullSource, scope: str, cache: FrameCache | None
+) -> None:
+    """Record the org this pull reads; a cache another org wrote is refused before any write."""
+    if cache is None:
+        return
+    ids = tuple(sorted(c.client_id for c in source.credentials))
+    region = region_of(source.api_url)
+    identity = cache.identity(scope)
+    known = identity.known(region, ids)
+    if known is None:
+        me = await session.get(ORG_PATH)
+        known = OrgIdentity(str(me["id"]), region, str(me.get("name", "")), ids)
+    identity.claim(known, scope)
 
 
 async def _directory(
