@@ -14,12 +14,16 @@ Genesys. The mapping is data an engineer edits in a spreadsheet: a CSV with a he
     action        map (or empty), merge (several rows add into one key), exclude (not delivered)
     queue_name    the Genesys queue name (for people; `wfm map` fills it)
     contacts      contacts seen when `wfm map` last ran (for people; busiest first)
+    since         UTC start of the first interval with traffic, for rows a job added; a
+                  `fill: true` report writes zero rows for the key from then on (empty: always)
 
 Rows that share a key must all say `merge`: two Genesys queues silently summed into one WFM queue
 is the mistake this file exists to prevent. Pairs the file does not list follow the destination's
 policy: `split` (a key per queue x media x direction x campaign, the WFM norm), `merge` (a key per
 Genesys queue) or `exclude`. Generated keys and codes are written back to the file by the job, so
-they never change once made. Pure: parsing, checking and applying; the file I/O is the caller's.
+they never change once made; they are made in the order the pairs first had traffic, so a catch-up
+split into several runs makes the same keys and codes as one run. Pure: parsing, checking and
+applying; the file I/O is the caller's.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 from wfmcli.errors import ConfigError
@@ -54,6 +59,7 @@ COLUMNS = (
     "action",
     "queue_name",
     "contacts",
+    "since",
 )
 MEDIA = ("voice", "chat", "email", "message", "callback")
 DIRECTIONS = ("inbound", "outbound")
@@ -65,6 +71,8 @@ MAPPED = {
     "queue_label": "the WFM queue's display name from the mapping",
 }
 # config media names (wfmcli.config.Media) -> what they select in the frames
+# the column of a fill set that holds the first interval a key is zero-filled for
+FILL_SINCE = "_since"
 _OUTBOUND_NAME = {"voice": "outbound_voice"}  # any other outbound media is digital messaging
 _POLICY_ACTION: dict[str, Action] = {"split": "map", "merge": "merge", "exclude": "exclude"}
 
@@ -82,6 +90,7 @@ class QueueRow:
     queue_name: str = ""
     contacts: int | None = None
     line: int = 0  # where the row sits in its file (0: generated)
+    since: str = ""  # ISO UTC; zero rows for the key start here ('' : always)
 
     @property
     def pair(self) -> Pair:
@@ -101,6 +110,7 @@ class QueueRow:
             action,
             self.queue_name,
             contacts,
+            self.since,
         ]
 
 
@@ -111,6 +121,7 @@ class Seen:
     pair: Pair
     queue_name: str
     contacts: int = 0
+    first_seen: str = ""  # ISO UTC start of its first interval with traffic ('' : unknown)
 
 
 @dataclass
@@ -160,7 +171,7 @@ class QueueMap:
                     row = replace(
                         model, queue_id=queue_id, media=media, direction=direction,
                         campaign_id=campaign, queue_name=item.queue_name,
-                        contacts=item.contacts, line=0,
+                        contacts=item.contacts, line=0, since=item.first_seen,
                     )  # fmt: skip
                     added.append(row)
                     self._add(row)
@@ -173,7 +184,7 @@ class QueueMap:
             action = _POLICY_ACTION[self.policy]
             row = QueueRow(
                 queue_id, media, direction, campaign, key, code, label, action,
-                item.queue_name, item.contacts,
+                item.queue_name, item.contacts, since=item.first_seen,
             )  # fmt: skip
             if self.policy == "merge":
                 merged[queue_id] = row
@@ -244,6 +255,33 @@ class QueueMap:
         """Whether every pair in the rows has a row here."""
         index = _pairs(rows)
         return all(self._row_for(pair, "campaign_id" in rows) for pair in index.unique())
+
+    def fill_entities(
+        self, selected: Sequence[str], queue_names: Mapping[str, str]
+    ) -> pd.DataFrame:
+        """The keys a `fill: true` report zero-fills: every row in the media scope that is not
+        excluded, with what the zero rows carry and `since`, the first interval they cover (NaT:
+        every interval). Names come from `queue_names` (the directory) where it has the queue."""
+        import pandas as pd
+
+        rows = [
+            r
+            for r in self.rows
+            if r.action != "exclude" and in_scope(r.media, r.direction, selected)
+        ]
+        columns = {
+            "queue_id": [r.queue_id for r in rows],
+            "media": [r.media for r in rows],
+            "direction": [r.direction for r in rows],
+            "campaign_id": [r.campaign_id for r in rows],
+            "queue_key": [r.key for r in rows],
+            "queue_code": [r.code for r in rows],
+            "queue_label": [r.name or r.key for r in rows],
+            "queue_name": [queue_names.get(r.queue_id, r.queue_name) for r in rows],
+        }
+        entities = pd.DataFrame(columns, dtype="str")
+        entities[FILL_SINCE] = pd.to_datetime([r.since or None for r in rows], utc=True)
+        return entities
 
     def _row_for(self, pair: tuple[str, ...], campaigns: bool) -> QueueRow | None:
         queue_id, media, direction, campaign = (str(part) for part in pair)
@@ -316,7 +354,8 @@ def scope_mask(rows: pd.DataFrame, selected: Sequence[str]) -> pd.Series:
 
 
 def seen_pairs(rows: pd.DataFrame) -> list[Seen]:
-    """Every pair in a queue frame with its contacts, busiest first (ties by name and id)."""
+    """Every pair in a queue frame with its contacts and first interval with traffic, busiest
+    first (ties by name and id)."""
     if rows.empty:
         return []
     if "campaign_id" in rows.columns:
@@ -326,7 +365,11 @@ def seen_pairs(rows: pd.DataFrame) -> list[Seen]:
     counted = rows.assign(campaign_id=campaign, offered=rows.get("offered", 0))
     grouped = (
         counted.groupby(["queue_id", "media", "direction", "campaign_id"], sort=False)
-        .agg(queue_name=("queue_name", "first"), contacts=("offered", "sum"))
+        .agg(
+            queue_name=("queue_name", "first"),
+            contacts=("offered", "sum"),
+            first_seen=("interval_start", "min"),
+        )
         .reset_index()
         .sort_values(
             ["contacts", "queue_name", "queue_id", "media", "direction", "campaign_id"],
@@ -335,9 +378,34 @@ def seen_pairs(rows: pd.DataFrame) -> list[Seen]:
         )
     )
     return [
-        Seen((str(q), str(m), str(d), str(c)), str(n), int(k))
-        for q, m, d, c, n, k in grouped.itertuples(index=False)
+        Seen((str(q), str(m), str(d), str(c)), str(n), int(k), _utc_text(first))
+        for q, m, d, c, n, k, first in grouped.itertuples(index=False)
     ]
+
+
+def new_pairs_in_order(frames: Iterable[pd.DataFrame]) -> list[Seen]:
+    """The pairs of several queue frames, each once with its earliest traffic, in the order a
+    mapping makes rows for them: first traffic, then name and id. Made in that order, the keys
+    and codes a catch-up generates do not depend on how its range was split into runs."""
+    earliest: dict[Pair, Seen] = {}
+    for rows in frames:
+        for item in seen_pairs(rows):
+            known = earliest.get(item.pair)
+            if known is None or (item.first_seen and item.first_seen < known.first_seen):
+                earliest[item.pair] = (
+                    item if known is None else replace(known, first_seen=item.first_seen)
+                )
+    return sorted(earliest.values(), key=lambda s: (s.first_seen, s.queue_name, s.pair))
+
+
+def _utc_text(moment: object) -> str:
+    import pandas as pd
+
+    stamp = pd.Timestamp(moment)
+    if pd.isna(stamp):
+        return ""
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return str(stamp.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 # ---------------------------------------------------------------------- file text
@@ -489,8 +557,21 @@ def _row(
     return QueueRow(
         queue_id, media, direction, values.get("campaign_id", ""), key, code,
         values.get("name", ""), cast(Action, action), values.get("queue_name", ""), contacts,
-        number,
+        number, _checked_since(values.get("since", ""), fail),
     )  # fmt: skip
+
+
+def _checked_since(text: str, fail: _Fail) -> str:
+    if not text:
+        return ""
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise fail(
+            "since", f"{text!r} is not a UTC time like 2026-03-08T05:00:00Z",
+            hint="leave it empty to zero-fill the key at every interval",
+        ) from None  # fmt: skip
+    return text
 
 
 def _checked_code(code: str, key: str, spec: QueueKeySpec, fail: _Fail) -> tuple[str, str]:

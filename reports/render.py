@@ -27,7 +27,7 @@ from wfmcli.reports.checks import CheckContext, ConsistencyError, Warning, run_c
 from wfmcli.reports.expr import Expression, Value
 from wfmcli.reports.formats import TemplateError, fill_template
 from wfmcli.reports.layout import body_bytes, format_lines, header_line
-from wfmcli.reports.mapping import MAPPED, QueueMap, scope_mask, seen_pairs
+from wfmcli.reports.mapping import FILL_SINCE, MAPPED, QueueMap, new_pairs_in_order, scope_mask
 from wfmcli.reports.spec import Profile, ReportSpec
 from wfmcli.timegrid import grid
 
@@ -102,13 +102,14 @@ def render_reports(
             hint=f"reports: {', '.join(profile.reports)}",
         )
     starts = grid(start, end, destination.zone, destination.interval_minutes)
+    given_map = destination.queue_map
     destination = replace(destination, queue_map=full_map(frames_by_name, profile, destination))
     written: list[RenderedFile] = []
     seen: set[Path] = set()
     for name in names:
         report = profile.reports[name]
         frame = _frame(frames_by_name, report.frame)
-        known = frames_by_name.get(FILL_ENTITIES) if report.fill else None
+        known = _fill_set(report, frames_by_name, given_map, destination) if report.fill else None
         table = build_table(report, frame, profile, destination, starts, known)
         for rendered in _write_files(name, report, table, profile, destination, out_dir, now):
             if rendered.path in seen and not rendered.alias:
@@ -119,6 +120,28 @@ def render_reports(
             seen.add(rendered.path)
             written.append(rendered)
     return written
+
+
+def _fill_set(
+    report: ReportSpec,
+    frames_by_name: Mapping[str, pd.DataFrame],
+    mapping: QueueMap | None,
+    destination: Destination,
+) -> pd.DataFrame | None:
+    """What a `fill: true` report zero-fills, independent of the range rendered: the scope's
+    queues for reports keyed on Genesys ids; the destination's stored mapping for reports keyed
+    on its queue keys. None (zero rows for the keys the range saw) for a mapping made in memory."""
+    directory = frames_by_name.get(FILL_ENTITIES)
+    if not set(MAPPED) & set(report.keys):
+        return directory
+    if mapping is None:
+        return None
+    names = (
+        dict(zip(directory["queue_id"], directory["queue_name"], strict=True))
+        if (directory is not None and "queue_name" in directory)
+        else {}
+    )
+    return mapping.fill_entities(destination.media, {**names, **destination.queue_names})
 
 
 def _frame(frames_by_name: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
@@ -227,7 +250,7 @@ def full_map(
             rows = _apply_names(rows, destination)
             rows = rows[scope_mask(rows, destination.media).to_numpy()]
             if not mapping.covers(rows):
-                mapping.extend(sorted(seen_pairs(rows), key=lambda s: (s.queue_name, s.pair)))
+                mapping.extend(new_pairs_in_order([rows]))
     return mapping
 
 
@@ -341,11 +364,14 @@ def _fill_known(
     keys = list(report.keys)
     other = [c for c in rows.columns if c not in keys and c != "_bin"]
     descriptive = [c for c in other if _agg(frame_spec, str(c)) == "first"]
-    entities = known.drop_duplicates(keys).reset_index(drop=True)
+    entities = _first_since(known, keys)
     for name in descriptive:
         if name not in entities.columns:
             entities[name] = _default(str(name), _kind(frame_spec, str(name)), destination)
-    full = pd.DataFrame({"_bin": starts}).merge(entities[[*keys, *descriptive]], how="cross")
+    full = pd.DataFrame({"_bin": starts}).merge(
+        entities[[*keys, *descriptive, FILL_SINCE]], how="cross"
+    )
+    full = full[full["_bin"] >= full[FILL_SINCE]].drop(columns=FILL_SINCE)
     seen = pd.MultiIndex.from_frame(rows[["_bin", *keys]])
     zero = full[~pd.MultiIndex.from_frame(full[["_bin", *keys]]).isin(seen)]
     merged = pd.concat([rows, zero], ignore_index=True)
@@ -361,6 +387,19 @@ def _fill_known(
             # one contiguous Arrow array again: the layout slices lines from its buffers
             merged[name] = pd.Series(merged[name].tolist(), dtype=frames.DTYPES["text"])
     return merged
+
+
+def _first_since(known: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per key with the earliest interval it is zero-filled from (a key several mapping
+    rows merge into starts with the first of them; a row without `since` fills always)."""
+    import pandas as pd
+
+    always = pd.Timestamp(0, tz="UTC")
+    since = known[FILL_SINCE].fillna(always) if FILL_SINCE in known else always
+    entities = known.assign(**{FILL_SINCE: since})
+    first = entities.groupby(keys, sort=False)[FILL_SINCE].min()
+    entities = entities.drop_duplicates(keys).drop(columns=FILL_SINCE)
+    return entities.merge(first.reset_index(), on=keys, how="left").reset_index(drop=True)
 
 
 def _kind(frame_spec: frames.FrameSpec, name: str) -> frames.Kind:

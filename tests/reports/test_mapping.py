@@ -59,6 +59,17 @@ def test_a_bad_row_names_file_line_and_column(body: str, where: str, what: str) 
     assert what in caught.value.message
 
 
+def test_since_is_a_utc_time_or_empty() -> None:
+    header = HEADER.replace("contacts\n", "contacts,since\n")
+    mapping = _parse(
+        header + f"{Q1},voice,inbound,,,7,S,,,,2026-06-03T13:15:00Z\n{Q2},chat,inbound,,,8,C,,,,\n"
+    )
+    assert [row.since for row in mapping.rows] == ["2026-06-03T13:15:00Z", ""]
+    with pytest.raises(ConfigError) as caught:
+        _parse(header + f"{Q1},voice,inbound,,,7,S,,,,yesterday\n")
+    assert caught.value.message.startswith("queues.csv:2:11: since: 'yesterday' is not a UTC time")
+
+
 def test_wrong_encoding_and_keys_the_profile_refuses() -> None:
     latin = (HEADER + f"{Q1},voice,inbound,,,1,Caf\xe9,,,\n").encode("latin-1")
     with pytest.raises(ConfigError, match=r"queues.csv:2:\d+: not UTF-8 \(byte 0xe9\)"):

@@ -83,8 +83,8 @@ def test_midday_imbalance_is_a_fault_and_names_queue_day_and_numbers(tmp_path: P
             END,
             tmp_path,
         )
-    # the queue field is Calabrio's numeric code: Sales Voice is 2 (codes follow queue names)
-    assert "flow balance: day 2026-06-15, queue 2:" in caught.value.message
+    # the queue field is Calabrio's numeric code: Sales Voice is 1 (codes follow first traffic)
+    assert "flow balance: day 2026-06-15, queue 1:" in caught.value.message
     assert "off by +21" in caught.value.message
 
 
@@ -104,10 +104,10 @@ def test_contacts_crossing_midnight_are_warnings_not_faults(tmp_path: Path) -> N
     )
     assert len(written.warnings) == 2
     assert any(
-        "queue 4:" in w and "off by +2" in w and "waiting across midnight" in w
+        "queue 2:" in w and "off by +2" in w and "waiting across midnight" in w
         for w in written.warnings
     )
-    assert any("queue 2:" in w and "off by -1" in w for w in written.warnings)
+    assert any("queue 1:" in w and "off by -1" in w for w in written.warnings)
     assert written.path.exists()
 
 
@@ -120,7 +120,7 @@ def test_long_queue_waits_widen_the_day_edges(tmp_path: Path) -> None:
     queue.loc[email, "answer_wait_max_s"] = 11 * 3600.0
     narrow = calabrio_queue(carry_window=60)
     [written] = render_reports(frames, narrow, Destination("Europe/Berlin"), START, END, tmp_path)
-    assert any("queue 1:" in w and "off by -3" in w for w in written.warnings)  # Sales Email
+    assert any("queue 4:" in w and "off by -3" in w for w in written.warnings)  # Sales Email
     queue.loc[email, "answer_wait_max_s"] = 3600.0  # an hour's wait cannot reach back to midnight
     with pytest.raises(ConsistencyError, match="off by -3"):
         render_reports(frames, narrow, Destination("Europe/Berlin"), START, END, tmp_path)
@@ -153,8 +153,8 @@ def test_agent_id_mapping_and_queue_names_override_frame_values(tmp_path: Path) 
         day_frames(DAY, "Europe/Berlin"), profile, destination, START, END, tmp_path
     )
     text = "".join(f.path.read_text(encoding="utf-8") for f in written)
-    # generated queue labels take the destination's queue names; codes follow the names
-    assert ";1001;Ann Lee;4;Verkauf Voice;" in text
+    # generated queue labels take the destination's queue names; codes follow first traffic
+    assert ";1001;Ann Lee;1;Verkauf Voice;" in text
     assert ";bob@example.com;Bob Ng;2;Support, 2nd line Voice;" in text
 
 

@@ -42,6 +42,7 @@ def queues(
     json_flag: JsonFlag = False,
 ) -> None:
     """Every in-scope queue x media x direction (x campaign) seen lately, busiest first."""
+    from dataclasses import replace
     from datetime import UTC, datetime, timedelta
 
     from wfmcli.config import load_config
@@ -70,7 +71,8 @@ def queues(
     )
     rows = source.frames(start, end, ["queue_interval"], moment)["queue_interval"]
     rows = rows[scope_mask(rows, [str(m.value) for m in settings.media]).to_numpy()]
-    seen = seen_pairs(rows)
+    # rows made ahead of any run carry no `since`: their keys are zero-filled at every interval
+    seen = [replace(item, first_seen="") for item in seen_pairs(rows)]
     path = queue_map_path(config.state_root(), scope_name, dest_name, settings)
     mapping = load_queue_map(path, profile, settings.unmapped_queues)
     added = update_queue_map(path, mapping, seen, counts=True)
