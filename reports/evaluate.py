@@ -153,10 +153,34 @@ FUNCTIONS: dict[str, Callable[..., Value]] = {
 }
 assert FUNCTIONS.keys() == ARITY.keys(), "reports.expr.ARITY and FUNCTIONS must name the same"
 
+_INT64_LIMIT = float(2**63)
+
+
+def _checked(function: Callable[[Any, Any], Any]) -> Callable[[Value, Value], Value]:
+    """Integer column arithmetic that raises OverflowError where numpy would wrap around
+    silently; the same operation in floats shows whether the exact result still fits."""
+
+    def apply(a: Value, b: Value) -> Value:
+        result = function(a, b)
+        if isinstance(result, pd.Series) and pd.api.types.is_integer_dtype(result):
+            estimate = function(_as_float(a), _as_float(b))
+            if bool((np.abs(estimate) >= _INT64_LIMIT).any()):
+                raise OverflowError("the result is too large for a 64-bit integer")
+        return result
+
+    return apply
+
+
+def _as_float(value: Value) -> Any:
+    if isinstance(value, pd.Series):
+        return value.astype("float64")
+    return float(value) if isinstance(value, int | float) else value
+
+
 _OPERATORS: dict[str, Callable[[Value, Value], Value]] = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
+    "+": _checked(lambda a, b: a + b),
+    "-": _checked(lambda a, b: a - b),
+    "*": _checked(lambda a, b: a * b),
     "/": _divide,
     "==": lambda a, b: a == b,
     "!=": lambda a, b: a != b,

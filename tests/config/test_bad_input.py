@@ -86,12 +86,27 @@ def test_huge_numbers_in_an_expression_are_a_profile_error(
     assert "internal error" not in result.stderr
 
 
-def test_overflow_while_computing_names_the_expression() -> None:
-    source = "offered * (999999999999999 * 999999999999999)"
+@pytest.mark.parametrize(
+    "source",
+    [
+        "offered * (999999999999999 * 999999999999999)",
+        # a column times literals: numpy would wrap the int64 around without a word
+        "offered * 999999999999999 * 999999999999999",
+        "offered * 999999999999999 * 9999 + 1",
+    ],
+)
+def test_overflow_while_computing_names_the_expression(source: str) -> None:
     with pytest.raises(EvaluationError) as caught:
-        Expression(source).evaluate({"offered": pd.Series([1, 2])})
+        Expression(source).evaluate({"offered": pd.Series([1, 2], dtype="int64")})
     assert caught.value.exit_code == ExitCode.USAGE
     assert f"expression {source!r} cannot be computed" in caught.value.one_line()
+
+
+def test_large_products_that_fit_are_exact() -> None:
+    value = Expression("offered * 999999999999999 * 9").evaluate(
+        {"offered": pd.Series([1, 1000], dtype="int64")}
+    )
+    assert list(value) == [8999999999999991, 8999999999999991000]
 
 
 def test_json_envelope_after_the_command_too(tmp_path: Path, run_wfm: RunWfm) -> None:
