@@ -383,6 +383,22 @@ def seen_pairs(rows: pd.DataFrame) -> list[Seen]:
     ]
 
 
+QUEUE_FRAMES = ("queue_interval", "agent_queue_interval")
+
+
+def queue_frames_in_scope(
+    frames_by_name: Mapping[str, pd.DataFrame], selected: Sequence[str]
+) -> list[pd.DataFrame]:
+    """The rows of the frames that name queues, within the destination's media, empty ones left
+    out: what a mapping is completed from."""
+    found = (frames_by_name.get(name) for name in QUEUE_FRAMES)
+    return [
+        rows[scope_mask(rows, selected).to_numpy()]
+        for rows in found
+        if rows is not None and not rows.empty
+    ]
+
+
 def new_pairs_in_order(frames: Iterable[pd.DataFrame]) -> list[Seen]:
     """The pairs of several queue frames, each once with its earliest traffic, in the order a
     mapping makes rows for them: first traffic, then name and id. Made in that order, the keys

@@ -27,7 +27,14 @@ from wfmcli.reports.checks import CheckContext, ConsistencyError, Warning, run_c
 from wfmcli.reports.expr import Expression, Value
 from wfmcli.reports.formats import TemplateError, fill_template
 from wfmcli.reports.layout import body_bytes, format_lines, header_line
-from wfmcli.reports.mapping import FILL_SINCE, MAPPED, QueueMap, new_pairs_in_order, scope_mask
+from wfmcli.reports.mapping import (
+    FILL_SINCE,
+    MAPPED,
+    QueueMap,
+    new_pairs_in_order,
+    queue_frames_in_scope,
+    scope_mask,
+)
 from wfmcli.reports.spec import Profile, ReportSpec
 from wfmcli.timegrid import grid
 
@@ -244,13 +251,12 @@ def full_map(
         given.policy if given else profile.queue_key.policy,
         given.origin if given else "queue mapping",
     )
-    for name in ("queue_interval", "agent_queue_interval"):
-        rows = frames_by_name.get(name)
-        if rows is not None and not rows.empty:
-            rows = _apply_names(rows, destination)
-            rows = rows[scope_mask(rows, destination.media).to_numpy()]
-            if not mapping.covers(rows):
-                mapping.extend(new_pairs_in_order([rows]))
+    in_scope = [
+        _apply_names(rows, destination)
+        for rows in queue_frames_in_scope(frames_by_name, destination.media)
+    ]
+    if not all(mapping.covers(rows) for rows in in_scope):
+        mapping.extend(new_pairs_in_order(in_scope))
     return mapping
 
 

@@ -48,7 +48,7 @@ class ProfileRenderer:
     def mapped_destination(self, frames: Mapping[str, pd.DataFrame]) -> Destination:
         """The destination with its queue mapping, completed for every pair in the frames."""
         from wfmcli.mapfiles import complete, load_queue_map
-        from wfmcli.reports.mapping import QueueMap, new_pairs_in_order, scope_mask
+        from wfmcli.reports.mapping import QueueMap, new_pairs_in_order, queue_frames_in_scope
 
         if self._queue_map is None:
             given = self.destination.queue_map
@@ -58,11 +58,7 @@ class ProfileRenderer:
                 if self.queue_map_path is not None
                 else given or QueueMap([], self.profile.queue_key, policy)
             )
-        in_scope = [
-            rows[scope_mask(rows, self.destination.media).to_numpy()]
-            for rows in (frames.get(name) for name in ("queue_interval", "agent_queue_interval"))
-            if rows is not None and not rows.empty
-        ]
+        in_scope = queue_frames_in_scope(frames, self.destination.media)
         complete(self.queue_map_path, self._queue_map, new_pairs_in_order(in_scope))
         return replace(self.destination, queue_map=self._queue_map)
 
