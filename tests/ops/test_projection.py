@@ -133,8 +133,12 @@ def test_pulls_per_day_follow_the_planner_around_midnight() -> None:
     schedule = RunSchedule("s/d", timing, (queue,), timedelta(minutes=15),
                            timedelta(minutes=10))  # fmt: skip
     # 96 runs; 00:10 still touches only yesterday; 00:25 to 01:55 deliver today's periods and
-    # re-check yesterday's last two hours: 2 pulls each (7 runs).
-    assert len(pulls_per_day(schedule, date(2026, 3, 10))) == 96 + 7
+    # re-check yesterday's last two hours in the same pull (one interval across midnight): one
+    # pull each, spanning the re-send window and the new periods.
+    pulls = pulls_per_day(schedule, date(2026, 3, 10))
+    assert len(pulls) == 96
+    after_midnight = [p for p in pulls if p.at.hour == 0 and p.at.minute == 40]
+    assert [p.hours for p in after_midnight] == [2.0]  # 22:30 to 00:30, both days at once
     no_resend = RunSchedule("s/d", Timing(ZoneInfo("UTC"), 15, timedelta(minutes=10),
                             timedelta(0), timedelta(days=7)), schedule.reports,
                             schedule.every, schedule.offset)  # fmt: skip

@@ -6,16 +6,20 @@ hour of quarter-hours at a time), because each pull of agent data costs a reques
 while queue data costs one per 100 queues. Periods older than `max_backfill` are left alone;
 periods that ended within `resend` are re-rendered whenever the report has new periods to deliver,
 and re-sent only if they changed.
+
+A run pulls once per group of local days (`pull_groups`): a run just after midnight that
+re-checks yesterday's last hours asks for them and today's first ones in one pull.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from wfmcli.pull.queries import MAX_QUERY_SPAN
 from wfmcli.timegrid import day_grid, local_midnight
 
 Per = Literal["interval", "day"]
@@ -127,3 +131,39 @@ def plan_range(
         if period.end <= end
     ]
     return Plan(sorted(periods), [])
+
+
+def by_local_day(periods: Iterable[Period], zone: ZoneInfo) -> list[list[Period]]:
+    """The periods of each local day they start in, oldest day first."""
+    days: dict[date, list[Period]] = {}
+    for period in sorted(periods):
+        days.setdefault(period.start.astimezone(zone).date(), []).append(period)
+    return [days[day] for day in sorted(days)]
+
+
+def pull_groups(
+    periods: Iterable[Period], zone: ZoneInfo, frame_of: Mapping[str, str]
+) -> list[list[list[Period]]]:
+    """The local days of `periods` (each a list, as `by_local_day`), grouped into what one pull
+    serves: consecutive days whose periods meet at midnight and read the same frames, together
+    spanning at most the pull's MAX_QUERY_SPAN (so its queries ask them as one interval and the
+    cache gets each day's part exactly as a pull of that day would write it). A catch-up of
+    whole days still pulls day by day, saving progress as it goes."""
+    groups: list[list[list[Period]]] = []
+    for day in by_local_day(periods, zone):
+        group = groups[-1] if groups else None
+        if group is not None and _joins(group, day, frame_of):
+            group.append(day)
+        else:
+            groups.append([day])
+    return groups
+
+
+def _joins(group: list[list[Period]], day: list[Period], frame_of: Mapping[str, str]) -> bool:
+    previous = group[-1]
+    start = min(p.start for p in group[0])
+    return (
+        max(p.end for p in previous) == min(p.start for p in day)
+        and max(p.end for p in day) - start <= MAX_QUERY_SPAN
+        and {frame_of[p.report] for p in previous} == {frame_of[p.report] for p in day}
+    )

@@ -13,13 +13,13 @@ import tempfile
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from wfmcli.errors import ExitCode, WfmError
 from wfmcli.jobs.lock import DestinationLock
-from wfmcli.jobs.plan import Period, Plan, Report, Timing, plan_range, plan_run
+from wfmcli.jobs.plan import Period, Plan, Report, Timing, plan_range, plan_run, pull_groups
 from wfmcli.jobs.state import (
     Delivered,
     DeliveryState,
@@ -151,35 +151,25 @@ class Job:
         wanted = {(p.report, p.start) for p in plan.periods}
         frame_of = {report.name: report.frame for report in self.renderer.reports()}
         with tempfile.TemporaryDirectory(prefix="wfm-run-") as folder:
-            transport: Transport | None = None
+            delivery = _Delivery(self, state, result, force, wanted, Path(folder))
             try:
-                for day_periods in _by_local_day(plan, self.timing):
+                # one pull per group of local days, then render and deliver day by day (as
+                # before: each day's files from that day's frames), saving progress per day
+                for group in pull_groups(plan.periods, self.timing.zone, frame_of):
                     if self.stop.is_set():
                         result.error = "stopped by a signal; the next run continues"
                         return
-                    start = min(p.start for p in day_periods)
-                    end = max(p.end for p in day_periods)
-                    needed = {frame_of[p.report] for p in day_periods}
-                    frames = self.source.frames(start, end, needed, now)
-                    out_dir = Path(folder) / start.strftime("%Y%m%dT%H%M")
-                    rendered = self.renderer.render(frames, start, end, out_dir)
-                    due = [f for f in rendered if (f.report, _utc(f.start)) in wanted]
-                    for note in (warning for f in due for warning in f.warnings):
-                        # explained vendor-rule imbalances, e.g. contacts waiting across midnight
-                        log.info("%s: %s", self.target, note)
-                    for file in sorted(due, key=lambda f: (_utc(f.start), f.report)):
-                        if self.stop.is_set():
-                            result.error = "stopped by a signal; the next run continues"
+                    periods = [period for day in group for period in day]
+                    needed = {frame_of[p.report] for p in periods}
+                    pulled = self.source.frames(*_span(periods), needed, now)
+                    for day in group:
+                        start, end = _span(day)
+                        frames = pulled if len(group) == 1 else _day_part(pulled, start, end)
+                        if not delivery.day(frames, start, end):
                             return
-                        if transport is None:
-                            transport = self._connect(state)
-                        name = file.path.relative_to(out_dir).as_posix()
-                        outcome = self._deliver_file(file, name, state, transport, force)
-                        result.files.append(outcome)
-                    self.store.flush()
+                        self.store.flush()
             finally:
-                if transport is not None:
-                    transport.close()
+                delivery.close()
 
     def _connect(self, state: DeliveryState) -> Transport:
         """A connected transport that journals its temp names, after removing those that
@@ -250,12 +240,66 @@ class Job:
         self.store.record_delivered(state, key, delivered)
 
 
-def _by_local_day(plan: Plan, timing: Timing) -> list[list[Period]]:
-    """Pull and deliver one local day at a time, oldest first, so progress is saved as it goes."""
-    days: dict[date, list[Period]] = {}
-    for period in plan.periods:
-        days.setdefault(period.start.astimezone(timing.zone).date(), []).append(period)
-    return [days[day] for day in sorted(days)]
+@dataclass
+class _Delivery:
+    """Renders one local day's frames and delivers its due files (one transport per run)."""
+
+    job: Job
+    state: DeliveryState
+    result: RunResult
+    force: bool
+    wanted: set[tuple[str, datetime]]
+    folder: Path
+    transport: Transport | None = None
+
+    def day(self, frames: Mapping[str, pd.DataFrame], start: datetime, end: datetime) -> bool:
+        """False when a stop signal came in the middle (the result says so)."""
+        job, result = self.job, self.result
+        out_dir = self.folder / start.strftime("%Y%m%dT%H%M")
+        rendered = job.renderer.render(frames, start, end, out_dir)
+        due = [f for f in rendered if (f.report, _utc(f.start)) in self.wanted]
+        for note in (warning for f in due for warning in f.warnings):
+            # explained vendor-rule imbalances, e.g. contacts waiting across midnight
+            log.info("%s: %s", job.target, note)
+        for file in sorted(due, key=lambda f: (_utc(f.start), f.report)):
+            if job.stop.is_set():
+                result.error = "stopped by a signal; the next run continues"
+                return False
+            if self.transport is None:
+                self.transport = job._connect(self.state)
+            name = file.path.relative_to(out_dir).as_posix()
+            result.files.append(
+                job._deliver_file(file, name, self.state, self.transport, self.force)
+            )
+        return True
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _span(periods: Sequence[Period]) -> tuple[datetime, datetime]:
+    return min(p.start for p in periods), max(p.end for p in periods)
+
+
+def _day_part(
+    pulled: Mapping[str, pd.DataFrame], start: datetime, end: datetime
+) -> dict[str, pd.DataFrame]:
+    """One day's rows of frames pulled for several days: what a pull of [start, end) alone
+    returns (rows by their time column; anything that is not a canonical frame as it is)."""
+    import pandas
+
+    from wfmcli import frames as canonical
+
+    part: dict[str, pd.DataFrame] = {}
+    for name, df in pulled.items():
+        if name not in canonical.FRAMES:
+            part[name] = df
+            continue
+        times = df[canonical.spec(name).time_column]
+        inside = (times >= pandas.Timestamp(start)) & (times < pandas.Timestamp(end))
+        part[name] = df[inside].reset_index(drop=True)
+    return part
 
 
 def _outcome(result: RunResult) -> Outcome:

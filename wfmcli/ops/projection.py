@@ -2,7 +2,9 @@
 
 Scheduled runs (`wfm run SCOPE/DEST`, from cron every `schedule`, starting `lag` after local
 midnight as `wfm schedule` writes it). Each run plans its periods with the jobs' own planner
-(new closed periods plus the re-send window) and pulls once per local day those periods touch:
+(new closed periods plus the re-send window) and pulls once per group of local days those
+periods touch (wfmcli.jobs.plan.pull_groups: a run re-checking yesterday's last hours just after
+midnight asks for both days' parts in one pull, one interval across midnight):
 
     per pull    queue queries (queues grouped by SL threshold, 100 per query)
                 + one agent x queue conversation-aggregate query (grouped by userId, no user
@@ -28,7 +30,14 @@ from typing import Any
 
 from wfmcli.frames import FRAMES
 from wfmcli.genesys.notifications import DEFAULT_CHANNEL_LIFE, MAX_TOPICS_PER_CHANNEL
-from wfmcli.jobs.plan import AGENT_FRAMES, Report, Timing, closed_periods, plan_run
+from wfmcli.jobs.plan import (
+    AGENT_FRAMES,
+    Report,
+    Timing,
+    closed_periods,
+    plan_run,
+    pull_groups,
+)
 from wfmcli.pull.directory_cache import DIRECTORY_TTL, PROBE_EVERY
 from wfmcli.pull.queries import agent_block_minutes
 from wfmcli.rta.source import ROSTER_FULL_EVERY
@@ -143,7 +152,8 @@ def pull_requests(
     hours: float = 24.0,
     minutes: int = 15,
 ) -> dict[str, float]:
-    """One pull of one local day of the given frames, by endpoint (as wfmcli.pull.run asks);
+    """One pull (one span, at most a day) of the given frames, by endpoint (as wfmcli.pull.run
+    asks);
     `directory`: whether this pull reads the directory in full, `probe`: whether it probes it,
     `tokens`: whether it logs in (only when no stored token is fresh); `hours`: the span pulled
     and `minutes` its interval (the agent x queue query is one per block of hours)."""
@@ -201,7 +211,8 @@ class Pull:
 
 def pulls_per_day(schedule: RunSchedule, day: date) -> list[Pull]:
     """Each pull the day's runs make, in steady state (every earlier period already
-    delivered). A run pulls once per local day its plan touches, only the frames due."""
+    delivered). A run pulls once per group of local days its plan touches (`pull_groups`, as
+    the job does), only the frames due."""
     timing = schedule.timing
     # Steady state: nothing older than the re-send window is undelivered.
     short = replace(timing, max_backfill=timing.resend + timedelta(days=1))
@@ -215,15 +226,12 @@ def pulls_per_day(schedule: RunSchedule, day: date) -> list[Pull]:
             for report in schedule.reports
             for p in closed_periods(report, short, before, horizon)
         }
-        days: dict[date, set[str]] = {}
-        spans: dict[date, list[datetime]] = {}
-        for period in plan_run(schedule.reports, short, now, delivered).periods:
-            local_day = period.start.astimezone(timing.zone).date()
-            days.setdefault(local_day, set()).add(frame_of[period.report])
-            spans.setdefault(local_day, []).extend((period.start, period.end))
-        for day_key, frames in sorted(days.items()):
-            hours = (max(spans[day_key]) - min(spans[day_key])).total_seconds() / 3600
-            pulls.append(Pull(now, frozenset(frames), hours))
+        periods = plan_run(schedule.reports, short, now, delivered).periods
+        for group in pull_groups(periods, timing.zone, frame_of):
+            pulled = [period for day_periods in group for period in day_periods]
+            span = max(p.end for p in pulled) - min(p.start for p in pulled)
+            frames = frozenset(frame_of[p.report] for p in pulled)
+            pulls.append(Pull(now, frames, span.total_seconds() / 3600))
     return pulls
 
 

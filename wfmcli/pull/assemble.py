@@ -175,6 +175,73 @@ class BucketGrid:
         return stamp
 
 
+class AnswerSplitter:
+    """Splits an aggregate answer over a span of day windows into one answer per window, by
+    each bucket's start, so each day's assembler sees what a query of that day alone answers.
+
+    A body that is not the expected shape, or a bucket that falls in no window, goes to the
+    first window, whose assembler then reports it as it would for a one-day query.
+    """
+
+    def __init__(self, windows: Sequence[Window]) -> None:
+        self.bounds = [(pd.Timestamp(w.start), pd.Timestamp(w.end)) for w in windows]
+        self._where: dict[str, int] = {}
+
+    def split(self, body: Any) -> list[Any]:
+        if len(self.bounds) == 1:
+            return [body]
+        empty: list[Any] = [{"results": []} for _ in self.bounds]
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list):
+            return [body, *empty[1:]]
+        parts: list[list[dict[str, Any]]] = [[] for _ in self.bounds]
+        for result in results:
+            data = result.get("data") if isinstance(result, dict) else None
+            if not isinstance(data, list):
+                parts[0].append(result)
+                continue
+            entries: list[list[Any]] = [[] for _ in self.bounds]
+            for entry in data:
+                entries[self._window(entry)].append(entry)
+            for index, kept in enumerate(entries):
+                if kept:
+                    parts[index].append({**result, "data": kept})
+        rest = {key: value for key, value in body.items() if key != "results"}
+        return [{**rest, "results": part} for part in parts]
+
+    def _window(self, entry: Any) -> int:
+        bucket = str(entry.get("interval")) if isinstance(entry, dict) else ""
+        found = self._where.get(bucket)
+        if found is None:
+            found = 0
+            try:
+                start = pd.Timestamp(bucket.split("/", 1)[0]).tz_convert("UTC")
+            except (ValueError, TypeError):
+                start = None
+            for index, (low, high) in enumerate(self.bounds):
+                if start is not None and low <= start < high:
+                    found = index
+            self._where[bucket] = found
+        return found
+
+
+def overlapping(details: Iterable[Mapping[str, Any]], window: Window) -> list[dict[str, Any]]:
+    """User details cut down to the status records that overlap `window`, as a query of that
+    window alone would answer them (records are whole, not clipped to the interval)."""
+
+    def inside(record: Mapping[str, Any]) -> bool:
+        start, end = _parse_time(record.get("startTime")), _parse_time(record.get("endTime"))
+        return (start is None or start < window.end) and (end is None or end > window.start)
+
+    kept = []
+    for detail in details:
+        cut = {key: [r for r in detail.get(key) or [] if inside(r)]
+               for key in ("primaryPresence", "routingStatus")}  # fmt: skip
+        if any(cut.values()):
+            kept.append({**detail, **cut})
+    return kept
+
+
 def _results(body: Any, what: str) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
         raise RemoteError(f"Genesys Cloud {what} answered a body that is not a JSON object")

@@ -1,9 +1,11 @@
-"""Request bodies for the pull: one query per local day per batch, grouped instead of per entity.
+"""Request bodies for the pull: one query per span per batch, grouped instead of per entity.
 
-Every aggregate query asks for one local day (or the part of it the pull covers) with the
-destination's zone as `timeZone`, so Genesys cuts buckets at local boundaries. Ranges are split at
-local midnights, which keeps each query far inside Genesys' interval limits (31 days for user
-details) and gives the cache its day partitions.
+Every aggregate query asks with the destination's zone as `timeZone`, so Genesys cuts buckets at
+local boundaries. Ranges are split at local midnights into day windows (the cache's day
+partitions); consecutive windows that together last at most `MAX_QUERY_SPAN` are asked as one
+span (a scheduled run just after midnight re-checks yesterday's last hours with today's first
+ones), and the answers are split back into the windows by bucket. Each query stays far inside
+Genesys' interval limits (31 days for user details with user filters).
 
 Service level: queues are grouped by SL threshold and each query carries `rangeBound` views on
 `tAnswered` and `tAbandon` (at most five thresholds, ten views, per query). The views give the
@@ -31,6 +33,9 @@ DETAILS_PAGE_SIZE = 100
 # agent-hours (a full day of 800 agents, 11 hours of 1,800, one hour of 20,000), so its answer
 # stays some tens of MB while a scheduled run (a few hours) still asks once.
 AGENT_HOURS_PER_QUERY = 20_000
+# Day windows asked as one query: enough for a run's re-send window across midnight, while a
+# pull of whole days still asks day by day (answers, and the memory they take, stay per day).
+MAX_QUERY_SPAN = timedelta(hours=24)
 
 QUEUE_METRICS = (
     "nOffered",
@@ -80,6 +85,31 @@ def day_windows(start: datetime, end: datetime, zone: ZoneInfo) -> list[Window]:
         if lo < hi:
             windows.append(Window(day, lo, hi, zone))
         day += timedelta(days=1)
+
+
+def query_spans(windows: Sequence[Window], minutes: int) -> list[list[Window]]:
+    """Consecutive day windows grouped into the spans one query each asks for: together at most
+    MAX_QUERY_SPAN long, each next window starting where the one before ended, a whole number
+    of intervals after the span's start (Genesys steps buckets from the interval's start, so
+    they then fall on each day's own grid)."""
+    spans: list[list[Window]] = []
+    for window in windows:
+        span = spans[-1] if spans else None
+        if (
+            span is not None
+            and span[-1].end == window.start
+            and window.end - span[0].start <= MAX_QUERY_SPAN
+            and (window.start - span[0].start) % timedelta(minutes=minutes) == timedelta(0)
+        ):
+            span.append(window)
+        else:
+            spans.append([window])
+    return spans
+
+
+def span_window(windows: Sequence[Window]) -> Window:
+    """One window over consecutive day windows (named by the first day)."""
+    return Window(windows[0].day, windows[0].start, windows[-1].end, windows[0].zone)
 
 
 def granularity(minutes: int) -> str:

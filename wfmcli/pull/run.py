@@ -1,19 +1,22 @@
 """`pull(...)`: Genesys analytics for a scope and a time range -> the four canonical frames.
 
-The directory is read once (credential set 1). Then, per local day, the work is sharded: agents
-are split into one contiguous shard per credential set and asked for in batches of 100 userIds
-(user aggregates, user details); agent x queue work is one conversation-aggregate query per block
-of hours grouped by userId (no user predicates); queue queries go round-robin over the sets. Each
-set runs a few requests at once behind its own token and rate gate, so N sets pull about N times
-faster. Each answer is folded in as it arrives and agent rows are spilled to disk; each day is
-then written to the cache piece by sorted piece (an interval of at most 5,000 agents, or a batch
-of users, at a time) and released before the next, so a day of agent rows is never in memory at
-once. Every request is counted, token requests included.
+The directory is read once (credential set 1). Then, per span (a local day, or the consecutive
+parts of days a short range touches, asked as one interval: `query_spans`), the work is
+sharded: agents are split into one contiguous shard per credential set and asked for in batches
+of 100 userIds (user aggregates, user details); agent x queue work is one conversation-aggregate
+query per block of hours grouped by userId (no user predicates); queue queries go round-robin
+over the sets. Each set runs a few requests at once behind its own token and rate gate, so N
+sets pull about N times faster. Each answer is split by local day and folded in as it arrives,
+and agent rows are spilled to disk; each day is then written to its cache partition piece by
+sorted piece (an interval of at most 5,000 agents, or a batch of users, at a time) and released
+before the next, so a day of agent rows is never in memory at once. Every request is counted,
+token requests included.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -30,7 +33,7 @@ from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import CredentialSession, GenesysClient
 from wfmcli.genesys.counter import RequestCounter
 from wfmcli.genesys.retry import RetryPolicy
-from wfmcli.pull.assemble import DayAssembler
+from wfmcli.pull.assemble import AnswerSplitter, DayAssembler, overlapping
 from wfmcli.pull.cache import FrameCache, Partition
 from wfmcli.pull.directory import AgentIdMode, Directory, load_directory, probe_directory
 from wfmcli.pull.directory_cache import DirectoryCache, current_directory, directory_key
@@ -43,7 +46,9 @@ from wfmcli.pull.queries import (
     agent_conversation_body,
     chunks,
     day_windows,
+    query_spans,
     queue_queries,
+    span_window,
     user_aggregate_body,
     user_details_body,
 )
@@ -198,7 +203,10 @@ def _shards(user_ids: list[str], sets: int) -> list[list[list[str]]]:
 
 
 async def _details(
-    session: CredentialSession, window: Window, user_ids: list[str], assembler: DayAssembler
+    session: CredentialSession,
+    window: Window,
+    user_ids: list[str],
+    assemblers: Sequence[DayAssembler],
 ) -> None:
     merged: dict[str, dict[str, list[Any]]] = {}
     seen = 0
@@ -220,10 +228,15 @@ async def _details(
     else:
         raise RemoteError(f"Genesys Cloud {USER_DETAILS} has more than {MAX_DETAIL_PAGES} pages")
     # A status spanning days can come back once per day; keep one copy of each record.
-    assembler.add_user_details(
+    details = [
         {"userId": user_id, **{key: _unique(records) for key, records in entry.items()}}
         for user_id, entry in merged.items()
-    )
+    ]
+    if len(assemblers) == 1:
+        assemblers[0].add_user_details(details)
+        return
+    for assembler in assemblers:
+        assembler.add_user_details(overlapping(details, assembler.window))
 
 
 def _unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -233,22 +246,30 @@ def _unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _window_jobs(
+def _span_jobs(
     window: Window,
     spec: PullSpec,
     directory: Directory,
-    assembler: DayAssembler,
+    assemblers: Sequence[DayAssembler],
     wanted: tuple[str, ...],
     sets: int,
 ) -> list[tuple[int, Callable[[CredentialSession], Awaitable[None]]]]:
+    """The requests of one span (`window`), each answer split back into the days'
+    `assemblers`."""
     jobs: list[tuple[int, Callable[[CredentialSession], Awaitable[None]]]] = []
     minutes = spec.interval
+    splitter = AnswerSplitter([assembler.window for assembler in assemblers])
+
+    def by_day(body: Any) -> Iterator[tuple[DayAssembler, Any]]:
+        return zip(assemblers, splitter.split(body), strict=True)
+
     if "queue_interval" in wanted:
         for number, query in enumerate(queue_queries(directory.queues)):
 
             async def queue_job(s: CredentialSession, q: Any = query) -> None:
                 body = await s.post(CONVERSATION_AGGREGATES, json=q.body(window, minutes))
-                assembler.add_queue_answer(q, body)
+                for assembler, part in by_day(body):
+                    assembler.add_queue_answer(q, part)
 
             jobs.append((number % sets, queue_job))
     if {"agent_interval", "agent_queue_interval"} & set(wanted) and directory.agents:
@@ -256,7 +277,8 @@ def _window_jobs(
 
             async def conversations(s: CredentialSession, b: Window = block) -> None:
                 body = agent_conversation_body(b, minutes)  # every agent in one query
-                assembler.add_agent_conversations(await s.post(CONVERSATION_AGGREGATES, json=body))
+                for assembler, part in by_day(await s.post(CONVERSATION_AGGREGATES, json=body)):
+                    assembler.add_agent_conversations(part)
 
             jobs.append((len(jobs) % sets, conversations))
     user_ids = [agent.user_id for agent in directory.agents]
@@ -266,13 +288,14 @@ def _window_jobs(
 
                 async def users(s: CredentialSession, ids: list[str] = batch) -> None:
                     body = user_aggregate_body(window, minutes, ids)
-                    assembler.add_user_aggregates(await s.post(USER_AGGREGATES, json=body))
+                    for assembler, part in by_day(await s.post(USER_AGGREGATES, json=body)):
+                        assembler.add_user_aggregates(part)
 
                 jobs.append((set_index, users))
             if "agent_status" in wanted:
 
                 async def details(s: CredentialSession, ids: list[str] = batch) -> None:
-                    await _details(s, window, ids, assembler)
+                    await _details(s, window, ids, assemblers)
 
                 jobs.append((set_index, details))
     return jobs
@@ -309,12 +332,14 @@ async def pull_async(
         sets = len(client.sessions)
         done = [0]
         plans = []
-        for window in windows:
-            assembler = DayAssembler(window, spec.interval, directory, frozenset(spec.media))
-            plans.append(
-                (window, assembler, _window_jobs(window, spec, directory, assembler, wanted, sets))
-            )
-        total = sum(len(jobs) for _, _, jobs in plans)
+        for span in query_spans(windows, spec.interval):
+            assemblers = [
+                DayAssembler(window, spec.interval, directory, frozenset(spec.media))
+                for window in span
+            ]
+            jobs = _span_jobs(span_window(span), spec, directory, assemblers, wanted, sets)
+            plans.append((assemblers, jobs))
+        total = sum(len(jobs) for _, jobs in plans)
 
         def tick() -> None:
             done[0] += 1
@@ -322,20 +347,13 @@ async def pull_async(
                 progress(done[0], total)
 
         runner = _Runner(client, tick)
-        for window, assembler, jobs in plans:
-            with assembler:
+        for assemblers, jobs in plans:
+            with contextlib.ExitStack() as stack:
+                for assembler in assemblers:
+                    stack.enter_context(assembler)
                 await _all(runner, jobs)
-                for name in wanted:
-                    pieces = _tally(
-                        assembler.pieces(name), summaries[name], kept[name], keep_frames
-                    )
-                    if cache is None:
-                        for _ in pieces:
-                            pass
-                        continue
-                    partition = Partition(spec.scope, name, spec.zone, spec.interval, window.day)
-                    path = cache.write_sorted(partition, window.start, window.end, pieces)
-                    summaries[name].files.append(str(path))
+                for assembler in assemblers:
+                    _store(assembler, spec, wanted, cache, summaries, kept, keep_frames)
     requests = counter.count()
     days = (spec.end - spec.start).total_seconds() / 86_400
     by_endpoint: dict[str, int] = {}
@@ -364,6 +382,28 @@ async def pull_async(
         data={name: _concat(name, parts) for name, parts in kept.items()} if keep_frames else {},
         directory=directory,
     )
+
+
+def _store(
+    assembler: DayAssembler,
+    spec: PullSpec,
+    wanted: tuple[str, ...],
+    cache: FrameCache | None,
+    summaries: dict[str, FrameSummary],
+    kept: dict[str, list[pd.DataFrame]],
+    keep_frames: bool,
+) -> None:
+    """One day window's frames into its cache partitions (and the kept frames)."""
+    window = assembler.window
+    for name in wanted:
+        pieces = _tally(assembler.pieces(name), summaries[name], kept[name], keep_frames)
+        if cache is None:
+            for _ in pieces:
+                pass
+            continue
+        partition = Partition(spec.scope, name, spec.zone, spec.interval, window.day)
+        path = cache.write_sorted(partition, window.start, window.end, pieces)
+        summaries[name].files.append(str(path))
 
 
 async def _claim_cache(
