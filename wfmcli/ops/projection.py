@@ -9,7 +9,8 @@ midnight asks for both days' parts in one pull, one interval across midnight):
     per pull    queue queries (queues grouped by SL threshold, 100 per query)
                 + one agent x queue conversation-aggregate query (grouped by userId, no user
                   predicates) when agent frames are due
-                + per batch of 100 agents: user aggregates, user details (one page: 100 users)
+                + per batch of 100 agents: user aggregates, and user details (one page: 100
+                  users) for each local day the pull touches (status timelines stay per day)
     directory   read in full once a day (divisions, roles, the role's users, all users, all
                 queues in pages of 500, presence definitions); in between a 2-request probe
                 (the role, the queue listing) at most every 2 hours (wfmcli.pull.directory_cache)
@@ -151,12 +152,14 @@ def pull_requests(
     tokens: bool = False,
     hours: float = 24.0,
     minutes: int = 15,
+    days: int = 1,
 ) -> dict[str, float]:
     """One pull (one span, at most a day) of the given frames, by endpoint (as wfmcli.pull.run
     asks);
     `directory`: whether this pull reads the directory in full, `probe`: whether it probes it,
     `tokens`: whether it logs in (only when no stored token is fresh); `hours`: the span pulled
-    and `minutes` its interval (the agent x queue query is one per block of hours)."""
+    and `minutes` its interval (the agent x queue query is one per block of hours); `days`: the
+    local days it touches (user details are asked day by day)."""
     sets = max(sizes.credential_sets, 1)
     shards = _shards(sizes.agents, sets)
     batches = sum(math.ceil(n / USER_BATCH) for n in shards)
@@ -171,7 +174,7 @@ def pull_requests(
         OAUTH: len(used) if tokens else 0,
         CONVERSATION_AGGREGATES: queue_queries + grouped,
         USER_AGGREGATES: batches if "agent_interval" in frames else 0,
-        USER_DETAILS: batches if "agent_status" in frames else 0,
+        USER_DETAILS: batches * days if "agent_status" in frames else 0,
     }
     if directory:
         _add(requests, directory_requests(sizes), 1)
@@ -207,6 +210,7 @@ class Pull:
     at: datetime
     frames: frozenset[str]
     hours: float = 24.0  # the span of the periods it covers
+    days: int = 1  # the local days it touches
 
 
 def pulls_per_day(schedule: RunSchedule, day: date) -> list[Pull]:
@@ -231,7 +235,7 @@ def pulls_per_day(schedule: RunSchedule, day: date) -> list[Pull]:
             pulled = [period for day_periods in group for period in day_periods]
             span = max(p.end for p in pulled) - min(p.start for p in pulled)
             frames = frozenset(frame_of[p.report] for p in pulled)
-            pulls.append(Pull(now, frames, span.total_seconds() / 3600))
+            pulls.append(Pull(now, frames, span.total_seconds() / 3600, len(group)))
     return pulls
 
 
@@ -251,7 +255,7 @@ def project_runs(schedule: RunSchedule, sizes: OrgSizes, day: date) -> Projectio
         elif probe:
             probed = pull.at
         counts = pull_requests(sizes, pull.frames, directory=full, probe=probe, hours=pull.hours,
-                               minutes=schedule.timing.minutes)  # fmt: skip
+                               minutes=schedule.timing.minutes, days=pull.days)  # fmt: skip
         _add(endpoints, counts, 1)
     with_agents = sum(1 for pull in pulls if AGENT_FRAMES & pull.frames)
     item = (

@@ -225,23 +225,6 @@ class AnswerSplitter:
         return found
 
 
-def overlapping(details: Iterable[Mapping[str, Any]], window: Window) -> list[dict[str, Any]]:
-    """User details cut down to the status records that overlap `window`, as a query of that
-    window alone would answer them (records are whole, not clipped to the interval)."""
-
-    def inside(record: Mapping[str, Any]) -> bool:
-        start, end = _parse_time(record.get("startTime")), _parse_time(record.get("endTime"))
-        return (start is None or start < window.end) and (end is None or end > window.start)
-
-    kept = []
-    for detail in details:
-        cut = {key: [r for r in detail.get(key) or [] if inside(r)]
-               for key in ("primaryPresence", "routingStatus")}  # fmt: skip
-        if any(cut.values()):
-            kept.append({**detail, **cut})
-    return kept
-
-
 def _results(body: Any, what: str) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
         raise RemoteError(f"Genesys Cloud {what} answered a body that is not a JSON object")

@@ -1,16 +1,16 @@
 """`pull(...)`: Genesys analytics for a scope and a time range -> the four canonical frames.
 
 The directory is read once (credential set 1). Then, per span (a local day, or the consecutive
-parts of days a short range touches, asked as one interval: `query_spans`), the work is
-sharded: agents are split into one contiguous shard per credential set and asked for in batches
-of 100 userIds (user aggregates, user details); agent x queue work is one conversation-aggregate
-query per block of hours grouped by userId (no user predicates); queue queries go round-robin
-over the sets. Each set runs a few requests at once behind its own token and rate gate, so N
-sets pull about N times faster. Each answer is split by local day and folded in as it arrives,
-and agent rows are spilled to disk; each day is then written to its cache partition piece by
-sorted piece (an interval of at most 5,000 agents, or a batch of users, at a time) and released
-before the next, so a day of agent rows is never in memory at once. Every request is counted,
-token requests included.
+parts of days a short range touches, asked as one interval: `query_spans`), the work is sharded:
+agents are split into one contiguous shard per credential set and asked for in batches of 100
+userIds (user aggregates; user details day by day); agent x queue work is one
+conversation-aggregate query per block of hours grouped by userId (no user predicates); queue
+queries go round-robin over the sets. Each set runs a few requests at once behind its own token and
+rate gate, so N sets pull about N times faster. Each answer is split by local day and folded in as
+it arrives, and agent rows are spilled to disk; each day is then written to its cache partition
+piece by sorted piece (an interval of at most 5,000 agents, or a batch of users, at a time) and
+released before the next, so a day of agent rows is never in memory at once. Every request is
+counted, token requests included.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import CredentialSession, GenesysClient
 from wfmcli.genesys.counter import RequestCounter
 from wfmcli.genesys.retry import RetryPolicy
-from wfmcli.pull.assemble import AnswerSplitter, DayAssembler, overlapping
+from wfmcli.pull.assemble import AnswerSplitter, DayAssembler
 from wfmcli.pull.cache import FrameCache, Partition
 from wfmcli.pull.directory import AgentIdMode, Directory, load_directory, probe_directory
 from wfmcli.pull.directory_cache import DirectoryCache, current_directory, directory_key
@@ -203,10 +203,7 @@ def _shards(user_ids: list[str], sets: int) -> list[list[list[str]]]:
 
 
 async def _details(
-    session: CredentialSession,
-    window: Window,
-    user_ids: list[str],
-    assemblers: Sequence[DayAssembler],
+    session: CredentialSession, window: Window, user_ids: list[str], assembler: DayAssembler
 ) -> None:
     merged: dict[str, dict[str, list[Any]]] = {}
     seen = 0
@@ -228,15 +225,10 @@ async def _details(
     else:
         raise RemoteError(f"Genesys Cloud {USER_DETAILS} has more than {MAX_DETAIL_PAGES} pages")
     # A status spanning days can come back once per day; keep one copy of each record.
-    details = [
+    assembler.add_user_details(
         {"userId": user_id, **{key: _unique(records) for key, records in entry.items()}}
         for user_id, entry in merged.items()
-    ]
-    if len(assemblers) == 1:
-        assemblers[0].add_user_details(details)
-        return
-    for assembler in assemblers:
-        assembler.add_user_details(overlapping(details, assembler.window))
+    )
 
 
 def _unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -292,10 +284,15 @@ def _span_jobs(
                         assembler.add_user_aggregates(part)
 
                 jobs.append((set_index, users))
-            if "agent_status" in wanted:
+            # Status timelines stay one query per day: Genesys joins a user's records that
+            # run on past the interval's end, so a row ending just after midnight could end
+            # elsewhere than a pull of its own day says (the aggregates split cleanly by bucket).
+            for assembler in assemblers if "agent_status" in wanted else ():
 
-                async def details(s: CredentialSession, ids: list[str] = batch) -> None:
-                    await _details(s, window, ids, assemblers)
+                async def details(
+                    s: CredentialSession, ids: list[str] = batch, a: DayAssembler = assembler
+                ) -> None:
+                    await _details(s, a.window, ids, a)
 
                 jobs.append((set_index, details))
     return jobs
