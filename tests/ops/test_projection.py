@@ -160,6 +160,10 @@ def test_pull_requests_shard_agents_over_the_sets() -> None:
     assert "POST /oauth/token" not in pull_requests(sizes)  # a stored token is reused
     probe = pull_requests(sizes, directory=False, probe=True)
     assert probe["GET /api/v2/routing/queues"] == 1 and "GET /api/v2/users" not in probe
+    # a pull across midnight: aggregates once for both days' parts, status timelines per day
+    night = pull_requests(sizes, hours=2, days=2)
+    assert night["POST /api/v2/analytics/users/aggregates/query"] == 60
+    assert night["POST /api/v2/analytics/users/details/query"] == 120
 
 
 def test_relay_renewals_and_restarts() -> None:
