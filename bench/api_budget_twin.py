@@ -1,7 +1,7 @@
 """Both feeds' Genesys API requests, measured at the twin, next to the projection (`wfm api-usage`).
 
     .venv/bin/python bench/api_budget_twin.py [--agents 2000] [--queues 40] [--runs 96]
-                                              [--modes 1h,15m] [--relay-seconds 20]
+                                              [--modes 1h,15m] [--relay-seconds 288]
 
 The org: a twin of 2,000 users (1,800 licensed), 40 queues, clock frozen after the day. The
 destination: NICE IEX, 15-minute files in America/New_York, delivered to a file:// folder, run
@@ -14,12 +14,13 @@ Steady state: one warm-up run before the day delivers the backlog; then the stor
 cached directory are deleted, so the day itself holds what a day in the middle of a month holds:
 one login per credential set (tokens live 24 h) and one full directory read (plus its probes).
 
-The relay: `wfm rta serve prod` runs for `--relay-seconds` with a 2-second roster refresh and one
-`socket_closing` on every channel; the twin counts what the start-up, each roster refresh and
-each renewal cost, and the bench scales those to a day at the configured frequencies (roster
-every 5 minutes, one socket_closing and one 24-hour channel renewal per channel a day). That is a
-compression of a day of relay traffic, not a day of it: the per-event costs are measured, the
-event counts per day are the configuration's.
+The relay: `wfm rta serve prod` lives through a day compressed into `--relay-seconds` (288 or
+more: a roster check a second): the roster is checked 288 times (every 5 minutes in a real day),
+the role's holders read every 12th check (every hour) and everything once (once a day), as the
+configuration's defaults would; then one `socket_closing` on every channel, and one channel
+renewal per channel (counted as the start-up's subscription requests). The twin counts every
+request; the roster part is scaled by 288 / the checks the relay made (its /status counts them),
+so a slow check does not shorten the day.
 
 The twin's rate limit (300 requests a minute per token) is lifted for the bench: a day of runs
 squeezed into minutes would hit it, the same runs over a day never do.
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import shutil
@@ -46,6 +46,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -59,6 +61,7 @@ from wfmcli.sim import RunningTwin, start_twin  # noqa: E402
 ZONE = "America/New_York"
 DAY = date(2026, 6, 10)
 OAUTH = "POST /oauth/token"
+SUBSCRIPTIONS = "PUT /api/v2/notifications/channels/{id}/subscriptions"
 
 
 def write_config(folder: Path, twin: RunningTwin, agent_every: str, listen: str) -> Path:
@@ -137,45 +140,85 @@ def measure_runs(
     return served(twin) - before
 
 
+PERIODS_PER_DAY = 288  # roster checks a day at the default rta.roster_refresh of 5 minutes
+ROSTER_CHECKS = ("GET /api/v2/authorization/roles", "GET /api/v2/authorization/roles/{id}/users")
+
+
 def measure_relay(
     twin: RunningTwin, config: Path, folder: Path, seconds: float
 ) -> dict[str, float]:
-    """Per-day relay requests: measured per-event costs times the configured event counts."""
-    env = {**os.environ, "WFM_CONFIG": str(config), "WFM_DATA_DIR": str(folder / "data"),
+    """Per-day relay requests, from a day compressed into `seconds` (at least 288): the
+    roster is checked PERIODS_PER_DAY times, its holders read every 12th period, everything once;
+    then one socket_closing on every channel; plus one renewal per channel (the same PUT as
+    at the start)."""
+    refresh = max(1, int(seconds) // PERIODS_PER_DAY)  # `rta serve` takes whole seconds
+    day_s, holders_s = refresh * PERIODS_PER_DAY, refresh * 12
+    text = config.read_text(encoding="utf-8")
+    compressed = config.with_name("relay.yaml")
+    compressed.write_text(text.replace("        rta:\n", f"        rta:\n"
+                                       f"          roster_holders_check: {holders_s}s\n"
+                                       f"          roster_full_read: {day_s}s\n"), "utf-8")
+    port = _free_port()
+    env = {**os.environ, "WFM_CONFIG": str(compressed), "WFM_DATA_DIR": str(folder / "data"),
            "WFM_CACHE_DIR": str(folder / "cache")}  # fmt: skip
-    wfm = [sys.executable, "-m", "wfmcli", "rta", "serve", "prod/nice", "--roster-refresh", "2"]
-    subscriptions = "PUT /api/v2/notifications/channels/{id}/subscriptions"
-    channels = math.ceil(sum(1 for u in twin.org.users if u.licensed) / 1000)
-    before = served(twin)
+    wfm = [sys.executable, "-m", "wfmcli", "rta", "serve", "prod/nice",
+           "--roster-refresh", str(refresh), "--metrics-port", str(port)]  # fmt: skip
     process = subprocess.Popen(wfm, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        start = time.monotonic()
-        while (served(twin)[subscriptions] - before[subscriptions] < channels
-               and time.monotonic() - start < 60 and process.poll() is None):  # fmt: skip
-            time.sleep(0.2)
-        started = served(twin)
-        time.sleep(seconds / 2)
+        stats = _wait_ready(process, port)
+        started, checks = served(twin), _roster_checks(stats)
+        time.sleep(day_s * 1.03)  # the day's full read falls at its end
+        day_end, periods = served(twin), _roster_checks(_status(port)) - checks
+        resyncs = _status(port)["resyncs"]
         twin.socket_closing(0.5)
-        time.sleep(seconds / 2)
-        end = served(twin)
+        deadline = time.monotonic() + 30
+        while _status(port)["resyncs"] == resyncs and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)
+        closing = served(twin) - day_end
     finally:
         process.terminate()
         _, errors = process.communicate(timeout=15)
-    if started == before:
-        raise SystemExit(f"the relay did not start: {errors.decode(errors='replace')[-2000:]}")
-    window = end - started
-    roster_keys = ("GET /api/v2/authorization/roles", "GET /api/v2/authorization/roles/{id}/users",
-                   "GET /api/v2/users", "GET /api/v2/authorization/divisions")  # fmt: skip
-    refreshes = max(window["GET /api/v2/authorization/roles"], 1)
-    renewal = {k: v for k, v in window.items() if k not in roster_keys}
-    per_refresh = {k: window[k] / refreshes for k in roster_keys if window[k]}
-    per_day: dict[str, float] = {}
-    for endpoint, count in per_refresh.items():
-        per_day[endpoint] = count * 86_400 / 300  # roster_refresh: 5 minutes
-    for endpoint, count in renewal.items():
-        if endpoint != OAUTH:
-            per_day[endpoint] = per_day.get(endpoint, 0) + count * 2  # socket_closing + 24 h
+    if not periods:
+        tail = errors.decode(errors="replace")[-2000:]
+        raise SystemExit(f"the relay made no roster checks: {tail}")
+    roster = day_end - started
+    per_day = {k: v * PERIODS_PER_DAY / periods for k, v in roster.items()}
+    for endpoint, count in closing.items():
+        if endpoint not in ROSTER_CHECKS:  # the checks go on meanwhile: counted in the day
+            per_day[endpoint] = per_day.get(endpoint, 0) + count  # one socket_closing a day
+    renewals = started[SUBSCRIPTIONS]  # at the start: one PUT per channel, as a renewal makes
+    per_day[SUBSCRIPTIONS] = per_day.get(SUBSCRIPTIONS, 0) + renewals
+    per_day.pop(OAUTH, None)  # logins are the scope's (counted with the runs)
     return per_day
+
+
+def _status(port: int) -> dict[str, float]:
+    """The relay's source counters from its /status."""
+    body = httpx.get(f"http://127.0.0.1:{port}/status", timeout=5.0).json()
+    sources = body["sources"]
+    return {key: sum(float(s.get(key, 0)) for s in sources)
+            for key in ("roster_probes", "roster_holder_reads", "roster_refreshes", "resyncs")}
+
+
+def _roster_checks(stats: dict[str, float]) -> float:
+    return stats["roster_probes"] + stats["roster_holder_reads"] + stats["roster_refreshes"]
+
+
+def _wait_ready(process: subprocess.Popen[bytes], port: int) -> dict[str, float]:
+    """Waits until the relay has read every agent's state once (its start-up is done)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            stats = _status(port)
+        except (httpx.HTTPError, KeyError):
+            stats = {}
+        if stats.get("resyncs", 0) >= 1:
+            time.sleep(1.0)  # channels still connecting resync once more
+            return _status(port)
+        time.sleep(0.2)
+    _, errors = process.communicate(timeout=15)
+    raise SystemExit(f"the relay did not start: {errors.decode(errors='replace')[-2000:]}")
 
 
 def _free_port() -> int:

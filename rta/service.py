@@ -149,7 +149,9 @@ class Relay:
                 known = configs.get(config.scope)
                 configs[config.scope] = config if known is None else replace(
                     known, detailed=known.detailed or config.detailed,
-                    roster_refresh_s=min(known.roster_refresh_s, config.roster_refresh_s))
+                    roster_refresh_s=min(known.roster_refresh_s, config.roster_refresh_s),
+                    holders_check_s=min(known.holders_check_s, config.holders_check_s),
+                    full_read_s=min(known.full_read_s, config.full_read_s))
         self.sources = [
             GenesysSource(replace(config, agent_key=self._keyer(config)), self._apply,
                           self._remove, self._source_ready)

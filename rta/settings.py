@@ -23,7 +23,7 @@ from wfmcli.rta.model import AgentIds
 from wfmcli.rta.records import Layout, id_problems, layout_from
 from wfmcli.rta.service import RelaySettings, SinkSpec
 from wfmcli.rta.sinks.http_push import HttpTarget, placeholders
-from wfmcli.rta.source import SourceConfig
+from wfmcli.rta.source import FULL_READ_S, HOLDERS_CHECK_S, SourceConfig
 from wfmcli.rta.told import told_path
 
 # What each auth kind needs from the destination's rta settings.
@@ -243,6 +243,10 @@ def _source(name: str, scope: Scope, destination: Destination, refresh_s: float
         agent_map=ids.agent_map,
         detailed=destination.rta.detailed if destination.rta else False,
         roster_refresh_s=refresh_s,
+        holders_check_s=(destination.rta.roster_holders_check.total_seconds()
+                         if destination.rta else HOLDERS_CHECK_S),
+        full_read_s=(destination.rta.roster_full_read.total_seconds()
+                     if destination.rta else FULL_READ_S),
         policy=ChannelPolicy(),
     )
 

@@ -40,7 +40,10 @@ USERS_PAGE = 500
 IDS_PER_READ = 100
 APPLY_CHUNK = 500  # events applied between two yields to the loop
 RESYNC_GATHER_MAX_S = 2.0
-ROSTER_FULL_EVERY = 12  # roster periods between full re-reads (1 h at the default 5 min)
+# A licence moved from one user to another keeps the role's userCount, so the holders are read
+# this often whatever the count says; users and divisions (renames, division moves) once a day.
+HOLDERS_CHECK_S = 3_600.0
+FULL_READ_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class SourceConfig:
     agent_map: Mapping[str, str] | None = None  # user id/username/email -> WFM id ("mapping")
     detailed: bool = False
     roster_refresh_s: float = 300.0
+    holders_check_s: float = HOLDERS_CHECK_S
+    full_read_s: float = FULL_READ_S
     policy: ChannelPolicy = field(default_factory=ChannelPolicy)
     retry: RetryPolicy | None = None
     topics_per_channel: int = MAX_TOPICS_PER_CHANNEL  # Genesys' limit; tests use less
@@ -107,13 +112,16 @@ class GenesysSource:
         self._inbox_ready = asyncio.Event()
         self.stats: dict[str, float] = {
             "events_in": 0, "coalesced": 0, "resyncs": 0, "resync_users": 0,
-            "roster_refreshes": 0, "roster_probes": 0,
+            "roster_refreshes": 0, "roster_probes": 0, "roster_holder_reads": 0,
             "last_event_lag_ms": 0.0,
         }
         self._group: asyncio.TaskGroup | None = None
         self._restored: dict[str, str] = {}
         self._role_id: str | None = None
-        self._role_count: int | None = None  # holders at the last full read
+        self._role_count: int | None = None  # the role's userCount at the last holders read
+        self._probed_count: int | None = None
+        self._holders: set[str] = set()
+        self._divisions: set[str] | None = None  # None: every division
         self._first_resync = asyncio.Event()
         self.restore_done = asyncio.Event()  # a saved roster, if any, was handed over
         self._verify_pending = False  # a saved roster awaits its one check (no resyncs yet)
@@ -254,19 +262,29 @@ class GenesysSource:
         (holders, divisions), listing = await asyncio.gather(
             self._licensed(client), self._all_users(client)
         )
-        rows = [
-            row for row in listing
-            if row.id in holders and row.agent is not None
-            and (divisions is None or row.division in divisions)
-        ]
+        self._holders, self._divisions = holders, divisions
+        rows = self._agents(listing)
         roster = {row.id: str(row.agent) for row in rows}
+        await self._change_roster(client, roster, [uid for uid in self.roster if uid not in roster])
+        return rows
+
+    def _agents(self, rows: list[_UserRow]) -> list[_UserRow]:
+        """The rows of licensed users with an agent key, in the configured divisions."""
+        return [
+            row for row in rows
+            if row.id in self._holders and row.agent is not None
+            and (self._divisions is None or row.division in self._divisions)
+        ]
+
+    async def _change_roster(
+        self, client: GenesysClient, roster: dict[str, str], left: list[str]
+    ) -> None:
+        """Agents in `roster` join (or keep their channel), those in `left` leave."""
         added = [uid for uid in roster if uid not in self.roster]
-        removed = [uid for uid in self.roster if uid not in roster]
-        for uid in removed:
+        for uid in left:
             self._remove(self.roster.pop(uid), self.config.scope)
         self.roster.update(roster)
-        await self._place(added, removed, client)
-        return rows
+        await self._place(added, left, client)
 
     def _topics(self, user_id: str) -> list[str]:
         topics = [f"v2.users.{user_id}.activity"]
@@ -478,21 +496,26 @@ class GenesysSource:
 
     async def _refresh_loop(self, client: GenesysClient) -> None:
         """Roster changes by change detection: each period one request reads the licensing
-        role's `userCount`; the role holders, divisions and users are read again only when it
-        moved, every ROSTER_FULL_EVERY periods (a swap keeps the count), and once soon after a
+        role's `userCount`; the role's holders are read when it moved and every
+        `holders_check_s` (a swap keeps the count), and only the users who joined are read;
+        users and divisions are read in full every `full_read_s`, and once soon after a
         restart from a saved roster."""
         if self._restored:
             await self._verify_restored(client)
-        since_full = 0
+        loop = asyncio.get_running_loop()
+        full_at = holders_at = loop.time()
         while True:
             await asyncio.sleep(self.config.roster_refresh_s)
-            since_full += 1
-            if since_full < ROSTER_FULL_EVERY and not await self._role_changed(client):
+            now = loop.time()
+            if now - full_at >= self.config.full_read_s:
+                if await self._refresh(client):
+                    full_at = holders_at = now
                 continue
-            if await self._refresh(client):
-                since_full = 0
+            due = now - holders_at >= self.config.holders_check_s
+            if (due or await self._count_moved(client)) and await self._check_holders(client):
+                holders_at = now
 
-    async def _role_changed(self, client: GenesysClient) -> bool:
+    async def _count_moved(self, client: GenesysClient) -> bool:
         if self._role_id is None or self._role_count is None:
             return True
         try:
@@ -505,7 +528,34 @@ class GenesysSource:
         self.stats["roster_probes"] += 1
         entities = list(body.get("entities") or []) if isinstance(body, dict) else []
         count = entities[0].get("userCount") if entities else None
-        return not isinstance(count, int) or count != self._role_count
+        self._probed_count = count if isinstance(count, int) else None
+        return self._probed_count != self._role_count
+
+    async def _check_holders(self, client: GenesysClient) -> bool:
+        """Reads the role's holders; users who joined are read by id, those gone leave."""
+        if self._role_id is None:
+            return await self._refresh(client)
+        path = f"/api/v2/authorization/roles/{self._role_id}/users"
+        try:
+            holders = set(await self._pages(client, path, {}, _ids))
+            joined = holders - self._holders
+            read = await self._read_users(client, joined) if joined else []
+        except (TransientError, WfmError) as exc:
+            log.warning("%s: roster check failed (%s); keeping the current roster",
+                        self.config.scope, exc.one_line())
+            return False
+        self.stats["roster_holder_reads"] += 1
+        self._holders = holders
+        rows = self._agents(read)
+        self._role_count = self._probed_count if self._probed_count is not None else len(holders)
+        left = [uid for uid in self.roster if uid not in holders]
+        added = {row.id: str(row.agent) for row in rows if row.id not in self.roster}
+        if left or added:
+            await self._change_roster(client, added, left)
+            log.info("%s: roster: %d joined, %d left", self.config.scope, len(added), len(left))
+            self._apply_users(rows)
+            self.request_resync(set(added))  # again after their topics are live
+        return True
 
     async def _refresh(self, client: GenesysClient) -> bool:
         try:

@@ -29,7 +29,6 @@ from wfmcli.ops.projection import (
     relay_requests,
 )
 from wfmcli.ops.sizes import measure_sizes
-from wfmcli.rta.source import ROSTER_FULL_EVERY
 from wfmcli.sim import RunningTwin, start_twin
 
 NOW = datetime(2026, 3, 11, 6, 0, tzinfo=UTC)
@@ -187,7 +186,15 @@ def test_relay_renewals_and_restarts() -> None:
     assert drops["GET /api/v2/users"] == 6 + 3 + 6 + 3
     # socket_closing: a new socket on the same channel, and the same resync as a drop
     assert relay_requests(replace(plan, reconnects_per_day=1), sizes) == drops
-    # the roster: a userCount probe each period, a full re-read every ROSTER_FULL_EVERY
-    refresh = relay_requests(replace(plan, roster_refresh_s=3600), sizes)
-    assert refresh["GET /api/v2/users"] == 24 / ROSTER_FULL_EVERY * 6
-    assert refresh["GET /api/v2/authorization/roles"] == 24
+    # the roster, every 5 minutes: a full read once a day (the role, 5 pages of holders, 6 of
+    # users, the divisions), the holders every hour (23 more reads of 5 pages) and a userCount
+    # probe in each of the other 264 periods
+    refresh = relay_requests(replace(plan, roster_refresh_s=300), sizes)
+    assert refresh["GET /api/v2/users"] == 6
+    assert refresh["GET /api/v2/authorization/roles/{id}/users"] == 5 + 23 * 5
+    assert refresh["GET /api/v2/authorization/roles"] == 1 + 264
+    assert refresh["GET /api/v2/authorization/divisions"] == 1
+    # hourly periods: each reads the holders, one a day reads everything
+    hourly = relay_requests(replace(plan, roster_refresh_s=3600), sizes)
+    assert hourly["GET /api/v2/authorization/roles/{id}/users"] == 24 * 5
+    assert hourly["GET /api/v2/authorization/roles"] == 1

@@ -171,7 +171,8 @@ def test_restart_gives_clients_a_full_snapshot(twin: RunningTwin) -> None:
 def test_roster_changes_are_picked_up_without_restart(twin: RunningTwin) -> None:
     async def scenario() -> None:
         relay = Relay(settings(twin, "verint", [SinkSpec("tcp-server")],
-                               source=source_config(twin, roster_refresh_s=0.3)))
+                               source=source_config(twin, roster_refresh_s=0.3,
+                                                    holders_check_s=0.9)))
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         await relay.sinks[0].listening.wait()  # type: ignore[attr-defined]

@@ -217,6 +217,8 @@ def _budget(name: str, scope: Scope, licence: str | None, billing: str, users: i
         relays = [RelayPlan(f"{name}/{d}", detailed=dest.rta.detailed,
                             reconnects_per_day=reconnects,
                             roster_refresh_s=dest.rta.roster_refresh.total_seconds(),
+                            holders_check_s=dest.rta.roster_holders_check.total_seconds(),
+                            full_read_s=dest.rta.roster_full_read.total_seconds(),
                             reads_divisions=bool(scope.source.divisions))
                   for d, dest in destinations if dest.rta][:1]  # fmt: skip
         projection = project(sizes, schedules, relays, datetime.now(UTC).date(), target=name)

@@ -200,7 +200,9 @@ class RtaSettings(Strict):
     blend: Literal["combined", "per-source"] | None = None  # default: the vendor's way
     unicode: bool = False  # UTF-16 fixed-width records (Universal ACD)
     snapshot_every: Duration = timedelta(minutes=15)  # full snapshots pushed (Calabrio)
-    roster_refresh: Duration = timedelta(minutes=5)  # re-read licensed agents this often
+    roster_refresh: Duration = timedelta(minutes=5)  # check the licensed agents this often
+    roster_holders_check: Duration = timedelta(hours=1)  # read the licence's holders (swaps)
+    roster_full_read: Duration = timedelta(days=1)  # read every user (renames, division moves)
 
     @field_validator("listen")
     @classmethod

@@ -41,7 +41,7 @@ from wfmcli.jobs.plan import (
 )
 from wfmcli.pull.directory_cache import DIRECTORY_TTL, PROBE_EVERY
 from wfmcli.pull.queries import agent_block_minutes
-from wfmcli.rta.source import ROSTER_FULL_EVERY
+from wfmcli.rta.source import FULL_READ_S, HOLDERS_CHECK_S
 
 ALL_FRAMES = frozenset(FRAMES)
 
@@ -103,6 +103,8 @@ class RelayPlan:
     channel_life_s: float = DEFAULT_CHANNEL_LIFE
     drops_per_day: float = 0.0  # sockets lost without warning, per channel (network)
     roster_refresh_s: float = 300.0  # rta.roster_refresh
+    holders_check_s: float = HOLDERS_CHECK_S  # rta.roster_holders_check
+    full_read_s: float = FULL_READ_S  # rta.roster_full_read
     reads_divisions: bool = True  # the source names divisions (the roster then reads them)
 
 
@@ -286,9 +288,10 @@ def relay_requests(plan: RelayPlan, sizes: OrgSizes) -> dict[str, float]:
     - socket_closing and a dropped socket: a new socket on the same channel, then a resync of
       its agents: by id, 100 a request, or one listing of all users when more than
       max(200, roster / 4) are due;
-    - roster refresh every `roster_refresh_s`: one probe of the role's userCount; the role, its
-      holders, all users (pages of 500) and the divisions only every ROSTER_FULL_EVERY
-      periods (rta.source; a moved count also triggers a full read, rare enough to leave out);
+    - roster refresh every `roster_refresh_s`: one probe of the role's userCount; instead of it
+      the role's holders (pages of 500) every HOLDERS_CHECK_S, and the role, its holders, all
+      users (pages of 500) and the divisions every FULL_READ_S (rta.source; a moved count also
+      reads the holders and the joiners by id, rare enough to leave out);
     - a restart: presence definitions, the roster, every channel, a resync of everyone.
     """
     per_agent = 2 if plan.detailed else 1
@@ -304,16 +307,30 @@ def relay_requests(plan: RelayPlan, sizes: OrgSizes) -> dict[str, float]:
     resync = sum(_resync_requests(topics // per_agent, sizes) for topics in channels)
     _add(endpoints, {USERS: resync}, plan.drops_per_day + plan.reconnects_per_day)
     if plan.roster_refresh_s:
-        periods = 86_400 / plan.roster_refresh_s
-        full_reads = periods / ROSTER_FULL_EVERY
-        _add(endpoints, roster, full_reads)
-        _add(endpoints, {"GET /api/v2/authorization/roles": 1}, periods - full_reads)
+        _add(endpoints, roster_checks(plan, roster, sizes), 1)
     if plan.restarts_per_day:
         start = {"GET /api/v2/presencedefinitions": 1.0, **roster}
         start[CHANNELS] = start[SUBSCRIPTIONS] = len(channels)
         start[USERS] += _resync_requests(sizes.agents, sizes)
         _add(endpoints, start, plan.restarts_per_day)
     return {endpoint: count for endpoint, count in endpoints.items() if count}
+
+
+def roster_checks(
+    plan: RelayPlan, full_read: dict[str, float], sizes: OrgSizes
+) -> dict[str, float]:
+    """A day of the relay's roster checks: each period does one of a full read, a read of the
+    role's holders or a probe of its userCount (rta.source `_refresh_loop`)."""
+    refresh_s = plan.roster_refresh_s
+    periods = 86_400 / refresh_s
+    full = min(periods, 86_400 / max(plan.full_read_s, refresh_s))
+    holders = max(0.0, min(periods, 86_400 / max(plan.holders_check_s, refresh_s)) - full)
+    checks: dict[str, float] = {}
+    _add(checks, full_read, full)
+    _add(checks, {"GET /api/v2/authorization/roles/{id}/users": _pages(sizes.role_holders)},
+         holders)
+    _add(checks, {"GET /api/v2/authorization/roles": 1}, periods - full - holders)
+    return checks
 
 
 def _resync_requests(agents: int, sizes: OrgSizes) -> int:
