@@ -214,7 +214,8 @@ def builtin_layout(name: str) -> Layout:
     from wfmcli.config.yamlfile import parse_yaml
 
     entry = files("wfmcli.profiles").joinpath("layouts", f"{name}.yaml")
-    document = parse_yaml(entry.read_text(encoding="utf-8"), f"built-in layouts/{name}.yaml")
+    document = parse_yaml(entry.read_text(encoding="utf-8"), f"built-in layouts/{name}.yaml",
+                          trusted=True)
     return layout_from(RtaSpec.model_validate(document.data), name)
 
 
