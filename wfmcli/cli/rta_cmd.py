@@ -51,8 +51,10 @@ def serve(
     SCOPE subscribes each agent once and feeds every RTA destination of the scope, each with its
     own profile, state map and sink. WFM clients connecting and leaving are logged at INFO.
     """
+    import gc
     from dataclasses import replace
 
+    gc.disable()  # the relay's imports and settings: no garbage, many objects (see main.run)
     from wfmcli.config import load_config
     from wfmcli.rta.persist import default_state_path
     from wfmcli.rta.runner import serve_forever
@@ -65,6 +67,7 @@ def serve(
                            ops_host=metrics_host, roster_refresh_s=roster_refresh)
     # Roster and last states survive a restart: WFMs get a full snapshot at once.
     lanes[0] = replace(lanes[0], state_path=default_state_path(target))
+    gc.enable()
     serve_forever(lanes)
 
 
