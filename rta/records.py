@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -41,9 +43,24 @@ class RecordError(ConfigError):
 # -- the safe language over one record's values ---------------------------------------------
 
 
+# Directives that time.strftime writes as datetime.strftime does for a UTC moment, in a third
+# of the time (a timestamp is in every record); any other pattern goes through datetime.
+_PLAIN_TIME = re.compile(r"(?:[^%]|%[YmdHMSjaAbBpIyU%])*")
+
+
+_plain_patterns: dict[str, bool] = {}
+
+
 def _fmt_time(ms: Any, pattern: str) -> str:
-    moment = datetime.fromtimestamp(int(ms) / 1000, UTC)
-    return moment.strftime(pattern.replace("{ms}", f"{int(ms) % 1000:03d}"))
+    millis = int(ms)
+    plain = _plain_patterns.get(pattern)
+    if plain is None:
+        plain = _plain_patterns[pattern] = _PLAIN_TIME.fullmatch(pattern) is not None
+    if "{ms}" in pattern:
+        pattern = pattern.replace("{ms}", f"{millis % 1000:03d}")
+    if plain and millis >= 0:
+        return time.strftime(pattern, time.gmtime(millis // 1000))
+    return datetime.fromtimestamp(millis / 1000, UTC).strftime(pattern)
 
 
 def _text(value: Any) -> str:
@@ -292,6 +309,33 @@ def _fit(spec: FieldSpec, text: str, fixed: bool) -> str:
     return text
 
 
+def _cell_maker(spec: FieldSpec, fixed: bool) -> Callable[[Context], str]:
+    """One field's text in a delimited or fixed record; the same as `_fit(_text(_typed()))`,
+    in a third of the time for fields that read nothing (made once) or need no map, format or
+    width (this runs for every field of every record: a snapshot of 100,000 agents)."""
+
+    def general(ctx: Context) -> str:
+        return _fit(spec, _text(_typed(spec, ctx)), fixed)
+
+    if not Expression(spec.source).names:  # a constant: the same text in every record
+        made: list[str] = []
+
+        def constant(ctx: Context) -> str:
+            if not made:
+                made.append(general(ctx))  # a misfit raises here, as every time after
+            return made[0]
+
+        return constant
+    value = spec.value
+    if spec.values is None and spec.width is None:
+        if spec.format in ("raw", "text"):
+            return lambda ctx: _text(value(ctx))
+        if spec.format.startswith("datetime:"):
+            pattern = spec.format[9:]
+            return lambda ctx: _fmt_time(value(ctx), pattern)
+    return general
+
+
 def _now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
 
@@ -308,6 +352,12 @@ class Encoder:
     clock: Callable[[], int] = field(default=_now_ms)
     rejected: dict[str, str] = field(default_factory=dict)
     quiet: bool = False  # collect misfits in `rejected` without logging them
+    # per field (by identity, the spec kept with it): how its text is made, with only the
+    # steps its spec needs; and the list of them for the layout's fields and header
+    _cells: dict[int, tuple[FieldSpec, Callable[[Context], str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    _rows: dict[int, list[Callable[[Context], str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     # -- one record ---------------------------------------------------------------------------
 
@@ -330,6 +380,36 @@ class Encoder:
                               separators=(",", ":"), ensure_ascii=False)
             return self._encode(text + layout.terminator)
         fixed = layout.framing == "fixed"
+        try:
+            cells: list[str] | None = [make(ctx) for make in self._makers(specs, fixed)]
+        except RecordError:
+            cells = None
+        delimiter, terminator = layout.delimiter, layout.terminator
+        if cells is None or (not fixed and any(delimiter in c or terminator in c
+                                               for c in cells)):
+            cells = self._checked_cells(specs, ctx, fixed)  # raises the first problem
+        joiner = "" if fixed else delimiter
+        return self._encode(joiner.join(cells) + terminator)
+
+    def _makers(self, specs: Iterable[FieldSpec], fixed: bool) -> list[Callable[[Context], str]]:
+        layout = self.layout
+        whole = specs is layout.fields or specs is layout.header
+        if whole and (row := self._rows.get(id(specs))) is not None:
+            return row
+        makers = []
+        for spec in specs:
+            known = self._cells.get(id(spec))
+            if known is None or known[0] is not spec:
+                known = self._cells[id(spec)] = (spec, _cell_maker(spec, fixed))
+            makers.append(known[1])
+        if whole:
+            self._rows[id(specs)] = makers
+        return makers
+
+    def _checked_cells(self, specs: Iterable[FieldSpec], ctx: Context, fixed: bool
+                       ) -> list[str]:
+        """Field by field, in order: the first field that cannot be written raises."""
+        layout = self.layout
         cells = []
         for spec in specs:
             cell = _fit(spec, _text(_typed(spec, ctx)), fixed)
@@ -337,8 +417,7 @@ class Encoder:
                 raise RecordError(f"field {spec.name}: {cell!r} contains the delimiter or the "
                                   "record terminator")
             cells.append(cell)
-        joiner = "" if fixed else layout.delimiter
-        return self._encode(joiner.join(cells) + layout.terminator)
+        return cells
 
     def _encode(self, text: str) -> bytes:
         try:
