@@ -197,3 +197,43 @@ def test_a_record_names_the_first_field_that_cannot_be_written() -> None:
         encoder.line(specs, encoder.contexts([Change(piped, None)], T)[0])
     assert encoder.changes([Change(piped, None), Change(view("IDLE", 1), None)]).count(
         b"\r\n") == 1  # the bad record is left out, the good one goes
+
+
+def _reference_line(encoder: Encoder, ctx: dict[str, object]) -> bytes:
+    """The record the way every field was made before the quick path: field by field."""
+    layout = encoder.layout
+    fixed = layout.framing == "fixed"
+    cells = encoder._checked_cells(layout.fields, ctx, fixed)
+    return encoder._encode(("" if fixed else layout.delimiter).join(cells) + layout.terminator)
+
+
+@pytest.mark.parametrize(("profile", "delimiter"), [("verint", None), ("verint", "||"),
+                                                   ("verint", "a"), ("nice-iex", None),
+                                                   ("alvaria", None)])
+def test_the_quick_path_writes_what_the_field_by_field_path_writes(profile: str,
+                                                                   delimiter: str | None) -> None:
+    """Delimited and fixed records (JSON ones take their own path)."""
+    from dataclasses import replace
+
+    from wfmcli.rta.records import RecordError
+
+    compiled = layout(profile)
+    if delimiter is not None:
+        compiled = replace(compiled, delimiter=delimiter)
+    encoder = Encoder(compiled, clock=lambda: T)
+    assert encoder.layout.framing in ("delimited", "fixed")
+    views = [view("IDLE", 1), view("BREAK", 5, "A reason that is much longer than 24"),
+             view("OFFLINE", 27, agent="x" * 300), view("AWAY", "7|x", "a|b"),
+             view("MEAL", 4, "line\r\nbreak", source="emea"), view("TRAINING", "", "", "")]
+    contexts = encoder.contexts([Change(v, None) for v in views], T) + encoder.snapshot_contexts(
+        views, T)
+    for ctx in contexts:
+        try:
+            expected: bytes | str = _reference_line(encoder, ctx)
+        except RecordError as exc:
+            expected = exc.message
+        try:
+            got: bytes | str = encoder.line(encoder.layout.fields, ctx)
+        except RecordError as exc:
+            got = exc.message
+        assert got == expected, ctx
