@@ -55,19 +55,21 @@ def serve(
     from dataclasses import replace
 
     gc.disable()  # the relay's imports and settings: no garbage, many objects (see main.run)
-    from wfmcli.config import load_config
-    from wfmcli.rta.persist import default_state_path
-    from wfmcli.rta.runner import serve_forever
-    from wfmcli.rta.settings import scope_settings
+    try:
+        from wfmcli.config import load_config
+        from wfmcli.rta.persist import default_state_path
+        from wfmcli.rta.runner import serve_forever
+        from wfmcli.rta.settings import scope_settings
 
-    options = global_options(ctx)
-    _relay_logging(options.verbosity, json_lines=json_flag or options.json)
-    config = load_config(options.config_path)
-    lanes = scope_settings(config, target, stdout=stdout, ops_port=metrics_port,
-                           ops_host=metrics_host, roster_refresh_s=roster_refresh)
-    # Roster and last states survive a restart: WFMs get a full snapshot at once.
-    lanes[0] = replace(lanes[0], state_path=default_state_path(target))
-    gc.enable()
+        options = global_options(ctx)
+        _relay_logging(options.verbosity, json_lines=json_flag or options.json)
+        config = load_config(options.config_path)
+        lanes = scope_settings(config, target, stdout=stdout, ops_port=metrics_port,
+                               ops_host=metrics_host, roster_refresh_s=roster_refresh)
+        # Roster and last states survive a restart: WFMs get a full snapshot at once.
+        lanes[0] = replace(lanes[0], state_path=default_state_path(target))
+    finally:
+        gc.enable()
     serve_forever(lanes)
 
 
