@@ -25,6 +25,8 @@ from wfmcli.reports.expr import Expression
 from wfmcli.reports.mapping import MAPPED
 from wfmcli.reports.spec import DERIVED, RTA_NAMES, Profile, ReportSpec, RtaField
 
+BUILTIN = "built-in "  # how a shipped profile's origin starts (a user's is its path)
+
 
 def user_profile_dir() -> Path:
     return config_dir() / "profiles"
@@ -51,7 +53,7 @@ class ProfileSummary:
 def sources(user_dir: Path | None = None) -> dict[str, ProfileSource]:
     """Every profile by name; the user's files win over built-in ones of the same name."""
     found = {
-        name: ProfileSource(name, f"built-in {name}.yaml", entry.read_text(encoding="utf-8"))
+        name: ProfileSource(name, f"{BUILTIN}{name}.yaml", entry.read_text(encoding="utf-8"))
         for name, entry in builtin.builtin_files().items()
     }
     folder = user_dir or user_profile_dir()
@@ -109,7 +111,7 @@ def _read(path: Path) -> str:
 
 
 def _parse(source: ProfileSource) -> YamlDocument:
-    document = parse_yaml(source.text, source.origin)
+    document = parse_yaml(source.text, source.origin, trusted=source.origin.startswith(BUILTIN))
     if not isinstance(document.data, dict):
         raise ConfigError(
             f"{source.origin}: a profile must be a mapping with name, product, reports"
@@ -118,9 +120,12 @@ def _parse(source: ProfileSource) -> YamlDocument:
 
 
 def _merged(
-    source: ProfileSource, known: Mapping[str, ProfileSource], seen: tuple[str, ...]
+    source: ProfileSource,
+    known: Mapping[str, ProfileSource],
+    seen: tuple[str, ...],
+    document: YamlDocument | None = None,
 ) -> dict[str, Any]:
-    data: dict[str, Any] = _parse(source).data
+    data: dict[str, Any] = (document or _parse(source)).data
     parent = data.get("extends")
     if parent is None:
         return data
@@ -143,7 +148,7 @@ def _merged(
 def _builtin_source(name: str) -> ProfileSource | None:
     entry = builtin.builtin_files().get(name)
     return (
-        ProfileSource(name, f"built-in {name}.yaml", entry.read_text(encoding="utf-8"))
+        ProfileSource(name, f"{BUILTIN}{name}.yaml", entry.read_text(encoding="utf-8"))
         if entry
         else None
     )
@@ -161,8 +166,8 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 
 def _build(source: ProfileSource, known: Mapping[str, ProfileSource]) -> Profile:
     document = _parse(source)
-    own = document.data
-    data = _merged(source, known, ())
+    own = dict(document.data)
+    data = _merged(source, known, (), document)
     data["name"] = own.get("name", source.name)  # never the name of the profile it extends
     problems: list[str] = []
     profile: Profile | None = None

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -41,9 +43,24 @@ class RecordError(ConfigError):
 # -- the safe language over one record's values ---------------------------------------------
 
 
+# Directives that time.strftime writes as datetime.strftime does for a UTC moment, in a third
+# of the time (a timestamp is in every record); any other pattern goes through datetime.
+_PLAIN_TIME = re.compile(r"(?:[^%]|%[YmdHMSjaAbBpIyU%])*")
+
+
+_plain_patterns: dict[str, bool] = {}
+
+
 def _fmt_time(ms: Any, pattern: str) -> str:
-    moment = datetime.fromtimestamp(int(ms) / 1000, UTC)
-    return moment.strftime(pattern.replace("{ms}", f"{int(ms) % 1000:03d}"))
+    millis = int(ms)
+    plain = _plain_patterns.get(pattern)
+    if plain is None:
+        plain = _plain_patterns[pattern] = _PLAIN_TIME.fullmatch(pattern) is not None
+    if "{ms}" in pattern:
+        pattern = pattern.replace("{ms}", f"{millis % 1000:03d}")
+    if plain and millis >= 0:
+        return time.strftime(pattern, time.gmtime(millis // 1000))
+    return datetime.fromtimestamp(millis / 1000, UTC).strftime(pattern)
 
 
 def _text(value: Any) -> str:
@@ -214,7 +231,8 @@ def builtin_layout(name: str) -> Layout:
     from wfmcli.config.yamlfile import parse_yaml
 
     entry = files("wfmcli.profiles").joinpath("layouts", f"{name}.yaml")
-    document = parse_yaml(entry.read_text(encoding="utf-8"), f"built-in layouts/{name}.yaml")
+    document = parse_yaml(entry.read_text(encoding="utf-8"), f"built-in layouts/{name}.yaml",
+                          trusted=True)
     return layout_from(RtaSpec.model_validate(document.data), name)
 
 
@@ -291,6 +309,55 @@ def _fit(spec: FieldSpec, text: str, fixed: bool) -> str:
     return text
 
 
+def _cell_maker(spec: FieldSpec, fixed: bool) -> Callable[[Context], str]:
+    """One field's text in a delimited or fixed record; the same as `_fit(_text(_typed()))`,
+    in a third of the time, with only the steps the spec needs (this runs for every field of
+    every record: a snapshot of 100,000 agents). Anything unusual takes the general path."""
+
+    def general(ctx: Context) -> str:
+        return _fit(spec, _text(_typed(spec, ctx)), fixed)
+
+    if not Expression(spec.source).names:  # a constant: the same text in every record
+        made: list[str] = []
+
+        def constant(ctx: Context) -> str:
+            if not made:
+                made.append(general(ctx))  # a misfit raises here, as every time after
+            return made[0]
+
+        return constant
+    value, values, default, width = spec.value, spec.values, spec.default, spec.width
+    if spec.format.startswith("datetime:") and values is None and width is None:
+        pattern = spec.format[9:]
+        return lambda ctx: _fmt_time(value(ctx), pattern)
+    if spec.format not in ("raw", "text"):
+        return general
+    if values is None:
+        if width is None:
+            return lambda ctx: _text(value(ctx))
+        return lambda ctx: _fit(spec, _text(value(ctx)), fixed)
+
+    def mapped(ctx: Context) -> str:
+        found = values.get(_text(value(ctx)), default)  # a map's values are never None
+        if found is None:
+            return general(ctx)  # not in the map and no default: the general path says so
+        return _text(found) if width is None else _fit(spec, _text(found), fixed)
+
+    return mapped
+
+
+def _inside(text: str, cells: list[str], delimiter: str, terminator: str) -> bool:
+    """Whether a cell may hold the delimiter or the terminator (then each is checked): a
+    one-character delimiter occurs in the joined text once per joint exactly when no cell has
+    it, and a terminator in a cell is in the joined text (one there across a joint is checked
+    and found harmless)."""
+    if terminator in text:
+        return True
+    if len(delimiter) == 1:
+        return text.count(delimiter) != len(cells) - 1
+    return any(delimiter in cell for cell in cells)
+
+
 def _now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
 
@@ -307,6 +374,12 @@ class Encoder:
     clock: Callable[[], int] = field(default=_now_ms)
     rejected: dict[str, str] = field(default_factory=dict)
     quiet: bool = False  # collect misfits in `rejected` without logging them
+    # per field (by identity, the spec kept with it): how its text is made, with only the
+    # steps its spec needs; and the list of them for the layout's fields and header
+    _cells: dict[int, tuple[FieldSpec, Callable[[Context], str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    _rows: dict[int, list[Callable[[Context], str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     # -- one record ---------------------------------------------------------------------------
 
@@ -329,6 +402,36 @@ class Encoder:
                               separators=(",", ":"), ensure_ascii=False)
             return self._encode(text + layout.terminator)
         fixed = layout.framing == "fixed"
+        joiner = "" if fixed else layout.delimiter
+        made: str | None = None
+        try:
+            cells = [make(ctx) for make in self._makers(specs, fixed)]
+            made = joiner.join(cells)
+        except RecordError:
+            pass
+        if made is None or (not fixed and _inside(made, cells, joiner, layout.terminator)):
+            made = joiner.join(self._checked_cells(specs, ctx, fixed))  # raises the first problem
+        return self._encode(made + layout.terminator)
+
+    def _makers(self, specs: Iterable[FieldSpec], fixed: bool) -> list[Callable[[Context], str]]:
+        layout = self.layout
+        whole = specs is layout.fields or specs is layout.header
+        if whole and (row := self._rows.get(id(specs))) is not None:
+            return row
+        makers = []
+        for spec in specs:
+            known = self._cells.get(id(spec))
+            if known is None or known[0] is not spec:
+                known = self._cells[id(spec)] = (spec, _cell_maker(spec, fixed))
+            makers.append(known[1])
+        if whole:
+            self._rows[id(specs)] = makers
+        return makers
+
+    def _checked_cells(self, specs: Iterable[FieldSpec], ctx: Context, fixed: bool
+                       ) -> list[str]:
+        """Field by field, in order: the first field that cannot be written raises."""
+        layout = self.layout
         cells = []
         for spec in specs:
             cell = _fit(spec, _text(_typed(spec, ctx)), fixed)
@@ -336,8 +439,7 @@ class Encoder:
                 raise RecordError(f"field {spec.name}: {cell!r} contains the delimiter or the "
                                   "record terminator")
             cells.append(cell)
-        joiner = "" if fixed else layout.delimiter
-        return self._encode(joiner.join(cells) + layout.terminator)
+        return cells
 
     def _encode(self, text: str) -> bytes:
         try:
@@ -348,26 +450,27 @@ class Encoder:
                               hint="choose an encoding that holds it (rta.encoding, unicode)"
                               ) from None
 
-    def _agent_line(self, ctx: Context) -> bytes:
-        return self._guarded(ctx, lambda: self.line(self.layout.fields, ctx)) or b""
 
     def agent_record(self, ctx: Context) -> dict[str, Any] | None:
         """One agent's record as JSON values, or None when it cannot be written."""
         return self._guarded(ctx, lambda: self.record(ctx))
 
     def _guarded(self, ctx: Context, make: Callable[[], T]) -> T | None:
-        agent = str(ctx["agent"])
         try:
             data = make()
         except RecordError as exc:
-            if agent not in self.rejected and not self.quiet:
-                log.error("RTA record for agent %r not sent (%s): %s", agent, self.layout.name,
-                          exc.one_line())
-            self.rejected[agent] = exc.message
+            self._reject(ctx, exc)
             return None
         if self.rejected:
-            self.rejected.pop(agent, None)
+            self.rejected.pop(str(ctx["agent"]), None)
         return data
+
+    def _reject(self, ctx: Context, exc: RecordError) -> None:
+        agent = str(ctx["agent"])
+        if agent not in self.rejected and not self.quiet:
+            log.error("RTA record for agent %r not sent (%s): %s", agent, self.layout.name,
+                      exc.one_line())
+        self.rejected[agent] = exc.message
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -387,7 +490,18 @@ class Encoder:
         return self._batch(self.snapshot_contexts(views, now), now)
 
     def _batch(self, contexts: list[Context], now: int) -> bytes:
-        lines = [line for line in map(self._agent_line, contexts) if line]
+        # `_guarded` written out: this loop runs once per agent of every snapshot
+        fields, rejected, lines = self.layout.fields, self.rejected, []
+        for ctx in contexts:
+            try:
+                line = self.line(fields, ctx)
+            except RecordError as exc:
+                self._reject(ctx, exc)
+                continue
+            if rejected:
+                rejected.pop(str(ctx["agent"]), None)
+            if line:
+                lines.append(line)
         if not lines:
             return b""
         if self.layout.header:

@@ -258,8 +258,8 @@ class Relay:
                     source.restore_done.clear()
                 tasks += [group.create_task(source.run()) for source in self.sources]
                 if self.settings.state_path is not None:
-                    await asyncio.sleep(0)  # the sources' first requests go out first
-                    saver = restore(self)
+                    # in steps: the sources' first requests go out meanwhile
+                    saver = await restore(self)
                 for source in self.sources:
                     source.restore_done.set()
                 tasks.append(group.create_task(self._housekeeping()))

@@ -188,3 +188,23 @@ def test_a_renamed_agent_is_logged_out_under_the_old_id_once() -> None:
     assert [(c.view.agent, c.removed) for c in seen[1:]] == [("ada", True)]
     assert relay.engine.view("ada", "lab") is None
     assert key({"id": "u2"}) is None  # no username: no id for this destination
+
+
+@pytest.mark.parametrize("blend", ["per-source", "combined"])
+def test_load_gives_what_apply_all_gives(blend: str) -> None:
+    """A restart's saved parts: `load` must leave the engine as `apply_all` would, live parts
+    included (those take the ordinary checks)."""
+    saved = [on_queue("a", "IDLE", 1000), presence("b", "BREAK", 900, "Lunch"),
+             on_queue("c", "INTERACTING", 800, source="s2"), presence("c", "AWAY", 700),
+             presence("d", "OFFLINE", 600)]
+    live = on_queue("a", "INTERACTING", 2000)
+    applied, loaded = engine(blend=blend), engine(blend=blend)
+    for e in (applied, loaded):
+        e.apply(live, 2000)
+    applied.apply_all(saved, 3000)
+    loaded.load(saved, 3000)
+    assert loaded.snapshot() == applied.snapshot()
+    assert loaded.by_state() == applied.by_state()
+    assert loaded.agents() == applied.agents() == 4
+    assert loaded.apply(on_queue("b", "IDLE", 4000), 4000) == applied.apply(
+        on_queue("b", "IDLE", 4000), 4000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,76 @@ def test_bad_layouts_give_one_line_with_file_line_and_key(
     result = CliRunner().invoke(app, ["profiles", "validate", str(path)])
     assert result.exit_code == 3
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("pattern", ["%Y-%m-%dT%H:%M:%S.{ms}Z", "%d/%m/%y %I:%M:%S %p",
+                                     "%j %a %A %b %B %U %%", "%Y%m%d%H%M%S{ms}",
+                                     "%Y-%m-%dT%H:%M:%S.%f%z %Z", "%s"])
+def test_timestamps_read_as_datetime_writes_them(pattern: str) -> None:
+    """Plain patterns take time.strftime (a third of the time), the rest datetime: every
+    pattern writes what datetime.strftime writes for the UTC moment."""
+    from datetime import UTC, datetime
+
+    from wfmcli.rta.records import _fmt_time
+
+    for ms in [0, 999, T, T + 86_399_999, 4_102_444_800_000, 951_782_400_500]:
+        moment = datetime.fromtimestamp(ms / 1000, UTC)
+        assert _fmt_time(ms, pattern) == moment.strftime(
+            pattern.replace("{ms}", f"{ms % 1000:03d}")), (ms, pattern)
+
+
+def test_a_record_names_the_first_field_that_cannot_be_written() -> None:
+    """The quick path makes every cell first; a record with a problem is checked field by
+    field in order, so the error is the one the layout's order gives."""
+    from wfmcli.rta.records import RecordError
+
+    encoder = Encoder(layout("verint"), clock=lambda: T)
+    specs = encoder.layout.fields
+    bad = view("BREAK", "5|x", "r" * 30, agent="b" * 200)  # agentId too wide, mode has "|"
+    with pytest.raises(RecordError, match="field agentId"):
+        encoder.line(specs, encoder.contexts([Change(bad, None)], T)[0])
+    piped = view("BREAK", "5|x")
+    with pytest.raises(RecordError, match=re.escape("field agentMode: '5|x' contains the")):
+        encoder.line(specs, encoder.contexts([Change(piped, None)], T)[0])
+    assert encoder.changes([Change(piped, None), Change(view("IDLE", 1), None)]).count(
+        b"\r\n") == 1  # the bad record is left out, the good one goes
+
+
+def _reference_line(encoder: Encoder, ctx: dict[str, object]) -> bytes:
+    """The record the way every field was made before the quick path: field by field."""
+    layout = encoder.layout
+    fixed = layout.framing == "fixed"
+    cells = encoder._checked_cells(layout.fields, ctx, fixed)
+    return encoder._encode(("" if fixed else layout.delimiter).join(cells) + layout.terminator)
+
+
+@pytest.mark.parametrize(("profile", "delimiter"), [("verint", None), ("verint", "||"),
+                                                   ("verint", "a"), ("nice-iex", None),
+                                                   ("alvaria", None)])
+def test_the_quick_path_writes_what_the_field_by_field_path_writes(profile: str,
+                                                                   delimiter: str | None) -> None:
+    """Delimited and fixed records (JSON ones take their own path)."""
+    from dataclasses import replace
+
+    from wfmcli.rta.records import RecordError
+
+    compiled = layout(profile)
+    if delimiter is not None:
+        compiled = replace(compiled, delimiter=delimiter)
+    encoder = Encoder(compiled, clock=lambda: T)
+    assert encoder.layout.framing in ("delimited", "fixed")
+    views = [view("IDLE", 1), view("BREAK", 5, "A reason that is much longer than 24"),
+             view("OFFLINE", 27, agent="x" * 300), view("AWAY", "7|x", "a|b"),
+             view("MEAL", 4, "line\r\nbreak", source="emea"), view("TRAINING", "", "", "")]
+    contexts = encoder.contexts([Change(v, None) for v in views], T) + encoder.snapshot_contexts(
+        views, T)
+    for ctx in contexts:
+        try:
+            expected: bytes | str = _reference_line(encoder, ctx)
+        except RecordError as exc:
+            expected = exc.message
+        try:
+            got: bytes | str = encoder.line(encoder.layout.fields, ctx)
+        except RecordError as exc:
+            got = exc.message
+        assert got == expected, ctx

@@ -311,3 +311,27 @@ def test_a_twin_that_is_not_running_is_one_line_and_a_remote_exit(run_wfm: RunWf
     assert result.stderr.count("\n") == 1 and "no twin answers at" in result.stderr
     bad = run_wfm("sim", "clock", "show", "--url", "ftp://127.0.0.1")
     assert bad.exit_code == ExitCode.USAGE and "not an http(s) URL" in bad.stderr
+
+
+def test_a_pause_leaves_the_org_in_its_final_state_at_once() -> None:
+    """What happened up to the frozen moment is in the org when the pause returns, not on the
+    twin's next tick: a test reads its expected states right after pausing."""
+    from tests.rta.harness import control
+
+    running = start_twin(seed=3, agents=60, queues=4, days=0, live=True, speed=600.0,
+                         now_ms=1_773_154_800_000, credentials=1, control=True)
+    try:
+        states = running.runtime.center.states.now
+
+        def seen() -> list[tuple[int, int]]:
+            return [(s.system_presence, s.routing_status) for s in states]
+
+        for _ in range(5):
+            control(running).resume(600.0)
+            time.sleep(0.3)
+            control(running).pause()
+            at_pause = seen()
+            time.sleep(0.4)  # longer than a tick: what a late catch-up would change
+            assert seen() == at_pause
+    finally:
+        running.stop()

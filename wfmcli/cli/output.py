@@ -11,10 +11,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported where a table or console is made: `wfm rta serve` and the JSON paths never
+# draw one, and rich costs about 50 ms at start.
 
 RESULT_VERSION = "1"
 
@@ -24,11 +27,15 @@ PIPED_WIDTH = 160
 
 
 def stdout_console() -> Console:
+    from rich.console import Console
+
     width = None if sys.stdout.isatty() else PIPED_WIDTH
     return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -55,6 +62,8 @@ def print_json(command: str, data: Any, *, ok: bool = True) -> None:
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False, title_justify="left")
     for column in columns:
         table.add_column(column)

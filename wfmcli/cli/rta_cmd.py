@@ -51,20 +51,25 @@ def serve(
     SCOPE subscribes each agent once and feeds every RTA destination of the scope, each with its
     own profile, state map and sink. WFM clients connecting and leaving are logged at INFO.
     """
+    import gc
     from dataclasses import replace
 
-    from wfmcli.config import load_config
-    from wfmcli.rta.persist import default_state_path
-    from wfmcli.rta.runner import serve_forever
-    from wfmcli.rta.settings import scope_settings
+    gc.disable()  # the relay's imports and settings: no garbage, many objects (see main.run)
+    try:
+        from wfmcli.config import load_config
+        from wfmcli.rta.persist import default_state_path
+        from wfmcli.rta.runner import serve_forever
+        from wfmcli.rta.settings import scope_settings
 
-    options = global_options(ctx)
-    _relay_logging(options.verbosity, json_lines=json_flag or options.json)
-    config = load_config(options.config_path)
-    lanes = scope_settings(config, target, stdout=stdout, ops_port=metrics_port,
-                           ops_host=metrics_host, roster_refresh_s=roster_refresh)
-    # Roster and last states survive a restart: WFMs get a full snapshot at once.
-    lanes[0] = replace(lanes[0], state_path=default_state_path(target))
+        options = global_options(ctx)
+        _relay_logging(options.verbosity, json_lines=json_flag or options.json)
+        config = load_config(options.config_path)
+        lanes = scope_settings(config, target, stdout=stdout, ops_port=metrics_port,
+                               ops_host=metrics_host, roster_refresh_s=roster_refresh)
+        # Roster and last states survive a restart: WFMs get a full snapshot at once.
+        lanes[0] = replace(lanes[0], state_path=default_state_path(target))
+    finally:
+        gc.enable()
     serve_forever(lanes)
 
 

@@ -169,6 +169,9 @@ class Control:
 
     async def pause(self, request: web.Request) -> web.Response:
         self.runtime.pause()
+        # Run the events up to the frozen moment now, not on the next tick: a caller that reads
+        # the org right after the pause (a test's expected states) sees its final state.
+        self.runtime.catch_up()
         return json_response(self._clock())
 
     async def resume(self, request: web.Request) -> web.Response:
