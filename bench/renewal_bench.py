@@ -6,7 +6,9 @@ The twin runs in this process (a thread), `wfm rta serve` in its own process, an
 client here. After the first full snapshot the twin sends `v2.system.socket_closing` on every
 socket (Genesys' maintenance close, ~`--grace` seconds before it cuts them), cuts every socket
 without a close frame, then evicts
-`--evict` of the relay's channels (as a 21st channel of another client would). After each fault
+`--evict` of the relay's channels (as a 21st channel of another client would). Between them every
+channel expires (the twin shortens their life) and every token expires before another drop.
+After each fault
 the twin's clock is paused and the client's view is compared with the twin's own state. The table
 says whether the relay lived, how many channels the set held at worst, and how long the client
 took to be exactly right again.
@@ -134,6 +136,16 @@ async def _measure(args: argparse.Namespace, twin: RunningTwin, build_s: float,
     took, wrong = await _converge(twin, client, args.speed, timeout=args.timeout)
     after = await _status(ops)
     rows.append((f"{dropped} sockets dropped", _outcome(relay, took, wrong, before, after)))
+    rows.append(await _expire_channels(twin, client, args, relay, ops))
+    before = await _status(ops)
+    expired = await asyncio.to_thread(twin.expire_tokens)
+    # the reconnects and their resync must get fresh tokens
+    dropped = await asyncio.to_thread(twin.drop_sockets)
+    await asyncio.sleep(1.0)
+    took, wrong = await _converge(twin, client, args.speed, timeout=args.timeout)
+    after = await _status(ops)
+    rows.append((f"{expired} tokens expired, {dropped} sockets dropped",
+                 _outcome(relay, took, wrong, before, after)))
     victims = [c.id for c in list(twin.runtime.hub.channels.values())[: args.evict]]
 
     async def evict() -> None:
@@ -163,6 +175,28 @@ async def _measure(args: argparse.Namespace, twin: RunningTwin, build_s: float,
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
+
+
+async def _expire_channels(twin: RunningTwin, client: VerintClient, args: argparse.Namespace,
+                           relay: subprocess.Popen[Any], ops: int) -> tuple[str, str]:
+    """Every channel reaches the end of its life at once: the twin shortens it until none of
+    the relay's channels is left from before, then gives the new ones a full day again."""
+    async def ids() -> set[str]:  # read on the twin's loop, where the channels change
+        return set(twin.runtime.hub.channels)
+
+    before = await _status(ops)
+    old = await asyncio.to_thread(twin.call, ids())
+    twin.set_channel_lifetime(1.0)
+    started = time.monotonic()
+    while (old & await asyncio.to_thread(twin.call, ids())
+           and time.monotonic() - started < args.timeout):
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # let the first replacements expire too: recreation under churn
+    twin.set_channel_lifetime(86_400.0)
+    await asyncio.sleep(1.0)
+    took, wrong = await _converge(twin, client, args.speed, timeout=args.timeout)
+    after = await _status(ops)
+    return (f"{len(old)} channels expired", _outcome(relay, took, wrong, before, after))
 
 
 def _outcome(relay: subprocess.Popen[Any], took: float | None, wrong: int,

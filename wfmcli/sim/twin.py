@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -125,6 +126,9 @@ def start_twin(
     )  # fmt: skip
     start = int(time.time() * 1000) if now_ms is None else now_ms
     runtime = Runtime(org, now_ms=start, days=days, live=live, speed=speed)
+    # The org and its history live as long as the twin: keep them out of the collector's full
+    # passes over the whole heap (at 100,000 agents it did not change the measured p99).
+    gc.freeze()
     faults = faults or Faults(seed=seed)
     server = TwinServer(runtime, faults, control=control)
     ready: dict[str, Any] = {}
