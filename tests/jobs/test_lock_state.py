@@ -7,8 +7,9 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -93,6 +94,18 @@ def test_forget_before_drops_old_periods() -> None:
     state = _state()
     state.forget_before(datetime(2026, 3, 2, tzinfo=UTC))
     assert state.files == {}
+
+
+def test_forget_before_compares_instants_not_text() -> None:
+    """A cutoff in New York (UTC-5) just after a period's end drops it; as text it sorted before."""
+    state = _state()
+    (record,) = state.files.values()
+    end = datetime.fromisoformat(record.period_end)
+    state.forget_before((end + timedelta(minutes=1)).astimezone(ZoneInfo("America/New_York")))
+    assert state.files == {}
+    state = _state()
+    state.forget_before((end - timedelta(minutes=1)).astimezone(ZoneInfo("Asia/Tokyo")))
+    assert len(state.files) == 1
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -78,7 +78,9 @@ class DeliveryState:
 
     def forget_before(self, cutoff: datetime) -> None:
         """Drop records of files whose period ended before cutoff; they will not be re-sent."""
-        limit = cutoff.isoformat()
+        # Period ends are stored in UTC; an ISO string with another offset would compare as text
+        # hours away from the instant it names.
+        limit = cutoff.astimezone(UTC).isoformat()
         self.files = {k: v for k, v in self.files.items() if v.period_end >= limit}
 
     def apply(self, entry: dict[str, Any]) -> None:
