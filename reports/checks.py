@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,8 @@ class ConsistencyError(WfmError):
 @dataclass(frozen=True)
 class CheckContext:
     env: Mapping[str, Value]
-    label: pd.Series  # one human-readable description of each row (keys and local time)
+    index: pd.Index  # the rows checked
+    describe: Callable[[Any], str]  # a row (by index label) for people: its keys, local time
     day: pd.Series  # the local date of each row
     bin_start: pd.Series  # UTC interval start of each row
     day_first: pd.Series  # first interval start of each row's day within the rendered range
@@ -69,13 +71,14 @@ def _as_series(value: Value, index: pd.Index) -> pd.Series:
 
 def _row_check(check: Check, context: CheckContext) -> list[str]:
     expression = Expression(check.rule or "")
-    ok = _as_series(expression.evaluate(context.env), context.label.index).astype(bool)
-    failed = context.label.index[~ok.to_numpy()]
+    ok = _as_series(expression.evaluate(context.env), context.index).astype(bool)
+    failed = context.index[~ok.to_numpy()]
     shown = sorted(name for name in expression.names if name in context.env)
     found = []
     for position in failed:
         numbers = ", ".join(f"{name}={_number(context.env[name], position)}" for name in shown)
-        found.append(f"{check.name} fails for {context.label[position]}: {check.rule} ({numbers})")
+        where = context.describe(position)
+        found.append(f"{check.name} fails for {where}: {check.rule} ({numbers})")
     return found
 
 
@@ -94,7 +97,7 @@ def _number(value: Value, position: object) -> str:
 
 
 def _day_check(check: Check, context: CheckContext) -> tuple[list[str], list[Warning]]:
-    index = context.label.index
+    index = context.index
     left = _as_series(Expression(check.left or "").evaluate(context.env), index).astype("float64")
     right = _as_series(Expression(check.right or "").evaluate(context.env), index).astype("float64")
     since_start = context.bin_start - context.day_first

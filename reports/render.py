@@ -509,23 +509,36 @@ def _check(
     if not report.checks or rows.empty:
         return []
     zone = destination.zone
-    local = pd.DatetimeIndex(bins).tz_convert(zone)
-    day = pd.Series(local.date, index=rows.index)
+    # days and day bounds per distinct interval start, then spread to the rows
+    codes, uniques = pd.factorize(pd.DatetimeIndex(bins))
+    unique_days = np.asarray(pd.DatetimeIndex(uniques).tz_convert(zone).date, dtype=object)
     start_days = pd.Series(starts, index=starts).dt.tz_convert(zone).dt.date
     firsts = pd.Series(starts, index=starts).groupby(start_days.to_numpy()).min()
     lasts = pd.Series(starts, index=starts).groupby(start_days.to_numpy()).max()
-    label = pd.Series(local.strftime("%Y-%m-%d %H:%M %Z"), index=rows.index)
-    for key in reversed(report.keys):
-        # a queue key may be a bare code: people read the WFM queue's name
-        shown = "queue_label" if key == "queue_key" and "queue_label" in rows else key
-        label = rows[shown].astype(str) + " at " + label if key in rows else label
+    day = pd.Series(unique_days[codes], index=rows.index)
+
+    def spread(bounds: pd.Series) -> pd.Series:
+        per_start = pd.Series(unique_days).map(bounds).to_numpy()
+        return pd.Series(per_start[codes], index=rows.index)
+
+    def describe(position: object) -> str:
+        """Only failing rows are described: a label for every row costs more than the check."""
+        local = pd.Timestamp(bins.loc[position]).tz_convert(zone)
+        text = local.strftime("%Y-%m-%d %H:%M %Z")
+        for key in reversed(report.keys):
+            # a queue key may be a bare code: people read the WFM queue's name
+            shown = "queue_label" if key == "queue_key" and "queue_label" in rows else key
+            text = f"{rows.at[position, shown]} at {text}" if key in rows else text
+        return text
+
     context = CheckContext(
         env=env,
-        label=label,
+        index=rows.index,
+        describe=describe,
         day=day,
         bin_start=bins,
-        day_first=pd.Series(day.map(firsts).to_numpy(), index=rows.index),
-        day_last=pd.Series(day.map(lasts).to_numpy(), index=rows.index),
+        day_first=spread(firsts),
+        day_last=spread(lasts),
         interval=interval,
     )
     faults, warnings = run_checks(report.checks, context)
@@ -587,9 +600,10 @@ def _write_files(
     }
     written = []
     pending = list(table.warnings)
+    columns = {key: _numbers(table.values[key]) for key in numeric}
     for number, (start, end, count) in enumerate(table.periods):
         low, high = int(bounds[number]), int(bounds[number + 1])
-        totals = {key: _total(table.values[key], low, high) for key in numeric}
+        totals = {key: _total(column, low, high) for key, column in columns.items()}
         local_start = start.tz_convert(zone)
         values: dict[str, Any] = {
             "start": local_start.to_pydatetime(),
@@ -637,10 +651,25 @@ def _write_files(
     return written
 
 
-def _total(value: Value, low: int, high: int) -> float:
+def _numbers(value: Value) -> np.ndarray | float:
+    """A column as numbers once, for the totals of every file it is cut into."""
     if isinstance(value, pd.Series):
-        return round(float(pd.to_numeric(value.iloc[low:high]).sum()), 3)
-    return float(value) * (high - low) if isinstance(value, int | float) else 0.0
+        numeric = pd.to_numeric(value)
+        if isinstance(numeric.dtype, np.dtype) and numeric.dtype.kind in "biuf":
+            plain: np.ndarray = numeric.to_numpy()
+            return plain
+        nullable: np.ndarray = numeric.to_numpy(dtype="float64", na_value=np.nan)
+        return nullable
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _total(numbers: np.ndarray | float, low: int, high: int) -> float:
+    if isinstance(numbers, np.ndarray):
+        part = numbers[low:high]
+        # as pandas sums: missing values count as nothing
+        total = np.nansum(part) if part.dtype.kind == "f" else np.sum(part)
+        return round(float(total), 3)
+    return numbers * (high - low)
 
 
 def _claim(pending: list[Warning], day: object) -> tuple[str, ...]:

@@ -28,6 +28,9 @@ from wfmcli.pull.queries import QueueQuery, Window, abandon_view, answered_view
 from wfmcli.pull.spill import Floats, IntervalSpill, Ints, RangeSpill, SortedCodes, Vocabulary
 from wfmcli.timegrid import grid
 
+# rows of a frame piece, at least (one interval's rows when more): bounds a pull's memory
+PIECE_ROWS = 20_000
+
 Key = tuple[Any, ...]
 # metric -> [(field, stat, how)], how: "count" (an integer stat), "ms" (sum to seconds),
 # "ms_max" (max to seconds).
@@ -492,13 +495,22 @@ class DayAssembler:
         fields: Sequence[str],
         texts: Sequence[Vocabulary | SortedCodes],
     ) -> Iterator[pd.DataFrame]:
-        """Spilled rows back as frames, one interval at a time; `texts` decode key columns 1.."""
+        """Spilled rows back as frames, whole intervals in order; `texts` decode key columns 1.."""
         ranks = [vocabulary.ranks() for vocabulary in texts]
         by_rank = [np.array(sorted(v.values), dtype=object) for v in texts]
-        empty = True
+        # consecutive intervals go out together up to PIECE_ROWS: a frame's fixed cost (casts,
+        # sorting, Arrow conversion) is paid per piece, and a small org has tiny intervals
+        gathered: list[pd.DataFrame] = []
+        rows, empty = 0, True
         for interval, keys, values in spill.combined(ranks):
             empty = False
-            yield self._decoded(interval, keys, values, key_names, fields, by_rank)
+            gathered.append(self._decoded(interval, keys, values, key_names, fields, by_rank))
+            rows += len(keys)
+            if rows >= PIECE_ROWS:
+                yield pd.concat(gathered, ignore_index=True)
+                gathered, rows = [], 0
+        if gathered:
+            yield pd.concat(gathered, ignore_index=True)
         if empty:
             none = (np.zeros((0, len(key_names)), np.int64), np.zeros((0, len(fields))))
             yield self._decoded(0, *none, key_names, fields, by_rank)
