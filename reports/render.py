@@ -524,7 +524,7 @@ def _check(
     def describe(position: object) -> str:
         """Only failing rows are described: a label for every row costs more than the check."""
         local = pd.Timestamp(bins.loc[position]).tz_convert(zone)
-        text = local.strftime("%Y-%m-%d %H:%M %Z")
+        text: str = local.strftime("%Y-%m-%d %H:%M %Z")
         for key in reversed(report.keys):
             # a queue key may be a bare code: people read the WFM queue's name
             shown = "queue_label" if key == "queue_key" and "queue_label" in rows else key
