@@ -20,6 +20,7 @@ from wfmcli.reports.expr import (
     Unary,
     Value,
 )
+from wfmcli.reports.formats import format_times
 
 
 def _where(cond: Value, then: Value, other: Value) -> Value:
@@ -109,7 +110,9 @@ def _fmt(value: Value, pattern: Value) -> Value:
     if not isinstance(pattern, str):
         raise ExpressionError("fmt() needs a quoted strftime pattern as its second argument")
     if isinstance(value, pd.Series):
-        return value.dt.strftime(pattern)
+        if not pd.api.types.is_datetime64_any_dtype(value):
+            raise ExpressionError(f"fmt() formats times, not {value.dtype} values")
+        return format_times(value, pattern)
     return value.strftime(pattern)
 
 

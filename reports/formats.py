@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -53,50 +53,85 @@ def template_names(template: str) -> list[str]:
 # ---------------------------------------------------------------- values -> text
 
 
-def _rounded(values: pd.Series) -> pd.Series:
+def format_times(values: pd.Series, pattern: str) -> pd.Series:
+    """strftime, once per distinct time: report times repeat for every queue and agent, and
+    pandas' strftime costs tens of microseconds a value (with %Z). Missing times give None."""
+    stamps = pd.DatetimeIndex(values)
+    keys = stamps.as_unit("ns").asi8
+    if "%f" not in pattern:
+        keys = keys // 1_000_000_000  # whole seconds print alike; floor division keeps NaT apart
+    codes, uniques = pd.factorize(keys)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each distinct time's first row
+    samples = stamps[first]
+    texts = np.asarray(samples.strftime(pattern), dtype=object)
+    texts[np.asarray(samples.isna())] = None
+    return pd.Series(texts[codes], index=values.index, dtype=object)
+
+
+def _rounded(values: pd.Series | np.ndarray) -> np.ndarray:
     """Round half up to whole numbers (seconds and counts are never banker's-rounded)."""
-    return np.floor(values.astype("float64") + 0.5).astype("int64")
+    numbers = np.asarray(values, dtype="float64")
+    rounded: np.ndarray = np.floor(numbers + 0.5).astype("int64")
+    return rounded
 
 
-def _clock(values: pd.Series, with_hours: bool) -> pd.Series:
+def _integers(numbers: np.ndarray, width: int = 0) -> pa.Array:
+    """Whole numbers as text, zero-padded to width; a report's values span a small range, so
+    each distinct number is printed once and gathered."""
+    if not len(numbers):
+        return pa.array([], type=pa.large_string())
+    low, high = int(numbers.min()), int(numbers.max())
+    if high - low < len(numbers):
+        table = pa.array(np.arange(low, high + 1, dtype=np.int64)).cast(pa.large_string())
+        text = table.take(pa.array(numbers - low))
+    else:
+        text = pa.array(numbers).cast(pa.large_string())
+    return pc.utf8_lpad(text, width=width, padding="0") if width else text
+
+
+def _joined(*parts: pa.Array | str) -> pa.Array:
+    pieces = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*pieces, pa.scalar("", pa.large_string()))
+
+
+def _signed(negative: np.ndarray, text: pa.Array) -> pa.Array:
+    if not negative.any():
+        return text
+    return pc.if_else(pa.array(negative), _joined("-", text), text)
+
+
+def _clock(values: pd.Series, with_hours: bool) -> pa.Array:
     total = _rounded(values)
-    sign = pd.Series(np.where(total < 0, "-", ""), index=values.index)
-    total = total.abs()
-    seconds = (total % 60).astype(str).str.zfill(2)
+    negative = total < 0
+    total = np.abs(total)
+    seconds = _integers(total % 60, 2)
     if not with_hours:
-        return sign + (total // 60).astype(str) + ":" + seconds
-    minutes = (total // 60 % 60).astype(str).str.zfill(2)
-    return sign + (total // 3600).astype(str).str.zfill(2) + ":" + minutes + ":" + seconds
+        return _signed(negative, _joined(_integers(total // 60), ":", seconds))
+    hours, minutes = _integers(total // 3600, 2), _integers(total // 60 % 60, 2)
+    return _signed(negative, _joined(hours, ":", minutes, ":", seconds))
 
 
-def _fixed_point(values: pd.Series, places: int, scale: float) -> pd.Series:
-    scaled = values.astype("float64") * scale
+def _fixed_point(values: pd.Series, places: int, scale: float) -> pa.Array:
+    scaled = np.asarray(values, dtype="float64") * scale
     if places == 0:
-        return _rounded(scaled).astype(str)
+        return _integers(_rounded(scaled))
     factor = 10**places
     whole = np.floor(scaled * factor + 0.5).astype("int64")
-    sign = pd.Series(np.where(whole < 0, "-", ""), index=values.index)
-    whole = whole.abs()
-    fraction = (whole % factor).astype(str).str.zfill(places)
-    return sign + (whole // factor).astype(str) + "." + fraction
-
-
-def _by_unique(values: pd.Series, render: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """Format each distinct value once: report times repeat for every queue and agent."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    rendered = render(pd.Series(uniques)).to_numpy(dtype=object)
-    rendered = np.append(rendered, "")  # code -1 (missing) picks the last entry
-    return pd.Series(rendered[codes], index=values.index, dtype=object)
+    negative = whole < 0
+    whole = np.abs(whole)
+    text = _joined(_integers(whole // factor), ".", _integers(whole % factor, places))
+    return _signed(negative, text)
 
 
 def to_text(values: Any, fmt: str, index: pd.Index, null_text: str = "") -> pa.Array:
     """Render one column as Arrow strings; scalars (constants) are broadcast to the index."""
-    series = (
-        values if isinstance(values, pd.Series) else pd.Series([values] * len(index), index=index)
-    )
+    if not isinstance(values, pd.Series):
+        one = to_text(pd.Series([values]), fmt, pd.RangeIndex(1), null_text)
+        return pa.repeat(one[0], len(index))
+    series = values
     if fmt.startswith("datetime:"):
-        pattern = fmt.split(":", 1)[1]
-        return _strings(_by_unique(series, lambda u: u.dt.strftime(pattern)))
+        return _strings(format_times(series, fmt.split(":", 1)[1]))
     if fmt == "text":
         if pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series):
             text = _strings(series)
@@ -107,12 +142,12 @@ def to_text(values: Any, fmt: str, index: pd.Index, null_text: str = "") -> pa.A
         return text
     series = pd.to_numeric(series).fillna(0)
     if fmt in ("int", "seconds"):
-        return pa.array(_rounded(series).to_numpy()).cast(pa.large_string())
+        return _integers(_rounded(series))
     if fmt in ("mm:ss", "hh:mm:ss"):
-        return _strings(_clock(series, fmt == "hh:mm:ss"))
+        return _clock(series, fmt == "hh:mm:ss")
     kind, _, places = fmt.partition(":")
     digits = int(places) if places else (0 if kind == "percent" else 2)
-    return _strings(_fixed_point(series, digits, 100.0 if kind == "percent" else 1.0))
+    return _fixed_point(series, digits, 100.0 if kind == "percent" else 1.0)
 
 
 def _strings(text: pd.Series) -> pa.Array:

@@ -32,9 +32,10 @@ def format_lines(report: ReportSpec, values: dict[str, Any], index: pd.Index) ->
     else:
         laid = [_quoted(report, c, text) for c, text in zip(report.columns, fields, strict=True)]
         separator = report.delimiter
-    ending = pa.scalar(report.line_suffix + report.newline, pa.large_string())
-    line = pc.binary_join_element_wise(*laid, _text(separator))
-    joined = pc.binary_join_element_wise(line, ending, _text("")).cast(pa.large_string())
+    # the line ending goes onto the last field: one pass over that field, not over every line
+    ending = _text(report.line_suffix + report.newline)
+    laid[-1] = pc.binary_join_element_wise(laid[-1], ending, _text(""))
+    joined = pc.binary_join_element_wise(*laid, _text(separator)).cast(pa.large_string())
     # frames concatenated from several days hold chunked columns; a body is one buffer slice
     return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 

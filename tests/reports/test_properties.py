@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -330,3 +331,65 @@ def test_reader_parses_clock_and_percent_formats() -> None:
     assert from_text("01:01:05", "hh:mm:ss") == 3665
     assert from_text("87.5", "percent:1") == pytest.approx(0.875)
     assert from_text("-0:05", "mm:ss") == -5
+
+
+def _python_text(value: float, fmt: str) -> str:
+    """The format in plain Python: ties round up (toward +infinity), in float arithmetic."""
+    if fmt in ("int", "seconds"):
+        return str(math.floor(value + 0.5))
+    if fmt in ("mm:ss", "hh:mm:ss"):
+        total = math.floor(value + 0.5)
+        sign, total = ("-" if total < 0 else ""), abs(total)
+        if fmt == "mm:ss":
+            return f"{sign}{total // 60}:{total % 60:02d}"
+        return f"{sign}{total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}"
+    kind, _, places = fmt.partition(":")
+    digits = int(places) if places else (0 if kind == "percent" else 2)
+    scaled = value * (100.0 if kind == "percent" else 1.0)
+    if digits == 0:
+        return str(math.floor(scaled + 0.5))
+    whole = math.floor(scaled * 10**digits + 0.5)
+    sign, whole = ("-" if whole < 0 else ""), abs(whole)
+    return f"{sign}{whole // 10**digits}.{whole % 10**digits:0{digits}d}"
+
+
+FORMATS = ["int", "seconds", "mm:ss", "hh:mm:ss", "decimal:1", "decimal:2", "decimal:0", "percent"]
+numbers = st.one_of(
+    st.integers(-400_000, 400_000).map(float),
+    st.integers(-4_000_000, 4_000_000).map(lambda n: n / 8),  # halves and eighths: exact ties
+    st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 3)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(numbers, min_size=1, max_size=40),
+    fmt=st.sampled_from(FORMATS),
+    constant=st.booleans(),
+)
+def test_number_formats_match_plain_python(values: list[float], fmt: str, constant: bool) -> None:
+    index = pd.RangeIndex(len(values))
+    if constant:  # a profile constant: one value for every row
+        values = [values[0]] * len(values)
+        text = to_text(values[0], fmt, index).to_pylist()
+    else:
+        text = to_text(pd.Series(values), fmt, index).to_pylist()
+    assert text == [_python_text(value, fmt) for value in values]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stamps=st.lists(
+        st.one_of(st.none(), st.integers(1_700_000_000_000, 1_800_000_000_000)),
+        min_size=1,
+        max_size=30,
+    ),
+    zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu"]),
+    pattern=st.sampled_from(["%Y-%m-%d %H:%M:%S %Z", "%m/%d/%Y %I:%M %p", "%H:%M:%S.%f"]),
+)
+def test_datetime_format_matches_strftime_of_each_value(
+    stamps: list[int | None], zone: str, pattern: str
+) -> None:
+    times = pd.Series(pd.to_datetime(stamps, unit="ms", utc=True)).dt.tz_convert(zone)
+    text = to_text(times, f"datetime:{pattern}", pd.RangeIndex(len(times))).to_pylist()
+    assert text == ["" if pd.isna(t) else t.strftime(pattern) for t in times]
