@@ -353,7 +353,8 @@ def _python_text(value: float, fmt: str) -> str:
     return f"{sign}{whole // 10**digits}.{whole % 10**digits:0{digits}d}"
 
 
-FORMATS = ["int", "seconds", "mm:ss", "hh:mm:ss", "decimal:1", "decimal:2", "decimal:0", "percent"]
+FORMATS = ["int", "seconds", "mm:ss", "hh:mm:ss", "decimal:0", "decimal:1", "decimal:2"]
+FORMATS += ["percent", "percent:1"]
 numbers = st.one_of(
     st.integers(-400_000, 400_000).map(float),
     st.integers(-4_000_000, 4_000_000).map(lambda n: n / 8),  # halves and eighths: exact ties
