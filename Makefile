@@ -19,7 +19,7 @@ demo: $(BIN)/wfm
 test: $(BIN)/wfm
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 lint: $(BIN)/wfm
 	$(BIN)/ruff check .
