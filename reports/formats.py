@@ -56,6 +56,19 @@ def template_names(template: str) -> list[str]:
 def format_times(values: pd.Series, pattern: str) -> pd.Series:
     """strftime, once per distinct time: report times repeat for every queue and agent, and
     pandas' strftime costs tens of microseconds a value (with %Z). Missing times give None."""
+    codes, texts = _distinct_times(values, pattern)
+    return pd.Series(texts[codes], index=values.index, dtype=object)
+
+
+def _time_text(values: pd.Series, pattern: str) -> pa.Array:
+    """format_times as Arrow strings, gathered straight from the distinct texts; NaT is empty."""
+    codes, texts = _distinct_times(values, pattern)
+    gathered = pa.array(texts, type=pa.large_string()).take(pa.array(codes))
+    return pc.fill_null(gathered, "")
+
+
+def _distinct_times(values: pd.Series, pattern: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's code and the text of each distinct time (None for NaT)."""
     stamps = pd.DatetimeIndex(values)
     keys = stamps.as_unit("ns").asi8
     if "%f" not in pattern:
@@ -66,7 +79,7 @@ def format_times(values: pd.Series, pattern: str) -> pd.Series:
     samples = stamps[first]
     texts = np.asarray(samples.strftime(pattern), dtype=object)
     texts[np.asarray(samples.isna())] = None
-    return pd.Series(texts[codes], index=values.index, dtype=object)
+    return codes, texts
 
 
 def _rounded(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -83,10 +96,13 @@ def _integers(numbers: np.ndarray, width: int = 0) -> pa.Array:
         return pa.array([], type=pa.large_string())
     low, high = int(numbers.min()), int(numbers.max())
     if high - low < len(numbers):
-        table = pa.array(np.arange(low, high + 1, dtype=np.int64)).cast(pa.large_string())
-        text = table.take(pa.array(numbers - low))
-    else:
-        text = pa.array(numbers).cast(pa.large_string())
+        table = _padded(pa.array(np.arange(low, high + 1, dtype=np.int64)), width)
+        return table.take(pa.array(numbers - low))
+    return _padded(pa.array(numbers), width)
+
+
+def _padded(numbers: pa.Array, width: int) -> pa.Array:
+    text = numbers.cast(pa.large_string())
     return pc.utf8_lpad(text, width=width, padding="0") if width else text
 
 
@@ -131,7 +147,7 @@ def to_text(values: Any, fmt: str, index: pd.Index, null_text: str = "") -> pa.A
         return pa.repeat(one[0], len(index))
     series = values
     if fmt.startswith("datetime:"):
-        return _strings(format_times(series, fmt.split(":", 1)[1]))
+        return _time_text(series, fmt.split(":", 1)[1])
     if fmt == "text":
         if pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series):
             text = _strings(series)

@@ -100,8 +100,10 @@ def _quoted(report: ReportSpec, column: ColumnSpec, text: pa.Array) -> pa.Array:
         return _wrap(text, quote)
     if column.format != "text":
         return text
-    pattern = "[" + re.escape(report.delimiter + quote) + "\\r\\n]"
-    special = pc.match_substring_regex(text, pattern)
+    specials = report.delimiter + quote + "\r\n"
+    if not _holds_any(text, specials):  # the usual case: one byte scan, no regex over every row
+        return text
+    special = pc.match_substring_regex(text, "[" + re.escape(specials) + "]")
     if not pc.any(special).as_py():
         return text
     if report.quoting == "none":
@@ -110,6 +112,22 @@ def _quoted(report: ReportSpec, column: ColumnSpec, text: pa.Array) -> pa.Array:
             hint="set quoting: minimal in the profile",
         )
     return pc.if_else(special, _wrap(text, quote), text)
+
+
+def _holds_any(text: pa.Array, characters: str) -> bool:
+    """Whether any string holds one of these ASCII characters: a scan of the UTF-8 bytes in use
+    (an ASCII byte never occurs inside a multi-byte UTF-8 sequence, so no false match)."""
+    if isinstance(text, pa.ChunkedArray):
+        return any(_holds_any(chunk, characters) for chunk in text.chunks)
+    if not characters.isascii():
+        return True  # let the regex decide
+    text = text.cast(pa.large_string())
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)
+    low, high = int(offsets[text.offset]), int(offsets[text.offset + len(text)])
+    if high <= low:
+        return False
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8, count=high)[low:]
+    return any(bool((data == byte).any()) for byte in characters.encode("ascii"))
 
 
 def _wrap(text: pa.Array, quote: str) -> pa.Array:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, cast
 from wfmcli.errors import ConfigError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from wfmcli.reports.spec import QueueKeySpec
@@ -253,8 +254,8 @@ class QueueMap:
 
     def covers(self, rows: pd.DataFrame) -> bool:
         """Whether every pair in the rows has a row here."""
-        index = _pairs(rows)
-        return all(self._row_for(pair, "campaign_id" in rows) for pair in index.unique())
+        _, pairs = _pairs(rows)
+        return all(self._row_for(pair, "campaign_id" in rows) for pair in pairs)
 
     def fill_entities(
         self, selected: Sequence[str], queue_names: Mapping[str, str]
@@ -290,41 +291,53 @@ class QueueMap:
         return self.find_loose(queue_id, media, direction)
 
     def _lookup(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """key, code, name and action per row, by unique pair (a frame has few pairs)."""
-        import numpy as np
+        """key, code, name and action per row, by distinct pair (a frame has few pairs)."""
         import pandas as pd
 
-        index = _pairs(rows)
-        unique = index.unique()
+        number, pairs = _pairs(rows)
         found: list[tuple[str, str, str, str]] = []
-        for pair in unique:
+        for pair in pairs:
             row = self._row_for(pair, "campaign_id" in rows)
             if row is None:
                 raise KeyError(f"{self.origin} has no row for {pair}")
             found.append((row.key, row.code, row.name or row.key, row.action))
-        position = unique.get_indexer(index)
         columns = list(zip(*found, strict=True)) if found else [(), (), (), ()]
         return pd.DataFrame(
             {
-                name: np.asarray(values, dtype=object)[position]
+                name: pd.array(list(values), dtype="str").take(number)
                 for name, values in zip(("key", "code", "name", "action"), columns, strict=True)
             },
             index=rows.index,
         )
 
 
-def _pairs(rows: pd.DataFrame) -> pd.MultiIndex:
+PAIR_COLUMNS = ("queue_id", "media", "direction", "campaign_id")
+
+
+def _pairs(rows: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Each row's pair number and the distinct (queue, media, direction, campaign) pairs, in
+    first-seen order; a frame without campaigns has "" for them."""
+    number, first = row_groups(rows, [name for name in PAIR_COLUMNS if name in rows.columns])
+    parts = [
+        rows[name].iloc[first].astype(str).tolist() if name in rows.columns else [""] * len(first)
+        for name in PAIR_COLUMNS
+    ]
+    return number, list(zip(*parts, strict=True))
+
+
+def row_groups(rows: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group number by these columns' values (numbered in first-seen order) and the
+    first row of each group: grouping by codes, without building a key per row."""
+    import numpy as np
     import pandas as pd
 
-    campaign = (
-        rows["campaign_id"].astype(str)
-        if "campaign_id" in rows.columns
-        else pd.Series("", index=rows.index)
-    )
-    return pd.MultiIndex.from_arrays(
-        [rows["queue_id"].astype(str), rows["media"].astype(str),
-         rows["direction"].astype(str), campaign]
-    )  # fmt: skip
+    number = np.zeros(len(rows), dtype=np.int64)
+    for name in columns:
+        codes, uniques = pd.factorize(rows[name], use_na_sentinel=False)
+        number, _ = pd.factorize(number * len(uniques) + codes)  # stays below the row count
+    first = np.empty(int(number.max()) + 1 if len(number) else 0, dtype=np.int64)
+    first[number[::-1]] = np.arange(len(number) - 1, -1, -1)
+    return number, first
 
 
 # ---------------------------------------------------------------------- scope
@@ -341,16 +354,17 @@ def in_scope(media: str, direction: str, selected: Sequence[str]) -> bool:
 
 
 def scope_mask(rows: pd.DataFrame, selected: Sequence[str]) -> pd.Series:
+    import numpy as np
     import pandas as pd
 
     if not selected or rows.empty:
         return pd.Series(True, index=rows.index)
-    combos = rows[["media", "direction"]].drop_duplicates()
-    allowed = [
-        f"{m}/{d}" for m, d in combos.itertuples(index=False) if in_scope(str(m), str(d), selected)
-    ]
-    keys = rows["media"].astype(str) + "/" + rows["direction"].astype(str)
-    return pd.Series(keys.isin(allowed).to_numpy(), index=rows.index)
+    number, first = row_groups(rows, ["media", "direction"])
+    media, direction = (rows[name].iloc[first].tolist() for name in ("media", "direction"))
+    allowed = np.array(
+        [in_scope(str(m), str(d), selected) for m, d in zip(media, direction, strict=True)]
+    )
+    return pd.Series(allowed[number], index=rows.index)
 
 
 def seen_pairs(rows: pd.DataFrame) -> list[Seen]:
