@@ -28,7 +28,8 @@ def _where(cond: Value, then: Value, other: Value) -> Value:
         return then if cond else other
     index = cond.index
     result = np.where(cond.to_numpy(dtype=bool), _array(then, index), _array(other, index))
-    return pd.Series(result, index=index)
+    # text stays object here: nested ifs would each convert it to Arrow strings again
+    return pd.Series(result, index=index, dtype=result.dtype)
 
 
 def _array(value: Value, index: pd.Index) -> Any:
