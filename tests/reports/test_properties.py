@@ -394,3 +394,56 @@ def test_datetime_format_matches_strftime_of_each_value(
     times = pd.Series(pd.to_datetime(stamps, unit="ms", utc=True)).dt.tz_convert(zone)
     text = to_text(times, f"datetime:{pattern}", pd.RangeIndex(len(times))).to_pylist()
     assert text == ["" if pd.isna(t) else t.strftime(pattern) for t in times]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet=st.sampled_from('ab,;"\r\né€ \t|')), max_size=12),
+    cut=st.tuples(st.integers(0, 12), st.integers(0, 12)),
+    chunks=st.integers(1, 3),
+    specials=st.sampled_from([',"\r\n', ';"\r\n', '\t"\r\n', '|\'\r\n']),
+)
+def test_delimiter_byte_scan_agrees_with_python(
+    texts: list[str], cut: tuple[int, int], chunks: int, specials: str
+) -> None:
+    """The layout's byte scan (which decides whether a text column needs quoting at all) sees
+    exactly the strings in use: sliced arrays, chunked columns, multi-byte UTF-8."""
+    import pyarrow as pa
+
+    from wfmcli.reports.layout import _holds_any
+
+    low, high = sorted(cut)
+    whole = pa.array(texts, type=pa.large_string())
+    sliced = whole.slice(low, max(0, high - low))
+    used = texts[low:high]
+    size = max(1, -(-len(used) // chunks))
+    chunked = pa.chunked_array(
+        [pa.array(used[i : i + size], type=pa.large_string()) for i in range(0, len(used), size)]
+        or [pa.array([], type=pa.large_string())]
+    )
+    expected = any(c in s for s in used for c in specials)
+    assert _holds_any(sliced, specials) == expected
+    assert _holds_any(chunked, specials) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["q1", "q2", "q3"]),
+            st.sampled_from(["voice", "chat"]),
+            st.sampled_from(["inbound", "outbound"]),
+        ),
+        max_size=40,
+    )
+)
+def test_row_groups_number_rows_as_pandas_groups_them(rows: list[tuple[str, str, str]]) -> None:
+    """Queue pairs are grouped by codes: the same groups, in first-seen order, as pandas'."""
+    from wfmcli.reports.mapping import row_groups
+
+    frame = pd.DataFrame(rows, columns=["queue_id", "media", "direction"], dtype="str")
+    columns = ["queue_id", "media", "direction"]
+    number, first = row_groups(frame, columns)
+    expected = frame.groupby(columns, sort=False).ngroup().to_numpy()
+    assert number.tolist() == expected.tolist()
+    assert first.tolist() == [expected.tolist().index(g) for g in range(len(first))]
