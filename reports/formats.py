@@ -12,6 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from wfmcli.reports.groups import row_groups
+
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z_]+)(?::([^{}]*))?\}")
 
 
@@ -73,9 +75,7 @@ def _distinct_times(values: pd.Series, pattern: str) -> tuple[np.ndarray, np.nda
     keys = stamps.as_unit("ns").asi8
     if "%f" not in pattern:
         keys = keys // 1_000_000_000  # whole seconds print alike; floor division keeps NaT apart
-    codes, uniques = pd.factorize(keys)
-    first = np.empty(len(uniques), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each distinct time's first row
+    codes, first = row_groups([keys])
     samples = stamps[first]
     texts = np.asarray(samples.strftime(pattern), dtype=object)
     texts[np.asarray(samples.isna())] = None

@@ -38,6 +38,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 from wfmcli.errors import ConfigError
+from wfmcli.reports.groups import row_groups
 
 if TYPE_CHECKING:
     import numpy as np
@@ -317,27 +318,12 @@ PAIR_COLUMNS = ("queue_id", "media", "direction", "campaign_id")
 def _pairs(rows: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, ...]]]:
     """Each row's pair number and the distinct (queue, media, direction, campaign) pairs, in
     first-seen order; a frame without campaigns has "" for them."""
-    number, first = row_groups(rows, [name for name in PAIR_COLUMNS if name in rows.columns])
+    number, first = row_groups([rows[name] for name in PAIR_COLUMNS if name in rows.columns])
     parts = [
         rows[name].iloc[first].astype(str).tolist() if name in rows.columns else [""] * len(first)
         for name in PAIR_COLUMNS
     ]
     return number, list(zip(*parts, strict=True))
-
-
-def row_groups(rows: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's group number by these columns' values (numbered in first-seen order) and the
-    first row of each group: grouping by codes, without building a key per row."""
-    import numpy as np
-    import pandas as pd
-
-    number = np.zeros(len(rows), dtype=np.int64)
-    for name in columns:
-        codes, uniques = pd.factorize(rows[name], use_na_sentinel=False)
-        number, _ = pd.factorize(number * len(uniques) + codes)  # stays below the row count
-    first = np.empty(int(number.max()) + 1 if len(number) else 0, dtype=np.int64)
-    first[number[::-1]] = np.arange(len(number) - 1, -1, -1)
-    return number, first
 
 
 # ---------------------------------------------------------------------- scope
@@ -359,7 +345,7 @@ def scope_mask(rows: pd.DataFrame, selected: Sequence[str]) -> pd.Series:
 
     if not selected or rows.empty:
         return pd.Series(True, index=rows.index)
-    number, first = row_groups(rows, ["media", "direction"])
+    number, first = row_groups([rows["media"], rows["direction"]])
     media, direction = (rows[name].iloc[first].tolist() for name in ("media", "direction"))
     allowed = np.array(
         [in_scope(str(m), str(d), selected) for m, d in zip(media, direction, strict=True)]

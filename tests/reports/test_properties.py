@@ -439,11 +439,11 @@ def test_delimiter_byte_scan_agrees_with_python(
 )
 def test_row_groups_number_rows_as_pandas_groups_them(rows: list[tuple[str, str, str]]) -> None:
     """Queue pairs are grouped by codes: the same groups, in first-seen order, as pandas'."""
-    from wfmcli.reports.mapping import row_groups
+    from wfmcli.reports.groups import row_groups
 
     frame = pd.DataFrame(rows, columns=["queue_id", "media", "direction"], dtype="str")
     columns = ["queue_id", "media", "direction"]
-    number, first = row_groups(frame, columns)
+    number, first = row_groups([frame[name] for name in columns])
     expected = frame.groupby(columns, sort=False).ngroup().to_numpy()
     assert number.tolist() == expected.tolist()
     assert first.tolist() == [expected.tolist().index(g) for g in range(len(first))]
