@@ -142,6 +142,18 @@ class Client:
             self.records.append((fields[1], _ms(fields[3]), now))
 
 
+def _worst_seconds(window: list[tuple[str, int, int]], published: dict[tuple[str, int], int],
+                   start_ms: float, count: int = 5) -> str:
+    """The 1 s windows with the highest p99: a periodic stall shows as evenly spaced seconds."""
+    seconds: dict[int, list[float]] = {}
+    for agent, since, received in window:
+        at = published.get((agent, since))
+        if at is not None:
+            seconds.setdefault(int((received - start_ms) // 1000), []).append(received - at)
+    worst = sorted(seconds, key=lambda s: percentile(seconds[s], 0.99), reverse=True)[:count]
+    return "  ".join(f"{s}: {percentile(seconds[s], 0.99):.0f}" for s in sorted(worst))
+
+
 def config_text(base_url: str, credentials: list[dict[str, str]], port: int) -> str:
     creds = "".join(f"        - client_id: {c['client_id']}\n"
                     f"          client_secret: {c['client_secret']}\n" for c in credentials)
@@ -277,6 +289,7 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
             status = (await http.get("/status")).json()
         await asyncio.sleep(1.0)
         t0, cpu0 = time.monotonic(), cpu_seconds(relay.pid)
+        t0_ms = time.time() * 1000
         twin_cpu0 = cpu_seconds(twin.pid)
         first = len(client.records)
         bytes0 = client.bytes
@@ -321,6 +334,7 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
         ("latency publish -> client p50", f"{percentile(latencies, 0.50):.1f} ms"),
         ("latency publish -> client p99", f"{percentile(latencies, 0.99):.1f} ms"),
         ("latency samples matched", f"{len(latencies):,} of {len(window):,}"),
+        ("worst seconds (s into window: p99 ms)", _worst_seconds(window, published, t0_ms)),
         ("relay event-loop lag, worst of last 10 s", f"{loop_lag:.0f} ms"),
         ("channel reconnects / agents resynced", f"{reconnects:.0f} / {resynced:,.0f}"),
         ("relay CPU", f"{100 * cpu / elapsed:.0f} % of one core"),

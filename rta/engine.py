@@ -10,7 +10,7 @@ source (NICE). The caller supplies the clock (`now_ms`), so every behaviour is a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -222,7 +222,14 @@ class Engine:
         # hold the loop for tens of milliseconds.
         return {state: count for state, count in self._by_state.items() if count}
 
-    def observations(self) -> list[Observation]:
-        """Every agent's parts as observations, per source: what a restart restores."""
-        return [Observation(agent, source, parts.presence, parts.routing, parts.media)
-                for (agent, source), parts in self._parts.items()]
+    def observations(self) -> Iterator[Observation]:
+        """Every agent's parts as observations, per source: what a restart restores.
+
+        The agents are listed at the call (one dict copy: a list of items made a tuple per
+        agent, and those allocations ran the collector for 30-90 ms at 20,000 agents) and made
+        into observations as the iterator is read, so a saver reading it in steps never holds
+        the relay's loop for the whole roster; parts that change meanwhile are read new.
+        """
+        agents = dict(self._parts)
+        return (Observation(agent, source, parts.presence, parts.routing, parts.media)
+                for (agent, source), parts in agents.items())

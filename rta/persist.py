@@ -1,7 +1,8 @@
 """What a restarted relay serves at once: each source's roster and every agent's last state.
 
-The relay writes them to one JSON file every 30 s while states change (encoded in a worker
-thread, in short pieces, so the feed does not stall) and once more when it stops. On start it
+The relay writes them to one JSON file every 30 s while states change (encoded on its loop in
+pieces of a few hundred agents with a turn of the loop between, written by a worker thread, so
+the feed never waits for the whole roster) and once more when it stops. On start it
 loads the file into the engine in steps while the sources send their first requests, before
 any sink serves anyone: a WFM that connects gets the full saved snapshot as soon as it is in,
 and the channels are subscribed from the saved roster without waiting for the role and user
@@ -14,15 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from wfmcli.paths import data_dir
 from wfmcli.rta.model import Media, Observation, Presence, Routing
@@ -31,9 +33,11 @@ if TYPE_CHECKING:
     from wfmcli.rta.service import Relay
 
 log = logging.getLogger("wfm.rta")
+T = TypeVar("T")
 FORMAT = 2
 SAVE_EVERY_S = 30.0
 ENCODE_BATCH = 500
+SAVE_PAUSE_S = 0.004  # after each piece: a save takes at most about a third of the loop
 RESTORE_CHUNK = 2_000  # agents loaded between two turns of the relay's loop (about 30 ms)
 
 
@@ -50,7 +54,7 @@ class Saved:
 
     rosters: dict[str, dict[str, str]] = field(default_factory=dict)
     ids: dict[str, dict[str, str]] = field(default_factory=dict)
-    states: dict[str, list[Observation]] = field(default_factory=dict)
+    states: Mapping[str, Iterable[Observation]] = field(default_factory=dict)  # lists if loaded
     saved_at: float = 0.0
 
 
@@ -78,20 +82,57 @@ def _observation(row: list[Any]) -> Observation:
 
 
 def encode(saved: Saved) -> bytes:
-    """The file's bytes, encoded in short pieces: json's C encoder holds the GIL for a whole
-    call, and one call over 100,000 agents would stall the relay's loop for its length."""
-    head = json.dumps({"format": FORMAT, "saved_at": time.time(), "rosters": saved.rosters,
-                       "ids": saved.ids}, separators=(",", ":"))
-    parts = [head[:-1].encode(), b',"states":{']
-    for number, (lane, observations) in enumerate(saved.states.items()):
-        parts.append((b"," if number else b"") + json.dumps(lane).encode() + b":[")
-        for start in range(0, len(observations), ENCODE_BATCH):
-            rows = [_row(o) for o in observations[start : start + ENCODE_BATCH]]
-            text = json.dumps(rows, separators=(",", ":"))[1:-1]
-            parts.append((b"," if start else b"") + text.encode())
-        parts.append(b"]")
-    parts.append(b"}}")
+    """The file's bytes at once (at stop, in a thread: nothing else waits for the loop)."""
+    return b"".join(_pieces(saved))
+
+
+async def encode_in_steps(saved: Saved) -> bytes:
+    """The file's bytes, a piece (at most ENCODE_BATCH entries, about 2 ms) at a time, with a
+    pause after each. json's C encoder holds the GIL for a whole call, so one call over the
+    roster (or a thread encoding it) stalls every event behind it: 480 ms once per save at
+    20,000 agents in bench/rta_bench.py. Without the pauses the save still took a quarter of
+    the loop for half a second, and the events of that second waited up to 150 ms."""
+    parts = []
+    for piece in _pieces(saved):
+        parts.append(piece)
+        await asyncio.sleep(SAVE_PAUSE_S)
     return b"".join(parts)
+
+
+def _pieces(saved: Saved) -> Iterator[bytes]:
+    """The JSON document in pieces of at most ENCODE_BATCH entries."""
+    yield json.dumps({"format": FORMAT, "saved_at": time.time()})[:-1].encode()
+    for name, mappings in (("rosters", saved.rosters), ("ids", saved.ids)):
+        yield f',"{name}":{{'.encode()
+        for number, (key, mapping) in enumerate(mappings.items()):
+            yield (b"," if number else b"") + json.dumps(key).encode() + b":"
+            yield from _object_pieces(mapping)
+        yield b"}"
+    yield b',"states":{'
+    for number, (lane, observations) in enumerate(saved.states.items()):
+        yield (b"," if number else b"") + json.dumps(lane).encode() + b":["
+        for first, batch in enumerate(_batches(observations)):
+            text = json.dumps([_row(o) for o in batch], separators=(",", ":"))[1:-1]
+            yield (b"," if first else b"") + text.encode()
+        yield b"]"
+    yield b"}}"
+
+
+def _object_pieces(mapping: dict[str, str]) -> Iterator[bytes]:
+    """A snapshot's own copy of a roster, so it does not change while it is read."""
+    yield b"{"
+    for first, batch in enumerate(_batches(mapping.items())):
+        text = json.dumps(dict(batch), separators=(",", ":"))[1:-1]
+        yield (b"," if first else b"") + text.encode()
+    yield b"}"
+
+
+def _batches(items: Iterable[T]) -> Iterator[list[T]]:
+    """ENCODE_BATCH at a time: a list of all of them at once is an allocation per agent in one
+    step, which runs the collector (86 ms at 20,000 agents, measured in the relay)."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, ENCODE_BATCH)):
+        yield batch
 
 
 def write(path: Path, data: bytes) -> None:
@@ -167,9 +208,10 @@ class StateSaver:
             changes = self._changes()
             if changes == self._saved_changes:
                 continue
-            taken = self._take()
+            number, saved = self._take()
+            data = await encode_in_steps(saved)
             try:
-                await asyncio.to_thread(self._write, *taken)
+                await asyncio.to_thread(self._write, number, data)
             except OSError as exc:
                 log.warning("cannot save the relay state to %s: %s", self.path, exc)
                 continue
@@ -179,8 +221,7 @@ class StateSaver:
         self._taken += 1
         return self._taken, self._snapshot()
 
-    def _write(self, number: int, saved: Saved) -> None:
-        data = encode(saved)
+    def _write(self, number: int, data: bytes) -> None:
         with self._lock:
             if number <= self._written:
                 return
@@ -191,8 +232,9 @@ class StateSaver:
     async def final(self) -> None:
         """The last save, at stop: in a thread, so the stop deadline still holds (a save cut
         short leaves the previous file, never half a file)."""
+        number, saved = self._take()
         try:
-            await asyncio.to_thread(self._write, *self._take())
+            await asyncio.to_thread(lambda: self._write(number, encode(saved)))
         except OSError as exc:
             log.warning("cannot save the relay state to %s: %s", self.path, exc)
 
