@@ -192,8 +192,9 @@ def test_unreachable_host_is_a_transient_error_naming_the_host() -> None:
 def test_a_slow_answer_times_out_as_a_transient_error(fake: FakeGenesys) -> None:
     fake.script("/api/v2/users", Reply(200, {"entities": []}, delay=1.0))
     timeout = httpx.Timeout(0.2)
-    with pytest.raises(TransientError, match="did not answer in time"):
+    with pytest.raises(TransientError, match="did not answer in time") as raised:
         run_client(fake.base_url, get_users, retry=RetryPolicy(attempts=1), timeout=timeout)
+    assert "timeout" not in (raised.value.hint or "")  # no setting changes it: not offered
 
 
 def test_timeouts_are_retried(fake: FakeGenesys) -> None:

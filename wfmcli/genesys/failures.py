@@ -101,7 +101,8 @@ def error_from_exception(exc: httpx.HTTPError, *, what: str, host: str) -> Trans
         hint = "check the proxy setting of the source or HTTPS_PROXY"
     elif isinstance(exc, httpx.TimeoutException):
         message = f"Genesys Cloud {what}: {host} did not answer in time ({type(exc).__name__})"
-        hint = "check the network, or raise the timeout"
+        # No setting changes the timeout (60 s a read), so the hint must not offer one.
+        hint = "check the network and proxy, then run again (a slow answer may pass later)"
     elif isinstance(exc, httpx.ConnectError):
         message = f"Genesys Cloud {what}: cannot reach {host}: {reason}"
         hint = "check the region or base URL, DNS, firewall and proxy"
