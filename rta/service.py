@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import ssl
 import time
@@ -27,6 +26,7 @@ from typing import Any, Literal
 from wfmcli.errors import ConfigError
 from wfmcli.rta.engine import Blend, Engine
 from wfmcli.rta.feed import Feed
+from wfmcli.rta.heap import CHECK_EVERY_S, SETTLE_EVERY_S, Heap
 from wfmcli.rta.model import AgentIds, Observation
 from wfmcli.rta.ops import OpsServer, StatusWriter
 from wfmcli.rta.persist import restore
@@ -162,6 +162,7 @@ class Relay:
         self.started = time.time()
         self.ready_after_s: float | None = None
         self._sources_ready = 0
+        self.heap = Heap()
         self._loop_lag: deque[float] = deque(maxlen=int(10 / HOUSEKEEPING_S))
 
     # convenience views of the first (often only) destination
@@ -225,7 +226,7 @@ class Relay:
                 self.set_ready("loaded")
             # The roster and its state live as long as the relay: keep them out of the
             # collector's full passes, which otherwise stall the feed for hundreds of ms.
-            gc.freeze()
+            self.heap.settle()
 
     def set_ready(self, how: str) -> None:
         self.ready_after_s = time.time() - self.started
@@ -291,13 +292,20 @@ class Relay:
 
     async def _housekeeping(self) -> None:
         """Releases held-back states (flicker filter), keeps the link status current and the
-        told-agents files written."""
+        told-agents files written, and keeps the held states out of the collector's passes."""
         loop = asyncio.get_running_loop()
+        settle_at, check_at = loop.time() + SETTLE_EVERY_S, loop.time() + CHECK_EVERY_S
         while True:
             planned = loop.time() + HOUSEKEEPING_S
             await asyncio.sleep(HOUSEKEEPING_S)
             # How late the loop woke us: what every event waited at worst meanwhile.
             self._loop_lag.append(max(0.0, loop.time() - planned))
+            if self._sources_ready >= len(self.sources) and loop.time() >= settle_at:
+                self.heap.settle()  # the states that changed since (see rta/heap.py)
+                settle_at = loop.time() + SETTLE_EVERY_S
+                if loop.time() >= check_at:
+                    self.heap.check()
+                    check_at = loop.time() + CHECK_EVERY_S
             up = all(source.link == "normal" for source in self.sources)
             for lane in self.lanes:
                 if lane.engine.min_state_ms:

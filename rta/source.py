@@ -324,9 +324,13 @@ class GenesysSource:
             self._slot_of[uid] = index
             load[index] += 1
             touched.add(index)
+        # One pass over the roster for all touched channels: a sort per channel was 5 s on the
+        # loop when 100,000 agents joined 100 channels at start.
+        members: dict[int, list[str]] = {slot_index: [] for slot_index in touched}
+        for uid in sorted(self._slot_of):
+            members.get(self._slot_of[uid], []).append(uid)
         for slot_index in sorted(touched):
-            topics = [t for uid, s in sorted(self._slot_of.items()) if s == slot_index
-                      for t in self._topics(uid)]
+            topics = [t for uid in members[slot_index] for t in self._topics(uid)]
             slot = self.slots[slot_index]
             if slot.topics != topics:
                 if slot.connected:
