@@ -325,7 +325,7 @@ async def run_bench(args: argparse.Namespace, children: list[subprocess.Popen[An
         published.setdefault((agent, presence), at)
     latencies = [received - published[(agent, since)] for agent, since, received in window
                  if (agent, since) in published]
-    goal = args.goal_ms or (50.0 if args.agents <= 20_000 else 100.0)
+    goal = args.goal_ms or (50.0 if licensed <= 20_000 else 100.0)
     rows = [
         ("agents watched", f"{final['agents']:,} over {channels} channels, {args.sets} sets"),
         ("snapshot at client after start", f"{snapshot_s:.2f} s"),
