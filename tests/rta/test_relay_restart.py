@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from pathlib import Path
 
@@ -29,10 +30,6 @@ def twin(one_set_twin: RunningTwin) -> RunningTwin:
     return one_set_twin
 
 
-
-
-
-
 def test_restart_serves_saved_states_then_corrections(twin: RunningTwin, tmp_path: Path) -> None:
     state = tmp_path / "relay.state.json"
 
@@ -49,6 +46,7 @@ def test_restart_serves_saved_states_then_corrections(twin: RunningTwin, tmp_pat
         await eventually(lambda: client.latest == before, what="the first relay's view")
         stop.set()
         await task
+        assert gc.isenabled()  # the final save turns the collector off only while it encodes
         saved = load(state, ["lab"])
         assert saved is not None and len(saved.rosters["lab"]) == len(before)
         await client.stop()
