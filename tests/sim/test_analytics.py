@@ -17,6 +17,7 @@ from wfmcli.sim.buckets import QueryError, build_grid
 from wfmcli.sim.ledger import ABANDONED, ANSWERED, FLOWED_OUT, RS
 from wfmcli.sim.org import build_org
 from wfmcli.sim.runtime import Runtime
+from wfmcli.sim.wire import iso
 
 DAY = "2026-03-09T00:00:00.000Z/2026-03-10T00:00:00.000Z"
 DAY_START = int(datetime(2026, 3, 9, tzinfo=UTC).timestamp() * 1000)
@@ -515,3 +516,20 @@ def test_queue_observations_match_the_current_state(runtime: Runtime) -> None:
             center,
             {"filter": {"predicates": [{"dimension": "userId", "value": org.users[0].id}]}},
         )
+
+
+def test_an_answer_after_the_twin_moved_on_counts_the_new_contacts() -> None:
+    # The leg columns are kept between queries while nothing happens; a step of the engine
+    # must show in the next answer, exactly as a twin that keeps nothing would give it.
+    from wfmcli.sim import analytics
+
+    rt = Runtime(build_org(seed=5, agents=30, queues=3), now_ms=NOW_MS, days=1, live=False)
+    window = {"interval": f"{iso(NOW_MS - 3_600_000)}/{iso(NOW_MS + 3_600_000)}",
+              "groupBy": ["queueId"], "metrics": ["nOffered", "tAnswered"]}
+    before = _metric(conversation_aggregates(rt.org, rt.center, window)["results"], "nOffered")
+    assert rt.center.run_until(NOW_MS + 1_800_000) > 0
+    after = conversation_aggregates(rt.org, rt.center, window)
+    analytics._LEGS.clear()
+    assert after == conversation_aggregates(rt.org, rt.center, window)
+    grown = _metric(after["results"], "nOffered")
+    assert sum(s["count"] for s in grown.values()) > sum(s["count"] for s in before.values())

@@ -126,6 +126,7 @@ class ContactCenter:
         self.org = org
         self.start_ms = start_ms - start_ms % DAY_MS
         self.clock_ms = self.start_ms
+        self.handled = 0  # events run so far: the logs change only when this moves
         self.rng = random.Random(f"wfm-twin-engine:{org.seed}")
         offline = org.presences.index(org.system_definition("OFFLINE"))
         self.states = StateLog(len(org.users), offline, self.start_ms)
@@ -241,6 +242,7 @@ class ContactCenter:
                     handlers[kind](t, a, b)
             processed += 1
             if processed == limit:
+                self.handled += processed
                 return processed
         if self._arrival_next > 100_000:
             del arrivals_t[: self._arrival_next]
@@ -248,6 +250,7 @@ class ContactCenter:
             self._arrival_next = 0
         planned.compact()
         self.clock_ms = max(self.clock_ms, t_ms)
+        self.handled += processed
         return processed
 
     def _push(self, t: int, kind: int, a: int, b: int = 0) -> None:
