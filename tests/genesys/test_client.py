@@ -108,12 +108,30 @@ def test_429_storm_is_ridden_out_honouring_retry_after(fake: FakeGenesys) -> Non
 def test_429_storm_beyond_the_retry_budget_is_a_clear_transient_error(fake: FakeGenesys) -> None:
     fake.script("/api/v2/users", *(too_many(1) for _ in range(10)))
     with pytest.raises(TransientError) as caught:
-        run_client(fake.base_url, get_users, retry=RetryPolicy(attempts=3, time_scale=0.001))
+        run_client(fake.base_url, get_users,
+                   retry=RetryPolicy(attempts=3, throttled_attempts=3, time_scale=0.001))
     message = caught.value.one_line()
     assert "HTTP 429 too.many.requests.retry.after" in message
     assert "contextId" in message
     assert caught.value.retry_after == 1.0
     assert len(fake.requests_to("/api/v2/users")) == 3
+
+
+def test_429s_do_not_spend_the_budget_for_other_failures(fake: FakeGenesys) -> None:
+    # Parallel requests of one set waiting out one Retry-After come back together and only
+    # some get in: a request refused again and again is not failing, it is queueing.
+    fake.script("/api/v2/users", *(too_many(1) for _ in range(8)))
+    page = run_client(fake.base_url, get_users, retry=RetryPolicy(attempts=2, time_scale=0.001))
+    assert page["pageNumber"] == 1
+    assert len(fake.requests_to("/api/v2/users")) == 9
+
+
+def test_other_failures_keep_their_own_budget_between_429s(fake: FakeGenesys) -> None:
+    unavailable = Reply(503, error_body(503, "service.unavailable", "Service Unavailable"))
+    fake.script("/api/v2/users", too_many(1), unavailable, too_many(1), unavailable, unavailable)
+    with pytest.raises(TransientError, match="HTTP 503"):
+        run_client(fake.base_url, get_users, retry=RetryPolicy(attempts=3, time_scale=0.001))
+    assert len(fake.requests_to("/api/v2/users")) == 5
 
 
 def test_5xx_burst_is_retried_with_backoff(fake: FakeGenesys) -> None:

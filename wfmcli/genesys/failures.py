@@ -68,9 +68,11 @@ def error_from_response(response: httpx.Response, *, what: str) -> WfmError:
         )
         return AuthError(text, hint=hint)
     if status == 429 or status >= 500:
-        return TransientError(
+        transient = TransientError(
             text, hint="retry later", retry_after=retry_after_seconds(response.headers)
         )
+        transient.status = status
+        return transient
     error = RemoteError(text)
     error.status = status
     return error

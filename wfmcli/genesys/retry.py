@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from wfmcli.errors import TransientError
 
@@ -31,9 +31,18 @@ def _log_retry(state: RetryCallState) -> None:
     log.info("retrying in %.1f s (try %d failed: %s)", wait, state.attempt_number, exc)
 
 
+def _throttled(state: RetryCallState) -> bool:
+    exc = state.outcome.exception() if state.outcome else None
+    return isinstance(exc, TransientError) and exc.status == 429
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 6  # total tries per request, the first included
+    attempts: int = 6  # tries per request that fail for other reasons, the first included
+    # Tries refused with 429 count apart: parallel requests of one set that wait out the same
+    # Retry-After come back together and only some get in, so one request can be refused
+    # several times in a row while the set as a whole is making progress at its full rate.
+    throttled_attempts: int = 20
     backoff_initial: float = 0.5  # seconds before the first retry of a 5xx or network failure
     backoff_max: float = 30.0
     retry_after_max: float = 120.0  # cap on a server-requested wait
@@ -53,9 +62,17 @@ class RetryPolicy:
         return base * self.time_scale
 
     def retrying(self) -> AsyncRetrying:
+        throttled = [0]
+
+        def stop(state: RetryCallState) -> bool:
+            if _throttled(state):
+                throttled[0] += 1
+                return throttled[0] >= self.throttled_attempts
+            return state.attempt_number - throttled[0] >= max(self.attempts, 1)
+
         return AsyncRetrying(
             retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(max(self.attempts, 1)),
+            stop=stop,
             wait=self.wait_seconds,
             sleep=self.sleep,
             before_sleep=_log_retry,
