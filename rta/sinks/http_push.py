@@ -168,6 +168,7 @@ class HttpPushSink:
         self.clock = clock
         self.auth = Auth(target)
         self.pending: dict[str, Context] = {}  # agent -> latest record context, oldest first
+        self.sending: dict[str, Context] = {}  # the chunk of `pending` in the call under way
         self._first_pending = 0.0
         self.snapshot_due = True
         self.stats: dict[str, int] = {
@@ -295,7 +296,7 @@ class HttpPushSink:
 
     async def _send_pending(self, http: httpx.AsyncClient) -> None:
         agents = list(self.pending)[: self.target.batch_size]
-        chunk = {agent: self.pending.pop(agent) for agent in agents}
+        chunk = self.sending = {agent: self.pending.pop(agent) for agent in agents}
         try:
             await self._post(http, self._records(chunk.values()), is_snapshot=False)
         except BaseException:
@@ -303,6 +304,8 @@ class HttpPushSink:
             restored = {a: ctx for a, ctx in chunk.items() if a not in self.pending}
             self.pending = {**restored, **self.pending}
             raise
+        finally:
+            self.sending = {}
         if self.told is not None:
             self.told.update(chunk.values())
         if self.pending:
@@ -354,7 +357,8 @@ class HttpPushSink:
         return {
             "sink": self.name,
             "address": self.target.url,
-            "pending": len(self.pending),
+            # not yet confirmed by the WFM: held, or in the call under way
+            "pending": len(self.pending.keys() | self.sending.keys()),
             "failing": self.failing,
             "rejected_agents": len(self.encoder.rejected),
             **self.stats,
