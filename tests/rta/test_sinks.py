@@ -74,12 +74,15 @@ class CalabrioEndpoint:
     """Enforces the published Rta/State/Batch rules; keeps each agent's state and every call."""
 
     failing: bool = False
+    held: asyncio.Event | None = None  # when given: each call waits for it before answering
     states: dict[str, str] = field(default_factory=dict)
     received: list[tuple[str, str]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
 
     async def batch(self, request: web.Request) -> web.Response:
+        if self.held is not None:
+            await self.held.wait()
         if self.failing:
             return web.Response(status=503, text="down for maintenance")
         body = await request.json()
@@ -200,6 +203,30 @@ def test_calabrio_outage_keeps_only_the_latest_state_per_agent() -> None:
             assert after == ["AWAY"]  # never READY, MEAL or TRAINING after the outage
             # the endpoint has the states before the sink reads its answer
             await eventually(lambda: not sink.health()["failing"], what="the sink to see success")
+            await cancel(task)
+
+    asyncio.run(scenario())
+
+
+def test_states_in_a_call_under_way_count_as_pending_until_it_is_answered() -> None:
+    async def scenario() -> None:
+        feed = make_feed("calabrio")
+        fill(feed, 10)
+        async with calabrio_endpoint() as (endpoint, url):
+            sink = calabrio_sink(url, feed)
+            task = await run_sink(sink, feed)
+            await eventually(lambda: endpoint.states == codes(feed), what="first snapshot")
+            endpoint.held = held = asyncio.Event()
+            try:
+                for step in range(1, 4):
+                    put(feed, f"agent{step:04d}", "OFFLINE", 3000 + step)
+                await eventually(lambda: bool(sink.sending), what="the call under way")
+                assert sink.pending == {}
+                assert sink.health()["pending"] == len(sink.sending) == 3
+            finally:
+                held.set()
+            await eventually(lambda: endpoint.states == codes(feed), what="delivered")
+            await eventually(lambda: sink.health()["pending"] == 0, what="the answer read")
             await cancel(task)
 
     asyncio.run(scenario())
