@@ -160,6 +160,22 @@ def test_calabrio_snapshot_in_batches_of_50_then_changes() -> None:
     asyncio.run(scenario())
 
 
+@asynccontextmanager
+async def calabrio_delivering(agents: int
+                              ) -> AsyncIterator[tuple[Feed, CalabrioEndpoint, HttpPushSink]]:
+    """A Calabrio sink running against the endpoint, its first snapshot delivered."""
+    feed = make_feed("calabrio")
+    fill(feed, agents)
+    async with calabrio_endpoint() as (endpoint, url):
+        sink = calabrio_sink(url, feed)
+        task = await run_sink(sink, feed)
+        await eventually(lambda: endpoint.states == codes(feed), what="first snapshot")
+        try:
+            yield feed, endpoint, sink
+        finally:
+            await cancel(task)
+
+
 def test_calabrio_small_snapshot_closes_and_repeats() -> None:
     async def scenario() -> None:
         feed = make_feed("calabrio")
@@ -179,12 +195,7 @@ def test_calabrio_small_snapshot_closes_and_repeats() -> None:
 
 def test_calabrio_outage_keeps_only_the_latest_state_per_agent() -> None:
     async def scenario() -> None:
-        feed = make_feed("calabrio")
-        fill(feed, 60)
-        async with calabrio_endpoint() as (endpoint, url):
-            sink = calabrio_sink(url, feed)
-            task = await run_sink(sink, feed)
-            await eventually(lambda: endpoint.states == codes(feed), what="first snapshot")
+        async with calabrio_delivering(60) as (feed, endpoint, sink):
             endpoint.failing = True
             for step, system in enumerate(("ON_QUEUE", "MEAL", "TRAINING", "AWAY"), start=1):
                 put(feed, "agent0000", system, 2000 + step)
@@ -203,19 +214,13 @@ def test_calabrio_outage_keeps_only_the_latest_state_per_agent() -> None:
             assert after == ["AWAY"]  # never READY, MEAL or TRAINING after the outage
             # the endpoint has the states before the sink reads its answer
             await eventually(lambda: not sink.health()["failing"], what="the sink to see success")
-            await cancel(task)
 
     asyncio.run(scenario())
 
 
 def test_states_in_a_call_under_way_count_as_pending_until_it_is_answered() -> None:
     async def scenario() -> None:
-        feed = make_feed("calabrio")
-        fill(feed, 10)
-        async with calabrio_endpoint() as (endpoint, url):
-            sink = calabrio_sink(url, feed)
-            task = await run_sink(sink, feed)
-            await eventually(lambda: endpoint.states == codes(feed), what="first snapshot")
+        async with calabrio_delivering(10) as (feed, endpoint, sink):
             endpoint.held = held = asyncio.Event()
             try:
                 for step in range(1, 4):
@@ -227,7 +232,6 @@ def test_states_in_a_call_under_way_count_as_pending_until_it_is_answered() -> N
                 held.set()
             await eventually(lambda: endpoint.states == codes(feed), what="delivered")
             await eventually(lambda: sink.health()["pending"] == 0, what="the answer read")
-            await cancel(task)
 
     asyncio.run(scenario())
 
