@@ -14,6 +14,7 @@ left are logged out. A missing, unreadable or foreign file is a cold start, neve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import json
@@ -241,13 +242,20 @@ class StateSaver:
     def _final_write(self, number: int, saved: Saved) -> None:
         # Nothing made at stop outlives it, so the collector's passes would be wasted work in
         # the stop's second: with it off the 100,000-agent encode takes about a third less.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _collector_off():
             self._write(number, encode(saved))
-        finally:
-            if enabled:
-                gc.enable()
+
+
+@contextlib.contextmanager
+def _collector_off() -> Iterator[None]:
+    """No cyclic collection meanwhile (for work that makes many objects and no garbage)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 async def _restore(relay: Relay, path: Path) -> Saved | None:
@@ -283,17 +291,12 @@ async def restore(relay: Relay) -> StateSaver:
     path = relay.settings.state_path
     assert path is not None
     # Hundreds of thousands of objects that live as long as the relay, and no garbage: with
-    # the collector off while they are made, then frozen out of its full passes, the load
+    # the collector off while they are made, then settled out of its full passes, the load
     # takes a third less time.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _collector_off():
         saved = await _restore(relay, path)
-    finally:
-        if enabled:
-            gc.enable()
     if saved is not None:
-        gc.freeze()
+        relay.heap.settle()
         age = max(0.0, time.time() - saved.saved_at)
         relay.set_ready(f"restored from {path} (saved {age:.0f} s before)")
 

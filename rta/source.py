@@ -324,11 +324,12 @@ class GenesysSource:
             self._slot_of[uid] = index
             load[index] += 1
             touched.add(index)
-        # One pass over the roster for all touched channels: a sort per channel was 5 s on the
-        # loop when 100,000 agents joined 100 channels at start.
+        # One sorted pass over the roster for all touched channels: a sort per channel held
+        # the loop about 2 s when 100,000 agents joined 100 channels at start.
         members: dict[int, list[str]] = {slot_index: [] for slot_index in touched}
         for uid in sorted(self._slot_of):
-            members.get(self._slot_of[uid], []).append(uid)
+            if (placed := self._slot_of[uid]) in members:
+                members[placed].append(uid)
         for slot_index in sorted(touched):
             topics = [t for uid in members[slot_index] for t in self._topics(uid)]
             slot = self.slots[slot_index]

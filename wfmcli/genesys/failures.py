@@ -67,13 +67,11 @@ def error_from_response(response: httpx.Response, *, what: str) -> WfmError:
             else "check the client credentials; the token was refused"
         )
         return AuthError(text, hint=hint)
-    if status == 429 or status >= 500:
-        transient = TransientError(
-            text, hint="retry later", retry_after=retry_after_seconds(response.headers)
-        )
-        transient.status = status
-        return transient
-    error = RemoteError(text)
+    error = (
+        TransientError(text, hint="retry later", retry_after=retry_after_seconds(response.headers))
+        if status == 429 or status >= 500
+        else RemoteError(text)
+    )
     error.status = status
     return error
 

@@ -62,13 +62,14 @@ class RetryPolicy:
         return base * self.time_scale
 
     def retrying(self) -> AsyncRetrying:
-        throttled = [0]
+        throttled = 0
 
         def stop(state: RetryCallState) -> bool:
+            nonlocal throttled
             if _throttled(state):
-                throttled[0] += 1
-                return throttled[0] >= self.throttled_attempts
-            return state.attempt_number - throttled[0] >= max(self.attempts, 1)
+                throttled += 1
+                return throttled >= self.throttled_attempts
+            return state.attempt_number - throttled >= max(self.attempts, 1)
 
         return AsyncRetrying(
             retry=retry_if_exception_type(TransientError),
