@@ -28,6 +28,7 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    cut_after: int | None = None  # bytes of the body sent before the connection drops
 
 
 @dataclass
@@ -215,6 +216,10 @@ class FakeGenesys:
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
                     self.end_headers()
+                    if reply.cut_after is not None:
+                        self.wfile.write(payload[: reply.cut_after])
+                        self.close_connection = True
+                        return
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)

@@ -7,10 +7,11 @@ in parallel, the relay one set per group of channels).
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import httpx
 
@@ -20,11 +21,19 @@ from wfmcli.genesys.auth import Credential, Token, TokenCache, TokenManager
 from wfmcli.genesys.counter import RequestCounter, endpoint_template
 from wfmcli.genesys.failures import error_from_exception, error_from_response
 from wfmcli.genesys.retry import RateGate, RetryPolicy
+from wfmcli.genesys.stream import fold_items
 
 log = logging.getLogger("wfm.genesys")
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
 Params = Mapping[str, str | int | float | bool | Sequence[str]]
+
+
+class Fold(Protocol):
+    def add(self, item: Any) -> None: ...
+
+
+F = TypeVar("F", bound=Fold)
 
 
 def _query(params: Params | None) -> dict[str, str | int | float | bool] | None:
@@ -147,20 +156,49 @@ class CredentialSession:
                 return await self._send(method, path, params, json, endpoint)
         raise AssertionError("tenacity re-raises the last failure")  # pragma: no cover
 
+    async def post_items(self, path: str, *, json: Any, prefix: str, fold: Callable[[], F]) -> F:
+        """POST, folding the answer's items at `prefix` (ijson's notation: `results.item`) one
+        by one into `fold()` while the body streams in, so a large answer is never held whole.
+        Each try folds into a new `fold()`: the one returned saw exactly one whole answer."""
+        endpoint = endpoint_template("POST", path)
+        async for attempt in self.client.retry.retrying():
+            with attempt:
+                folded = fold()
+                await self._send("POST", path, None, json, endpoint, (prefix, folded.add))
+                return folded
+        raise AssertionError("tenacity re-raises the last failure")  # pragma: no cover
+
     async def _send(
-        self, method: str, path: str, params: Params | None, body: Any, endpoint: str
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: Any,
+        endpoint: str,
+        items: tuple[str, Callable[[Any], None]] | None = None,
     ) -> Any:
         url = path if path.startswith(("http://", "https://")) else self.client.api_url + path
         token = await self.tokens.token()
-        response = await self._once(method, url, params, body, endpoint, token)
-        if response.status_code == 401:
-            # Tokens can be revoked or expire early; one fresh token decides whether it is ours.
-            log.debug("401 from %s with client %s; renewing the token", endpoint, self.client_id)
-            self.tokens.invalidate(token)
-            token = await self.tokens.token()
-            response = await self._once(method, url, params, body, endpoint, token)
-        if response.is_success:
-            return self._parse(response, endpoint)
+        for renewed in (False, True):
+            async with self._exchange(method, url, params, body, endpoint, token) as response:
+                if response.status_code == 401 and not renewed:
+                    # Tokens can be revoked or expire early; a fresh one decides whether it is ours.
+                    log.debug("401 from %s with client %s; renewing the token", endpoint,
+                              self.client_id)  # fmt: skip
+                    self.tokens.invalidate(token)
+                    token = await self.tokens.token()
+                    continue
+                if response.is_success and items is not None:
+                    what = f"Genesys Cloud {endpoint} answered HTTP {response.status_code}"
+                    await fold_items(response.aiter_bytes(), *items, what=what)
+                    return None
+                await response.aread()
+                if response.is_success:
+                    return self._parse(response, endpoint)
+                self._refused(response, endpoint)
+        raise AssertionError("the second try returns or raises")  # pragma: no cover
+
+    def _refused(self, response: httpx.Response, endpoint: str) -> NoReturn:
         error = error_from_response(response, what=endpoint)
         if response.status_code == 429:
             self.gate.block(getattr(error, "retry_after", None) or 1.0)
@@ -171,7 +209,8 @@ class CredentialSession:
             )
         raise error
 
-    async def _once(
+    @contextlib.asynccontextmanager
+    async def _exchange(
         self,
         method: str,
         url: str,
@@ -179,18 +218,22 @@ class CredentialSession:
         body: Any,
         endpoint: str,
         token: Token,
-    ) -> httpx.Response:
+    ) -> AsyncIterator[httpx.Response]:
+        """One counted, paced request whose body is read inside the block; a network failure,
+        also half-way through the body, comes out as a TransientError."""
         await self.gate.wait()
         self.client.counter.add(self.client_id, endpoint)
         headers = {"Authorization": f"Bearer {token.access_token}"}
         try:
-            response = await self.client.http.request(
+            async with self.client.http.stream(
                 method, url, params=_query(params), json=body, headers=headers
-            )
+            ) as response:
+                try:
+                    yield response
+                finally:  # after the body: the wait the headers ask for starts at the end
+                    self.gate.observe(response.headers)
         except httpx.HTTPError as exc:
             raise error_from_exception(exc, what=endpoint, host=httpx.URL(url).host) from exc
-        self.gate.observe(response.headers)
-        return response
 
     @staticmethod
     def _parse(response: httpx.Response, endpoint: str) -> Any:

@@ -12,6 +12,7 @@ bucket Genesys cut anywhere else would put numbers in the wrong interval, so it 
 from __future__ import annotations
 
 import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,15 @@ from wfmcli import frames
 from wfmcli.errors import RemoteError
 from wfmcli.pull.directory import Directory
 from wfmcli.pull.queries import QueueQuery, Window, abandon_view, answered_view
-from wfmcli.pull.spill import Floats, IntervalSpill, Ints, RangeSpill, SortedCodes, Vocabulary
+from wfmcli.pull.spill import (
+    Floats,
+    IntervalSpill,
+    Ints,
+    RangeSpill,
+    SortedCodes,
+    Vocabulary,
+    combine,
+)
 from wfmcli.timegrid import grid
 
 # rows of a frame piece, at least (one interval's rows when more): bounds a pull's memory
@@ -111,17 +120,7 @@ class Accumulator:
         return row
 
     def apply(self, key: Key, plan: Plan, metrics: Iterable[Mapping[str, Any]]) -> None:
-        row = self.row(key)
-        for entry in metrics:
-            for field, stat, how in plan.get(str(entry.get("metric")), ()):
-                value = float((entry.get("stats") or {}).get(stat) or 0)
-                position = self.index[field]
-                if how == "ms_max":
-                    row[position] = max(row[position], value / 1000.0)
-                elif how == "ms":
-                    row[position] += value / 1000.0
-                else:
-                    row[position] += value
+        add_metrics(self.row(key), self.index, plan, metrics)
 
     def block(self) -> tuple[Ints, Floats]:
         """The rows as (key codes, values) arrays, for keys made of integers."""
@@ -139,6 +138,22 @@ class Accumulator:
         for i, name in enumerate(self.fields):
             data[name] = values[:, i]
         return pd.DataFrame(data)
+
+
+def add_metrics(
+    row: list[float], index: Mapping[str, int], plan: Plan, metrics: Iterable[Mapping[str, Any]]
+) -> None:
+    """Genesys metrics -> `row`'s fields (positions in `index`), as `plan` says."""
+    for entry in metrics:
+        for field, stat, how in plan.get(str(entry.get("metric")), ()):
+            value = float((entry.get("stats") or {}).get(stat) or 0)
+            position = index[field]
+            if how == "ms_max":
+                row[position] = max(row[position], value / 1000.0)
+            elif how == "ms":
+                row[position] += value / 1000.0
+            else:
+                row[position] += value
 
 
 class BucketGrid:
@@ -199,18 +214,21 @@ class AnswerSplitter:
             return [body, *empty[1:]]
         parts: list[list[dict[str, Any]]] = [[] for _ in self.bounds]
         for result in results:
-            data = result.get("data") if isinstance(result, dict) else None
-            if not isinstance(data, list):
-                parts[0].append(result)
-                continue
-            entries: list[list[Any]] = [[] for _ in self.bounds]
-            for entry in data:
-                entries[self._window(entry)].append(entry)
-            for index, kept in enumerate(entries):
-                if kept:
-                    parts[index].append({**result, "data": kept})
+            for index, part in enumerate(self.split_result(result)):
+                if part is not None:
+                    parts[index].append(part)
         rest = {key: value for key, value in body.items() if key != "results"}
         return [{**rest, "results": part} for part in parts]
+
+    def split_result(self, result: Any) -> list[Any]:
+        """One result of an answer -> its part for each window (None where it has no data)."""
+        data = result.get("data") if isinstance(result, dict) else None
+        if len(self.bounds) == 1 or not isinstance(data, list):
+            return [result, *([None] * (len(self.bounds) - 1))]
+        entries: list[list[Any]] = [[] for _ in self.bounds]
+        for entry in data:
+            entries[self._window(entry)].append(entry)
+        return [{**result, "data": kept} if kept else None for kept in entries]
 
     def _window(self, entry: Any) -> int:
         bucket = str(entry.get("interval")) if isinstance(entry, dict) else ""
@@ -341,36 +359,11 @@ class DayAssembler:
     # -- conversation aggregates: agents ---------------------------------------------------
 
     def add_agent_conversations(self, body: Any) -> None:
-        agent_queue = Accumulator(AGENT_QUEUE_FIELDS)
-        agent = Accumulator(self.agent_fields)
+        """One whole grouped agent x queue answer (the pull streams them: `ConversationFold`)."""
+        rows = AgentConversationRows(self)
         for result in _results(body, "conversation aggregates"):
-            group = result.get("group") or {}
-            user_code = self.users.find(str(group.get("userId")))
-            media = str(group.get("mediaType", ""))
-            direction = str(group.get("originatingDirection") or "inbound")
-            if user_code is None or media not in frames.MEDIA:
-                continue
-            if not media_selected(media, direction, self.media):
-                continue
-            queue_id = str(group.get("queueId") or "")
-            in_scope = queue_id in self.directory.queue_by_id
-            for entry in _entries(result):
-                interval = self.buckets.index(str(entry.get("interval")))
-                metrics = entry.get("metrics") or []
-                if in_scope:
-                    key = (
-                        interval,
-                        user_code,
-                        self.queue_codes.code(queue_id),
-                        self.media_codes.code(media),
-                        self.directions.code(direction),
-                    )
-                    agent_queue.apply(key, AGENT_QUEUE_PLAN, metrics)
-                _agent_work(agent, agent.row((interval, user_code)), direction, metrics)
-        if agent_queue.rows:
-            self.agent_queue.add(*agent_queue.block())
-        if agent.rows:
-            self.agent.add(*agent.block())
+            rows.add(result)
+        rows.commit()
 
     # -- user aggregates ---------------------------------------------------------------------
 
@@ -621,10 +614,9 @@ def _status_batch(rows: list[StatusRow]) -> pa.RecordBatch:
 
 
 def _agent_work(
-    agent: Accumulator, row: list[float], direction: str, metrics: Iterable[Mapping[str, Any]]
+    row: list[float], index: Mapping[str, int], direction: str, metrics: Iterable[Mapping[str, Any]]
 ) -> None:
     """Conversation metrics -> the agent row's handling columns (outbound apart)."""
-    index = agent.index
     for entry in metrics:
         metric = entry.get("metric")
         stats = entry.get("stats") or {}
@@ -644,6 +636,93 @@ def _agent_work(
             row[index[field]] += float(stats.get("sum") or 0) / 1000.0
             if metric == "tHandle":
                 row[index["handled"]] += float(stats.get("count") or 0)
+
+
+class AgentConversationRows:
+    """What one grouped agent x queue answer adds to one day, gathered as it is read.
+
+    Rows go into typed arrays (8 bytes a number), not a dict of lists: the answer for one
+    interval of 100,000 agents is about 50 MB of JSON and 300,000 rows, which as Python objects
+    would cost several times the answer. Keys can repeat (the spills sum them). `commit()` hands
+    the rows to the day's spill files; until then nothing of the answer is counted, so an answer
+    that fails half-way and is asked again is never folded twice.
+    """
+
+    WORK_INDEX = {name: i for i, name in enumerate(AGENT_WORK_FIELDS)}
+    QUEUE_INDEX = {name: i for i, name in enumerate(AGENT_QUEUE_FIELDS)}
+
+    def __init__(self, day: DayAssembler) -> None:
+        self.day = day
+        self.queue_keys = array("q")
+        self.queue_values = array("d")
+        self.work_keys = array("q")
+        self.work_values = array("d")
+
+    def add(self, result: Any) -> None:
+        """One result (a group and its data) of the answer."""
+        if not isinstance(result, dict):
+            raise RemoteError("Genesys Cloud conversation aggregates answered a result that is "
+                              "not a JSON object")  # fmt: skip
+        day = self.day
+        group = result.get("group") or {}
+        user_code = day.users.find(str(group.get("userId")))
+        media = str(group.get("mediaType", ""))
+        direction = str(group.get("originatingDirection") or "inbound")
+        if user_code is None or media not in frames.MEDIA:
+            return
+        if not media_selected(media, direction, day.media):
+            return
+        queue_id = str(group.get("queueId") or "")
+        queue = (
+            (day.queue_codes.code(queue_id), day.media_codes.code(media),
+             day.directions.code(direction))
+            if queue_id in day.directory.queue_by_id else None
+        )  # fmt: skip
+        for entry in _entries(result):
+            interval = day.buckets.index(str(entry.get("interval")))
+            metrics = entry.get("metrics") or []
+            if queue is not None:
+                values = [0.0] * len(AGENT_QUEUE_FIELDS)
+                add_metrics(values, self.QUEUE_INDEX, AGENT_QUEUE_PLAN, metrics)
+                self.queue_keys.extend((interval, user_code, *queue))
+                self.queue_values.extend(values)
+            work = [0.0] * len(AGENT_WORK_FIELDS)
+            _agent_work(work, self.WORK_INDEX, direction, metrics)
+            self.work_keys.extend((interval, user_code))
+            self.work_values.extend(work)
+
+    def commit(self) -> None:
+        day = self.day
+        if self.queue_keys:
+            keys = np.frombuffer(self.queue_keys, dtype=np.int64).reshape(-1, len(AGENT_QUEUE_KEYS))
+            values = np.frombuffer(self.queue_values, dtype=np.float64)
+            day.agent_queue.add(keys, values.reshape(len(keys), len(AGENT_QUEUE_FIELDS)))
+        if self.work_keys:
+            keys = np.frombuffer(self.work_keys, dtype=np.int64).reshape(-1, len(AGENT_KEYS))
+            work = np.frombuffer(self.work_values, dtype=np.float64)
+            # one row per agent and interval before widening to the frame's columns
+            keys, work = combine(keys, work.reshape(len(keys), len(AGENT_WORK_FIELDS)))
+            values = np.zeros((len(keys), len(day.agent_fields)))
+            values[:, [day.agent_fields.index(name) for name in AGENT_WORK_FIELDS]] = work
+            day.agent.add(keys, values)
+
+
+class ConversationFold:
+    """One grouped agent x queue answer over a span of days, folded result by result as it
+    streams in (`CredentialSession.post_items`), each result's data split by day."""
+
+    def __init__(self, days: Sequence[DayAssembler], splitter: AnswerSplitter) -> None:
+        self.rows = [AgentConversationRows(day) for day in days]
+        self.splitter = splitter
+
+    def add(self, result: Any) -> None:
+        for rows, part in zip(self.rows, self.splitter.split_result(result), strict=True):
+            if part is not None:
+                rows.add(part)
+
+    def commit(self) -> None:
+        for rows in self.rows:
+            rows.commit()
 
 
 Span = tuple[datetime, datetime | None, str]

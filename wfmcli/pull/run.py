@@ -33,7 +33,7 @@ from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import CredentialSession, GenesysClient
 from wfmcli.genesys.counter import RequestCounter
 from wfmcli.genesys.retry import RetryPolicy
-from wfmcli.pull.assemble import AnswerSplitter, DayAssembler
+from wfmcli.pull.assemble import AnswerSplitter, ConversationFold, DayAssembler
 from wfmcli.pull.cache import FrameCache, Partition
 from wfmcli.pull.directory import AgentIdMode, Directory, load_directory, probe_directory
 from wfmcli.pull.directory_cache import DirectoryCache, current_directory, directory_key
@@ -68,6 +68,9 @@ ALL_MEDIA = ("voice", "chat", "email", "message", "callback", "outbound_voice",
              "outbound_message")  # fmt: skip
 INTERVALS = (15, 30, 60)
 IN_FLIGHT_PER_SET = 4
+# Grouped agent x queue answers being read at once, whatever the number of sets: each is folded
+# as it streams in, but its rows (typed arrays) grow with the agents it covers.
+LARGE_ANSWERS_IN_FLIGHT = 2
 MAX_DETAIL_PAGES = 1000
 
 Progress = Callable[[int, int], None]
@@ -180,19 +183,30 @@ def check_spec(spec: PullSpec) -> list[Window]:
     return day_windows(spec.start, spec.end, spec.zone)
 
 
+Work = Callable[[CredentialSession], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Job:
+    set_index: int
+    work: Work
+    large: bool = False  # a grouped agent x queue answer: its size grows with the org
+
+
 class _Runner:
     """One window's requests, spread over the credential sets."""
 
     def __init__(self, client: GenesysClient, progress: Callable[[], None]) -> None:
         self.sessions = client.sessions
         self.gates = [asyncio.Semaphore(IN_FLIGHT_PER_SET) for _ in self.sessions]
+        # Taken before a set's gate, so a large job waiting here holds no slot of its set.
+        self.large = asyncio.Semaphore(LARGE_ANSWERS_IN_FLIGHT)
         self.progress = progress
 
-    async def on(
-        self, set_index: int, work: Callable[[CredentialSession], Awaitable[None]]
-    ) -> None:
-        async with self.gates[set_index]:
-            await work(self.sessions[set_index])
+    async def on(self, job: Job) -> None:
+        large = self.large if job.large else contextlib.nullcontext()
+        async with large, self.gates[job.set_index]:
+            await job.work(self.sessions[job.set_index])
         self.progress()
 
 
@@ -245,10 +259,10 @@ def _span_jobs(
     assemblers: Sequence[DayAssembler],
     wanted: tuple[str, ...],
     sets: int,
-) -> list[tuple[int, Callable[[CredentialSession], Awaitable[None]]]]:
+) -> list[Job]:
     """The requests of one span (`window`), each answer split back into the days'
     `assemblers`."""
-    jobs: list[tuple[int, Callable[[CredentialSession], Awaitable[None]]]] = []
+    jobs: list[Job] = []
     minutes = spec.interval
     splitter = AnswerSplitter([assembler.window for assembler in assemblers])
 
@@ -263,16 +277,21 @@ def _span_jobs(
                 for assembler, part in by_day(body):
                     assembler.add_queue_answer(q, part)
 
-            jobs.append((number % sets, queue_job))
+            jobs.append(Job(number % sets, queue_job))
     if {"agent_interval", "agent_queue_interval"} & set(wanted) and directory.agents:
         for block in agent_blocks(window, minutes, len(directory.agents)):
 
             async def conversations(s: CredentialSession, b: Window = block) -> None:
                 body = agent_conversation_body(b, minutes)  # every agent in one query
-                for assembler, part in by_day(await s.post(CONVERSATION_AGGREGATES, json=body)):
-                    assembler.add_agent_conversations(part)
+                folded = await s.post_items(
+                    CONVERSATION_AGGREGATES,
+                    json=body,
+                    prefix="results.item",
+                    fold=lambda: ConversationFold(assemblers, splitter),
+                )
+                folded.commit()
 
-            jobs.append((len(jobs) % sets, conversations))
+            jobs.append(Job(len(jobs) % sets, conversations, large=True))
     user_ids = [agent.user_id for agent in directory.agents]
     for set_index, batches in enumerate(_shards(user_ids, sets)):
         for batch in batches:
@@ -283,7 +302,7 @@ def _span_jobs(
                     for assembler, part in by_day(await s.post(USER_AGGREGATES, json=body)):
                         assembler.add_user_aggregates(part)
 
-                jobs.append((set_index, users))
+                jobs.append(Job(set_index, users))
             # Status timelines stay one query per day: Genesys joins a user's records that
             # run on past the interval's end, so a row ending just after midnight could end
             # elsewhere than a pull of its own day says (the aggregates split cleanly by bucket).
@@ -294,7 +313,7 @@ def _span_jobs(
                 ) -> None:
                     await _details(s, a.window, ids, a)
 
-                jobs.append((set_index, details))
+                jobs.append(Job(set_index, details))
     return jobs
 
 
@@ -447,15 +466,13 @@ async def _directory(
     return await current_directory(directories, key, now, read, probe)
 
 
-async def _all(
-    runner: _Runner, jobs: list[tuple[int, Callable[[CredentialSession], Awaitable[None]]]]
-) -> None:
+async def _all(runner: _Runner, jobs: list[Job]) -> None:
     """Run a window's jobs; the first failure cancels the rest and is raised as itself, so the
     command line shows one clear line rather than an internal error about an ExceptionGroup."""
     try:
         async with asyncio.TaskGroup() as group:
-            for set_index, job in jobs:
-                group.create_task(runner.on(set_index, job))
+            for job in jobs:
+                group.create_task(runner.on(job))
     except BaseExceptionGroup as grouped:
         first: BaseException = grouped
         while isinstance(first, BaseExceptionGroup):
