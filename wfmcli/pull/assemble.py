@@ -2,7 +2,9 @@
 
 This is the one place milliseconds become float seconds. Each answer is folded into a small
 accumulator of its own (one list of numbers per row key, in arrival order), which then becomes a
-columnar block of integer key codes and float64 values. Queue rows stay in memory (their number
+columnar block of integer key codes and float64 values. The grouped agent x queue answer, whose
+size grows with the org, is instead folded result by result as it streams in, into typed arrays
+(`ConversationFold`). Queue rows stay in memory (their number
 grows with queues, not agents); agent rows are spilled to disk (`wfmcli.pull.spill`) and come back
 one interval (or one batch of users) at a time as sorted pieces of the frame, so the pull's memory
 does not grow with the org's size. Buckets are checked against the destination's interval grid: a

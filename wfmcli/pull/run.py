@@ -6,11 +6,12 @@ agents are split into one contiguous shard per credential set and asked for in b
 userIds (user aggregates; user details day by day); agent x queue work is one
 conversation-aggregate query per block of hours grouped by userId (no user predicates); queue
 queries go round-robin over the sets. Each set runs a few requests at once behind its own token and
-rate gate, so N sets pull about N times faster. Each answer is split by local day and folded in as
-it arrives, and agent rows are spilled to disk; each day is then written to its cache partition
-piece by sorted piece (an interval of at most 5,000 agents, or a batch of users, at a time) and
-released before the next, so a day of agent rows is never in memory at once. Every request is
-counted, token requests included.
+rate gate, so N sets pull about N times faster; of the agent x queue answers, which grow with the
+org, at most two are read at once in all, each folded as it streams in. Each answer is split by
+local day and folded in as it arrives, and agent rows are spilled to disk; each day is then
+written to its cache partition piece by sorted piece (an interval of at most 5,000 agents, or a
+batch of users, at a time) and released before the next, so a day of agent rows is never in
+memory at once. Every request is counted, token requests included.
 """
 
 from __future__ import annotations
