@@ -11,6 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wfmcli import frames
 from wfmcli.pull import spill
@@ -35,6 +37,19 @@ def test_combine_sums_duplicate_keys_in_arrival_order() -> None:
     out_keys, out_values = combine(keys, values)
     assert out_keys.tolist() == [[0, 1], [0, 5], [1, 2]]
     assert out_values.tolist() == [[4.0, 0.0], [2.0, 1.0], [1.75, 3.0]]
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10**7)), min_size=1, max_size=60))
+def test_combine_adds_like_a_running_total_to_the_last_bit(rows: list[tuple[int, int]]) -> None:
+    """Sums of milliseconds in seconds round differently in another order; the frames must not
+    depend on how the rows were grouped before they were added."""
+    keys = np.array([[key, 0] for key, _ in rows], dtype=np.int64)
+    values = np.array([[ms / 1000.0] for _, ms in rows])
+    totals: dict[int, float] = {}
+    for key, ms in rows:
+        totals[key] = totals.get(key, 0.0) + ms / 1000.0
+    out_keys, out_values = combine(keys, values)
+    assert dict(zip(out_keys[:, 0].tolist(), out_values[:, 0].tolist(), strict=True)) == totals
 
 
 def _random_rows(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:

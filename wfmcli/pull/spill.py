@@ -192,7 +192,14 @@ def combine(keys: Ints, values: Floats) -> tuple[Ints, Floats]:
     starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)])
     if len(starts) == len(keys):
         return keys, values
-    return keys[starts], np.add.reduceat(values, starts, axis=0)
+    # Left to right within each key, as a running total adds: np.add.reduceat adds in another
+    # order, and the last bits of a float sum depend on the order.
+    sums = values[starts].copy()
+    sizes = np.diff(np.r_[starts, len(keys)])
+    for k in range(1, int(sizes.max())):
+        more = sizes > k
+        sums[more] += values[starts[more] + k]
+    return keys[starts], sums
 
 
 class RangeSpill:
