@@ -100,6 +100,15 @@ AGENT_WORK_FIELDS = (
 OUTBOUND_MEDIA = {"voice": "outbound_voice"}  # any other outbound media is digital messaging
 
 
+def _kept_media(group: Mapping[str, Any], selected: frozenset[str]) -> tuple[str, str] | None:
+    """A result group's (media, direction) when the pull keeps it, else None."""
+    media = str(group.get("mediaType", ""))
+    direction = str(group.get("originatingDirection") or "inbound")
+    if media not in frames.MEDIA or not media_selected(media, direction, selected):
+        return None
+    return media, direction
+
+
 def media_selected(media: str, direction: str, selected: frozenset[str]) -> bool:
     """Config media names: voice..callback for inbound, outbound_voice / outbound_message."""
     if direction == "outbound":
@@ -324,12 +333,10 @@ class DayAssembler:
         for result in _results(body, "conversation aggregates"):
             group = result.get("group") or {}
             queue = self.directory.queue_by_id.get(str(group.get("queueId")))
-            media = str(group.get("mediaType", ""))
-            direction = str(group.get("originatingDirection") or "inbound")
-            if queue is None or media not in frames.MEDIA:
+            kept = _kept_media(group, self.media)
+            if queue is None or kept is None:
                 continue
-            if not media_selected(media, direction, self.media):
-                continue
+            media, direction = kept
             threshold, _ = queue.service_level(media)
             campaign = str(group.get("outboundCampaignId") or "")
             owned = queue.id in query.owned
@@ -668,12 +675,10 @@ class AgentConversationRows:
         day = self.day
         group = result.get("group") or {}
         user_code = day.users.find(str(group.get("userId")))
-        media = str(group.get("mediaType", ""))
-        direction = str(group.get("originatingDirection") or "inbound")
-        if user_code is None or media not in frames.MEDIA:
+        kept = _kept_media(group, day.media)
+        if user_code is None or kept is None:
             return
-        if not media_selected(media, direction, day.media):
-            return
+        media, direction = kept
         queue_id = str(group.get("queueId") or "")
         queue = (
             (day.queue_codes.code(queue_id), day.media_codes.code(media),
