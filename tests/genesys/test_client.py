@@ -108,11 +108,8 @@ def test_429_storm_is_ridden_out_honouring_retry_after(fake: FakeGenesys) -> Non
 def test_429_storm_beyond_the_retry_budget_is_a_clear_transient_error(fake: FakeGenesys) -> None:
     fake.script("/api/v2/users", *(too_many(1) for _ in range(10)))
     with pytest.raises(TransientError) as caught:
-        run_client(
-            fake.base_url,
-            get_users,
-            retry=RetryPolicy(attempts=3, throttled_attempts=3, time_scale=0.001),
-        )
+        run_client(fake.base_url, get_users,
+                   retry=RetryPolicy(attempts=3, throttled_attempts=3, time_scale=0.001))
     message = caught.value.one_line()
     assert "HTTP 429 too.many.requests.retry.after" in message
     assert "contextId" in message

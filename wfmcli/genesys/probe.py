@@ -22,9 +22,8 @@ from wfmcli.genesys.retry import RetryPolicy
 
 AGENTS_PER_CREDENTIAL_SET = TOPICS_PER_CREDENTIAL_SET  # one activity topic per agent
 # A probe should fail within seconds, not ride out minutes of backoff like a nightly pull.
-PROBE_RETRY = RetryPolicy(
-    attempts=3, throttled_attempts=3, backoff_initial=0.5, backoff_max=2.0, retry_after_max=10.0
-)
+PROBE_RETRY = RetryPolicy(attempts=3, throttled_attempts=3, backoff_initial=0.5, backoff_max=2.0,
+                          retry_after_max=10.0)
 
 
 @dataclass
