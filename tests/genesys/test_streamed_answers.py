@@ -88,6 +88,6 @@ def test_any_chunking_gives_the_same_items(cuts: list[int]) -> None:
 @pytest.mark.parametrize("body", [b'{"results": [{"a": 1}, {"b": ', b"", b"<html>busy</html>"])
 def test_a_body_that_is_not_whole_json_is_a_remote_error(body: bytes) -> None:
     items: list[Any] = []
-    with pytest.raises(RemoteError, match="Genesys Cloud POST /q answered HTTP 200 with a body"):
-        what = "Genesys Cloud POST /q answered HTTP 200"
+    what = "Genesys Cloud POST /q answered HTTP 200"
+    with pytest.raises(RemoteError, match=f"{what} with a body that is not JSON"):
         asyncio.run(fold_items(_chunks(body, [7]), "results.item", items.append, what=what))

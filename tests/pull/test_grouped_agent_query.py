@@ -21,7 +21,7 @@ from tests.pull.conftest import FAST
 from wfmcli.genesys.client import GenesysClient
 from wfmcli.pull import PullSpec, pull
 from wfmcli.pull import queries as queries_module
-from wfmcli.pull.assemble import DayAssembler
+from wfmcli.pull.assemble import AnswerSplitter, ConversationFold, DayAssembler
 from wfmcli.pull.directory import load_directory
 from wfmcli.pull.queries import agent_conversation_body, chunks, day_windows, user_aggregate_body
 from wfmcli.pull.run import CONVERSATION_AGGREGATES, USER_AGGREGATES
@@ -49,7 +49,10 @@ def _batched_frames(org: Any, minutes: int, batch: int) -> tuple[dict[str, pd.Da
             for part in chunks(ids, batch):
                 body = agent_conversation_body(window, minutes, part)
                 answer = await session.post(CONVERSATION_AGGREGATES, json=body)
-                assembler.add_agent_conversations(answer)
+                fold = ConversationFold([assembler], AnswerSplitter([window]))
+                for result in answer["results"]:
+                    fold.add(result)
+                fold.commit()
                 body = user_aggregate_body(window, minutes, part)
                 assembler.add_user_aggregates(await session.post(USER_AGGREGATES, json=body))
             grouped = await session.post(

@@ -365,15 +365,6 @@ class DayAssembler:
             if field is not None:
                 row[self.queue.index[field]] += float((view.get("stats") or {}).get("count") or 0)
 
-    # -- conversation aggregates: agents ---------------------------------------------------
-
-    def add_agent_conversations(self, body: Any) -> None:
-        """One whole grouped agent x queue answer (the pull streams them: `ConversationFold`)."""
-        rows = AgentConversationRows(self)
-        for result in _results(body, "conversation aggregates"):
-            rows.add(result)
-        rows.commit()
-
     # -- user aggregates ---------------------------------------------------------------------
 
     def add_user_aggregates(self, body: Any) -> None:
