@@ -45,6 +45,20 @@ def test_every_command_in_help_has_working_help(run_wfm: RunWfm) -> None:
             assert run_wfm(command, sub, "--help").exit_code == 0, (command, sub)
 
 
+def test_a_command_builds_only_its_own_module() -> None:
+    """`wfm rta serve` (and every other command) imports its own command module, not all of
+    them: start-up before the relay's first request is what a restart waits for."""
+    probe = (
+        "import sys; from typer.testing import CliRunner; from wfmcli.cli.main import app; "
+        "result = CliRunner().invoke(app, ['rta', 'serve', '--help']); "
+        "print(result.exit_code, sorted(m for m in sys.modules if m.endswith('_cmd')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split(" ", 1) == ["0", "['wfmcli.cli.rta_cmd']\n"]
+
+
 def test_exit_codes_are_distinct() -> None:
     values = [code.value for code in ExitCode]
     assert len(values) == len(set(values))

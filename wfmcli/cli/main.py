@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import logging
 import sys
 import traceback
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
+from typer.main import get_command_from_info, get_group_from_info
+from typer.models import CommandInfo, TyperInfo
 
 from wfmcli import __version__
-from wfmcli.cli import (
-    auth_cmd,
-    config_cmd,
-    demo_cmd,
-    doctor_cmd,
-    map_cmd,
-    profiles_cmd,
-    pull_cmd,
-    reconcile_cmd,
-    report_cmd,
-    rta_cmd,
-    run_cmd,
-    schedule_cmd,
-    sim_cmd,
-    transports_cmd,
-    usage_cmd,
-)
 from wfmcli.cli.context import GlobalOptions, global_options
 from wfmcli.cli.output import RESULT_VERSION
 from wfmcli.errors import ExitCode, WfmError
@@ -83,6 +70,86 @@ def _fail(
     raise typer.Exit(int(code)) from exc
 
 
+# Commands in the order an integration engineer meets them; one panel per kind of work.
+DATA = "Historical feed"
+SETUP = "Set-up and checks"
+SERVICES = "Services"
+COMMANDS: dict[str, tuple[str, str]] = {  # name: (module:attribute in wfmcli.cli, help panel)
+    "pull": ("pull_cmd:pull_command", DATA),
+    "report": ("report_cmd:report", DATA),
+    "run": ("run_cmd:run", DATA),
+    "backfill": ("run_cmd:backfill", DATA),
+    "status": ("run_cmd:status", DATA),
+    "reconcile": ("reconcile_cmd:reconcile", DATA),
+    "upload": ("transports_cmd:upload", DATA),
+    "config": ("config_cmd:app", SETUP),
+    "map": ("map_cmd:app", SETUP),
+    "auth": ("auth_cmd:app", SETUP),
+    "profiles": ("profiles_cmd:app", SETUP),
+    "transports": ("transports_cmd:app", SETUP),
+    "schedule": ("schedule_cmd:app", SETUP),
+    "doctor": ("doctor_cmd:doctor", SETUP),
+    "usage": ("usage_cmd:usage", SETUP),
+    "api-usage": ("usage_cmd:api_usage", SETUP),
+    "demo": ("demo_cmd:demo", SERVICES),
+    "sim": ("sim_cmd:app", SERVICES),
+    "rta": ("rta_cmd:app", SERVICES),
+}
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """The top-level commands, each built (its module imported, its options read from its
+    signature) the first time it is looked up: `wfm rta serve` builds only `rta`, while help and
+    completion, which list every command, build them all."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            target, panel = COMMANDS[name]
+            module, attribute = target.split(":")
+            found = getattr(importlib.import_module(f"wfmcli.cli.{module}"), attribute)
+            self._built[name] = _command(name, found, panel)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*COMMANDS, *(name for name in self._built if name not in COMMANDS)])
+
+    def __len__(self) -> int:
+        return len(set(COMMANDS) | set(self._built))
+
+
+class LazyWfmGroup(WfmGroup):
+    """`wfm` itself: the commands in `COMMANDS`, each built when it is first looked up."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.commands = LazyCommands()
+
+
+def _command(name: str, found: Any, panel: str) -> Any:
+    """What `app.command(name)` or `app.add_typer(found, name=name)` would have registered."""
+    if isinstance(found, typer.Typer):
+        return get_group_from_info(
+            TyperInfo(found, name=name, rich_help_panel=panel),
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+            suggest_commands=app.suggest_commands,
+        )
+    return get_command_from_info(
+        CommandInfo(name=name, callback=found, rich_help_panel=panel),
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        rich_markup_mode=app.rich_markup_mode,
+    )
+
+
 def _show_version(value: bool) -> None:
     if value:
         sys.stdout.write(f"wfm {__version__}\n")
@@ -90,7 +157,7 @@ def _show_version(value: bool) -> None:
 
 
 app = typer.Typer(
-    cls=WfmGroup,
+    cls=LazyWfmGroup,
     name="wfm",
     help=(
         "Connect a Genesys Cloud contact center to its workforce-management system: "
@@ -160,32 +227,6 @@ def main_callback(
         config_path=config, json=json_output, verbosity=verbosity, debug=debug, log_file=log_file
     )
     setup_logging(verbosity, log_file)
-
-
-# Commands in the order an integration engineer meets them; one panel per kind of work.
-DATA = "Historical feed"
-SETUP = "Set-up and checks"
-SERVICES = "Services"
-
-app.command("pull", rich_help_panel=DATA)(pull_cmd.pull_command)
-app.command("report", rich_help_panel=DATA)(report_cmd.report)
-app.command("run", rich_help_panel=DATA)(run_cmd.run)
-app.command("backfill", rich_help_panel=DATA)(run_cmd.backfill)
-app.command("status", rich_help_panel=DATA)(run_cmd.status)
-app.command("reconcile", rich_help_panel=DATA)(reconcile_cmd.reconcile)
-app.command("upload", rich_help_panel=DATA)(transports_cmd.upload)
-app.add_typer(config_cmd.app, name="config", rich_help_panel=SETUP)
-app.add_typer(map_cmd.app, name="map", rich_help_panel=SETUP)
-app.add_typer(auth_cmd.app, name="auth", rich_help_panel=SETUP)
-app.add_typer(profiles_cmd.app, name="profiles", rich_help_panel=SETUP)
-app.add_typer(transports_cmd.app, name="transports", rich_help_panel=SETUP)
-app.add_typer(schedule_cmd.app, name="schedule", rich_help_panel=SETUP)
-app.command("doctor", rich_help_panel=SETUP)(doctor_cmd.doctor)
-app.command("usage", rich_help_panel=SETUP)(usage_cmd.usage)
-app.command("api-usage", rich_help_panel=SETUP)(usage_cmd.api_usage)
-app.command("demo", rich_help_panel=SERVICES)(demo_cmd.demo)
-app.add_typer(sim_cmd.app, name="sim", rich_help_panel=SERVICES)
-app.add_typer(rta_cmd.app, name="rta", rich_help_panel=SERVICES)
 
 
 def run() -> None:
