@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from tests.genesys.fake_server import CLIENT_ID, CLIENT_SECRET, FakeGenesys, Reply, Seen
+from tests.transports.servers import Certs
 from wfmcli.errors import TransientError, UsageError
 from wfmcli.genesys.auth import Credential
 from wfmcli.genesys.client import GenesysClient
@@ -23,6 +26,7 @@ from wfmcli.genesys.notifications import (
     create_channel,
     follow,
     plan_channels,
+    socket_tls,
     subscribe,
 )
 from wfmcli.genesys.retry import RetryPolicy
@@ -161,6 +165,43 @@ def test_an_unreachable_socket_is_a_transient_error() -> None:
 
     with pytest.raises(TransientError, match="cannot open the Genesys notification socket"):
         asyncio.run(main())
+
+
+def test_wss_sockets_share_one_tls_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every wss:// socket of the process verifies with one context, built once (websockets
+    would build one per connection, loading every CA certificate each time)."""
+    certs = Certs(tmp_path / "certs")
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(str(certs.good))
+    real = ssl.create_default_context
+    built: list[ssl.SSLContext] = []
+
+    def trusting_the_test_ca(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(real(cafile=str(certs.ca_file)))
+        return built[-1]
+
+    async def main() -> list[str]:
+        async def genesys(ws: ServerConnection) -> None:
+            await ws.send(json.dumps(HEARTBEAT))
+            await ws.wait_closed()
+
+        got = []
+        async with serve(genesys, "127.0.0.1", 0, ssl=server_tls) as server:
+            port = server.sockets[0].getsockname()[1]
+            for _ in range(3):
+                async with NotificationSocket(f"wss://localhost:{port}/channels/x") as stream:
+                    got.append((await anext(aiter(stream))).topic)
+        return got
+
+    monkeypatch.setattr(ssl, "create_default_context", trusting_the_test_ca)
+    socket_tls.cache_clear()
+    try:
+        assert asyncio.run(main()) == ["channel.metadata"] * 3
+    finally:
+        socket_tls.cache_clear()  # the next test must not inherit a context trusting this CA
+    assert len(built) == 1
 
 
 def test_follow_reconnects_after_a_drop_and_moves_channel_on_socket_closing(

@@ -11,10 +11,12 @@ leaves the policy to the caller.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
 import random
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -165,6 +167,14 @@ async def subscribe(
     return [e for e in entities if isinstance(e, dict) and e.get("state") == "Rejected"]
 
 
+@functools.cache
+def socket_tls() -> ssl.SSLContext:
+    """One TLS context (the system's trusted CAs, as websockets' default) for every notification
+    socket of the process: building one loads every CA certificate, 10-20 ms, which a relay
+    reopening its 100 sockets at once would otherwise pay 100 times on its event loop."""
+    return ssl.create_default_context()
+
+
 class NotificationSocket:
     """`async with NotificationSocket(channel.connect_uri) as socket: async for n in socket:`.
 
@@ -196,6 +206,7 @@ class NotificationSocket:
         try:
             self._ws = await connect(
                 self.connect_uri,
+                ssl=socket_tls() if self.connect_uri.startswith("wss:") else None,
                 open_timeout=self._open_timeout,
                 proxy=self._proxy,
                 max_size=8 * 1024 * 1024,
