@@ -19,7 +19,7 @@ import pytest
 
 from tests.pull.conftest import FAST
 from wfmcli.genesys.client import GenesysClient
-from wfmcli.pull import PullSpec, pull
+from wfmcli.pull import PullSpec, assemble, pull
 from wfmcli.pull import queries as queries_module
 from wfmcli.pull.assemble import AnswerSplitter, ConversationFold, DayAssembler
 from wfmcli.pull.directory import load_directory
@@ -82,6 +82,45 @@ def test_one_grouped_query_gives_the_frames_of_per_batch_queries(
     for name in AGENT_FRAMES:
         assert len(grouped.data[name]) > 20
         pd.testing.assert_frame_equal(grouped.data[name], batched[name], check_exact=True)
+
+
+def test_an_answer_staged_in_small_steps_or_cut_and_asked_again_folds_the_same(
+    org_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staging an answer's rows every few rows gives the frames of folding it whole, and the
+    rows of an answer cut half-way (its fold never committed) count nowhere."""
+    org = org_factory(11, "Europe/Berlin", pd.Timestamp("2026-06-10").date(), agents=60)
+    source, minutes = org.source(), 15
+
+    async def frames(stage_rows: int, cut_first: bool) -> dict[str, pd.DataFrame]:
+        monkeypatch.setattr(assemble, "STAGE_ROWS", stage_rows)
+        async with GenesysClient(
+            source.api_url, source.login_url, source.credentials, retry=FAST
+        ) as client:
+            session = client.session(0)
+            directory = await load_directory(
+                session, divisions=source.divisions, licensed_role=source.licensed_role
+            )
+            (window,) = day_windows(org.start, org.end, org.zone)
+            media = frozenset(PullSpec("x", org.start, org.end, org.zone).media)
+            assembler = DayAssembler(window, minutes, directory, media)
+            body = agent_conversation_body(window, minutes)
+            results = (await session.post(CONVERSATION_AGGREGATES, json=body))["results"]
+            if cut_first:
+                cut = ConversationFold([assembler], AnswerSplitter([window]))
+                for result in results[: len(results) // 2]:
+                    cut.add(result)
+            fold = ConversationFold([assembler], AnswerSplitter([window]))
+            for result in results:
+                fold.add(result)
+            fold.commit()
+            return assembler.frames(AGENT_FRAMES)
+
+    whole = asyncio.run(frames(10**9, cut_first=False))
+    stepped = asyncio.run(frames(3, cut_first=True))
+    for name in AGENT_FRAMES:
+        assert len(whole[name]) > 20
+        pd.testing.assert_frame_equal(stepped[name], whole[name], check_exact=True)
 
 
 def test_blocks_cover_the_window_in_whole_intervals() -> None:

@@ -91,6 +91,22 @@ def test_interval_spill_remaps_codes_to_ranks(tmp_path: Path) -> None:
     assert keys[:, 2].tolist() == [0, 1] and values[:, 0].tolist() == [2.0, 1.0]
 
 
+def test_staged_rows_count_once_absorbed_after_the_rows_before(tmp_path: Path) -> None:
+    """A staging spill is an answer in flight: its rows count only when absorbed, and then
+    after every row the spill already had (2**53 + 1 rounds away, so the order shows)."""
+    store = IntervalSpill(tmp_path / "s.arrow", 2, 1)
+    store.add(np.array([[0, 5]]), np.array([[1.0]]))
+    staged, abandoned = store.staging(), store.staging()
+    staged.add(np.array([[0, 5], [0, 5], [1, 6]]), np.array([[2.0**53], [-(2.0**53)], [3.0]]))
+    abandoned.add(np.array([[0, 5], [2, 7]]), np.array([[100.0], [100.0]]))
+    abandoned._flush()  # on disk, as an answer cut half-way would leave it
+    store.absorb(staged)
+    got = [(i, k.tolist(), v.tolist()) for i, k, v in store.combined()]
+    # (1 + 2**53) - 2**53 == 0 in arrival order; the staged rows first would give 1
+    assert got == [(0, [[0, 5]], [[0.0]]), (1, [[1, 6]], [[3.0]])]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.2.arrow"]  # the abandoned file
+
+
 def test_range_spill_groups_overlapping_ranges(tmp_path: Path) -> None:
     store = RangeSpill(tmp_path / "r.arrow", "user")
     for users in ([5, 9], [0, 3], [8, 12], [20, 21], [2]):

@@ -35,12 +35,12 @@ from wfmcli.pull.spill import (
     RangeSpill,
     SortedCodes,
     Vocabulary,
-    combine,
 )
 from wfmcli.timegrid import grid
 
 # rows of a frame piece, at least (one interval's rows when more): bounds a pull's memory
 PIECE_ROWS = 20_000
+STAGE_ROWS = 8_192  # agent x queue answer rows gathered before they are staged
 
 Key = tuple[Any, ...]
 # metric -> [(field, stat, how)], how: "count" (an integer stat), "ms" (sum to seconds),
@@ -639,13 +639,15 @@ def _agent_work(
 
 
 class AgentConversationRows:
-    """What one grouped agent x queue answer adds to one day, gathered as it is read.
+    """What one grouped agent x queue answer adds to one day, staged as it is read.
 
-    Rows go into typed arrays (8 bytes a number), not a dict of lists: the answer for one
-    interval of 100,000 agents is about 50 MB of JSON and 300,000 rows, which as Python objects
-    would cost several times the answer. Keys can repeat (the spills sum them). `commit()` hands
-    the rows to the day's spill files; until then nothing of the answer is counted, so an answer
-    that fails half-way and is asked again is never folded twice.
+    The answer for one interval of 100,000 agents is about 50 MB of JSON and 300,000 rows, so
+    rows go into typed arrays (8 bytes a number) and, every `STAGE_ROWS`, on to staging spills
+    of the day's agent x queue and agent files. `commit()` hands the staged files to the day's
+    spills; until then nothing of the answer counts, so an answer that fails half-way and is
+    asked again is never folded twice, and what one answer holds in memory does not grow with
+    the org. Keys repeat (a user works several queues and media in an interval): the spills sum
+    them in arrival order, as one running total per key.
     """
 
     WORK_INDEX = {name: i for i, name in enumerate(AGENT_WORK_FIELDS)}
@@ -653,10 +655,15 @@ class AgentConversationRows:
 
     def __init__(self, day: DayAssembler) -> None:
         self.day = day
-        self.queue_keys = array("q")
-        self.queue_values = array("d")
-        self.work_keys = array("q")
-        self.work_values = array("d")
+        self.staged_queue = day.agent_queue.staging()
+        self.staged_agent = day.agent.staging()
+        self.work_columns = [day.agent_fields.index(name) for name in AGENT_WORK_FIELDS]
+        self._new_arrays()
+
+    def _new_arrays(self) -> None:
+        # new ones each time: the staged spills may still hold views of the old ones
+        self.queue_keys, self.queue_values = array("q"), array("d")
+        self.work_keys, self.work_values = array("q"), array("d")
 
     def add(self, result: Any) -> None:
         """One result (a group and its data) of the answer."""
@@ -688,21 +695,26 @@ class AgentConversationRows:
             _agent_work(work, self.WORK_INDEX, direction, metrics)
             self.work_keys.extend((interval, user_code))
             self.work_values.extend(work)
+        if len(self.work_keys) >= STAGE_ROWS * len(AGENT_KEYS):
+            self._stage()
 
-    def commit(self) -> None:
-        day = self.day
+    def _stage(self) -> None:
         if self.queue_keys:
             keys = np.frombuffer(self.queue_keys, dtype=np.int64).reshape(-1, len(AGENT_QUEUE_KEYS))
             values = np.frombuffer(self.queue_values, dtype=np.float64)
-            day.agent_queue.add(keys, values.reshape(len(keys), len(AGENT_QUEUE_FIELDS)))
+            self.staged_queue.add(keys, values.reshape(len(keys), len(AGENT_QUEUE_FIELDS)))
         if self.work_keys:
             keys = np.frombuffer(self.work_keys, dtype=np.int64).reshape(-1, len(AGENT_KEYS))
             work = np.frombuffer(self.work_values, dtype=np.float64)
-            # one row per agent and interval before widening to the frame's columns
-            keys, work = combine(keys, work.reshape(len(keys), len(AGENT_WORK_FIELDS)))
-            values = np.zeros((len(keys), len(day.agent_fields)))
-            values[:, [day.agent_fields.index(name) for name in AGENT_WORK_FIELDS]] = work
-            day.agent.add(keys, values)
+            values = np.zeros((len(keys), len(self.day.agent_fields)))
+            values[:, self.work_columns] = work.reshape(len(keys), len(AGENT_WORK_FIELDS))
+            self.staged_agent.add(keys, values)
+        self._new_arrays()
+
+    def commit(self) -> None:
+        self._stage()
+        self.day.agent_queue.absorb(self.staged_queue)
+        self.day.agent.absorb(self.staged_agent)
 
 
 class ConversationFold:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 BUFFER_BYTES = 16 * 2**20
+STAGING_BYTES = 4 * 2**20  # what a staged spill buffers (an answer in flight)
 USERS_PER_BUCKET = 5_000  # one bucket: one interval of at most this many users
 
 Ints = np.ndarray[Any, np.dtype[np.int64]]
@@ -132,15 +133,46 @@ class IntervalSpill:
     (in arrival order), sorted by the key codes.
     """
 
-    def __init__(self, path: Path, keys: int, values: int, *, drop_zero: bool = False) -> None:
-        self.file = _ArrowFile(path)
+    def __init__(
+        self,
+        path: Path,
+        keys: int,
+        values: int,
+        *,
+        drop_zero: bool = False,
+        buffer_bytes: int = BUFFER_BYTES,
+    ) -> None:
+        self.path = path
+        self.files = [_ArrowFile(path)]
         self.keys = keys
         self.values = values
         self.drop_zero = drop_zero  # rows of zeros change no sum; leave them out early
+        self.buffer_bytes = buffer_bytes
         self.schema = _schema(keys, values)
         self._pending: list[tuple[Ints, Floats]] = []
         self._pending_bytes = 0
-        self._where: dict[tuple[int, int], list[int]] = {}  # bucket -> record batch numbers
+        # bucket -> (file number, record batch number) of its rows, in arrival order
+        self._where: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._staged = 0
+
+    def staging(self) -> IntervalSpill:
+        """An empty spill like this one, in a file of its own and with a small buffer, for
+        rows that count only once `absorb()` takes them (an answer that may be asked again)."""
+        self._staged += 1
+        path = self.path.with_name(f"{self.path.stem}.{self._staged}{self.path.suffix}")
+        return IntervalSpill(
+            path, self.keys, self.values, drop_zero=self.drop_zero, buffer_bytes=STAGING_BYTES
+        )
+
+    def absorb(self, staged: IntervalSpill) -> None:
+        """`staged`'s rows join this spill, after every row added to it so far."""
+        self._flush()
+        staged._flush()
+        offset = len(self.files)
+        self.files += staged.files
+        for bucket, places in staged._where.items():
+            self._where.setdefault(bucket, []).extend((offset + f, n) for f, n in places)
+        staged.files, staged._where = [], {}
 
     def add(self, keys: Ints, values: Floats) -> None:
         if self.drop_zero and len(values):
@@ -150,7 +182,7 @@ class IntervalSpill:
             return
         self._pending.append((keys, values))
         self._pending_bytes += keys.nbytes + values.nbytes
-        if self._pending_bytes >= BUFFER_BYTES:
+        if self._pending_bytes >= self.buffer_bytes:
             self._flush()
 
     def _flush(self) -> None:
@@ -164,19 +196,22 @@ class IntervalSpill:
         keys, values, bucket = keys[order], values[order], bucket[order]
         buckets, starts = np.unique(bucket, return_index=True)
         ends = [*starts[1:], len(keys)]
+        own = self.files[0]  # those after it came with absorbed spills
         for number, lo, hi in zip(buckets.tolist(), starts.tolist(), ends, strict=True):
-            written = self.file.write(_batch(self.schema, keys[lo:hi], values[lo:hi]))
-            self._where.setdefault(divmod(int(number), 2**32), []).append(written)
+            written = own.write(_batch(self.schema, keys[lo:hi], values[lo:hi]))
+            self._where.setdefault(divmod(int(number), 2**32), []).append((0, written))
 
     def combined(self, ranks: Sequence[Ints] = ()) -> Iterator[tuple[int, Ints, Floats]]:
         """`ranks[i]` maps the codes of key column i + 1 to their sort order, first."""
         self._flush()
         if not self._where:
             return
-        with self.file.reader() as reader:
+        with ExitStack() as stack:
+            readers = {i: stack.enter_context(f.reader()) for i, f in enumerate(self.files)
+                       if f.batches}  # fmt: skip
             for interval, users in sorted(self._where):
                 where = self._where[interval, users]
-                batches = [reader.get_batch(number) for number in where]
+                batches = [readers[file].get_batch(number) for file, number in where]
                 keys, values = _unbatch(batches, self.keys, self.values)
                 for column, rank in enumerate(ranks, start=1):
                     keys[:, column] = rank[keys[:, column]]
