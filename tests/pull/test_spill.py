@@ -107,6 +107,22 @@ def test_staged_rows_count_once_absorbed_after_the_rows_before(tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.2.arrow"]  # the abandoned file
 
 
+def test_a_joined_spill_fills_its_columns_bucket_by_bucket(tmp_path: Path) -> None:
+    """Rows of a narrow spill land in their columns of the wide one's rows, summed after the
+    wide rows; buckets only one of them has come out too, and both files are read once."""
+    wide = IntervalSpill(tmp_path / "wide.arrow", 2, 3)
+    narrow = IntervalSpill(tmp_path / "narrow.arrow", 2, 1)
+    wide.add(np.array([[0, 1], [2, 1]]), np.array([[1.0, 0.0, 2.0], [4.0, 0.0, 0.0]]))
+    narrow.add(np.array([[0, 1], [0, 1], [1, 9]]), np.array([[2.0**53], [-(2.0**53)], [5.0]]))
+    got = [(i, k.tolist(), v.tolist()) for i, k, v in wide.combined(joined=[(narrow, [1])])]
+    assert got == [
+        (0, [[0, 1]], [[1.0, 0.0, 2.0]]),
+        (1, [[1, 9]], [[0.0, 5.0, 0.0]]),
+        (2, [[2, 1]], [[4.0, 0.0, 0.0]]),
+    ]
+    assert not list(tmp_path.iterdir())
+
+
 def test_range_spill_groups_overlapping_ranges(tmp_path: Path) -> None:
     store = RangeSpill(tmp_path / "r.arrow", "user")
     for users in ([5, 9], [0, 3], [8, 12], [20, 21], [2]):

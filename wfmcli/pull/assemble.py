@@ -32,6 +32,7 @@ from wfmcli.pull.spill import (
     Floats,
     IntervalSpill,
     Ints,
+    Joined,
     RangeSpill,
     SortedCodes,
     Vocabulary,
@@ -316,6 +317,10 @@ class DayAssembler:
         self.agent_queue = IntervalSpill(
             folder / "agent_queue.arrow", len(AGENT_QUEUE_KEYS), len(AGENT_QUEUE_FIELDS)
         )
+        # the agent columns of agent x queue answers, narrow: joined to `agent` when read back
+        self.agent_work = IntervalSpill(
+            folder / "agent_work.arrow", len(AGENT_KEYS), len(AGENT_WORK_FIELDS), drop_zero=True
+        )
         self.status = RangeSpill(folder / "status.arrow", "user")
 
     def __enter__(self) -> DayAssembler:
@@ -487,15 +492,17 @@ class DayAssembler:
         key_names: Sequence[str],
         fields: Sequence[str],
         texts: Sequence[Vocabulary | SortedCodes],
+        joined: Sequence[Joined] = (),
     ) -> Iterator[pd.DataFrame]:
-        """Spilled rows back as frames, whole intervals in order; `texts` decode key columns 1.."""
+        """Spilled rows back as frames, whole intervals in order; `texts` decode key columns 1..
+        (`joined`: as `IntervalSpill.combined` says)."""
         ranks = [vocabulary.ranks() for vocabulary in texts]
         by_rank = [np.array(sorted(v.values), dtype=object) for v in texts]
         # consecutive intervals go out together up to PIECE_ROWS: a frame's fixed cost (casts,
         # sorting, Arrow conversion) is paid per piece, and a small org has tiny intervals
         gathered: list[pd.DataFrame] = []
         rows, empty = 0, True
-        for interval, keys, values in spill.combined(ranks):
+        for interval, keys, values in spill.combined(ranks, joined):
             empty = False
             gathered.append(self._decoded(interval, keys, values, key_names, fields, by_rank))
             rows += len(keys)
@@ -535,7 +542,11 @@ class DayAssembler:
             yield self._finish("agent_queue_interval", df)
 
     def _agent_pieces(self) -> Iterator[pd.DataFrame]:
-        for df in self._interval_table(self.agent, AGENT_KEYS, self.agent_fields, [self.users]):
+        work = (self.agent_work, [self.agent_fields.index(name) for name in AGENT_WORK_FIELDS])
+        table = self._interval_table(
+            self.agent, AGENT_KEYS, self.agent_fields, [self.users], joined=[work]
+        )
+        for df in table:
             # Genesys reports OFFLINE time for every user; a logged-out, idle bucket is no row.
             df = df[df[list(self.agent_fields)].to_numpy().any(axis=1)].reset_index(drop=True)
             df["off_queue_s"] = (df["logged_in_s"] - df["on_queue_s"]).clip(lower=0)
@@ -643,11 +654,11 @@ class AgentConversationRows:
 
     The answer for one interval of 100,000 agents is about 50 MB of JSON and 300,000 rows, so
     rows go into typed arrays (8 bytes a number) and, every `STAGE_ROWS`, on to staging spills
-    of the day's agent x queue and agent files. `commit()` hands the staged files to the day's
-    spills; until then nothing of the answer counts, so an answer that fails half-way and is
-    asked again is never folded twice, and what one answer holds in memory does not grow with
-    the org. Keys repeat (a user works several queues and media in an interval): the spills sum
-    them in arrival order, as one running total per key.
+    of the day's agent x queue and agent work files. `commit()` hands the staged files to the
+    day's spills; until then nothing of the answer counts, so an answer that fails half-way and
+    is asked again is never folded twice, and what one answer holds in memory does not grow
+    with the org. Keys repeat (a user works several queues and media in an interval): the
+    spills sum them in arrival order, as one running total per key.
     """
 
     WORK_INDEX = {name: i for i, name in enumerate(AGENT_WORK_FIELDS)}
@@ -656,8 +667,7 @@ class AgentConversationRows:
     def __init__(self, day: DayAssembler) -> None:
         self.day = day
         self.staged_queue = day.agent_queue.staging()
-        self.staged_agent = day.agent.staging()
-        self.work_columns = [day.agent_fields.index(name) for name in AGENT_WORK_FIELDS]
+        self.staged_work = day.agent_work.staging()
         self._new_arrays()
 
     def _new_arrays(self) -> None:
@@ -706,15 +716,13 @@ class AgentConversationRows:
         if self.work_keys:
             keys = np.frombuffer(self.work_keys, dtype=np.int64).reshape(-1, len(AGENT_KEYS))
             work = np.frombuffer(self.work_values, dtype=np.float64)
-            values = np.zeros((len(keys), len(self.day.agent_fields)))
-            values[:, self.work_columns] = work.reshape(len(keys), len(AGENT_WORK_FIELDS))
-            self.staged_agent.add(keys, values)
+            self.staged_work.add(keys, work.reshape(len(keys), len(AGENT_WORK_FIELDS)))
         self._new_arrays()
 
     def commit(self) -> None:
         self._stage()
         self.day.agent_queue.absorb(self.staged_queue)
-        self.day.agent.absorb(self.staged_agent)
+        self.day.agent_work.absorb(self.staged_work)
 
 
 class ConversationFold:

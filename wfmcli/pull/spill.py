@@ -201,21 +201,50 @@ class IntervalSpill:
             written = own.write(_batch(self.schema, keys[lo:hi], values[lo:hi]))
             self._where.setdefault(divmod(int(number), 2**32), []).append((0, written))
 
-    def combined(self, ranks: Sequence[Ints] = ()) -> Iterator[tuple[int, Ints, Floats]]:
-        """`ranks[i]` maps the codes of key column i + 1 to their sort order, first."""
-        self._flush()
-        if not self._where:
-            return
+    def combined(
+        self, ranks: Sequence[Ints] = (), joined: Sequence[Joined] = ()
+    ) -> Iterator[tuple[int, Ints, Floats]]:
+        """`ranks[i]` maps the codes of key column i + 1 to their sort order, first. `joined`:
+        spills with the same keys whose value columns go to the given columns of this one's
+        (zeros elsewhere), their rows after this spill's own; each is read once too."""
+        sources: list[tuple[IntervalSpill, Sequence[int] | None]] = [(self, None), *joined]
+        for spill, _ in sources:
+            spill._flush()
         with ExitStack() as stack:
-            readers = {i: stack.enter_context(f.reader()) for i, f in enumerate(self.files)
-                       if f.batches}  # fmt: skip
-            for interval, users in sorted(self._where):
-                where = self._where[interval, users]
-                batches = [readers[file].get_batch(number) for file, number in where]
-                keys, values = _unbatch(batches, self.keys, self.values)
+            readers = [spill._readers(stack) for spill, _ in sources]
+            for interval, users in sorted(set().union(*(spill._where for spill, _ in sources))):
+                parts = [
+                    self._widened(spill._rows(files, (interval, users)), columns)
+                    for (spill, columns), files in zip(sources, readers, strict=True)
+                    if (interval, users) in spill._where
+                ]
+                keys = np.concatenate([k for k, _ in parts])
+                values = np.concatenate([v for _, v in parts])
                 for column, rank in enumerate(ranks, start=1):
                     keys[:, column] = rank[keys[:, column]]
                 yield (interval, *combine(keys, values))
+
+    def _readers(self, stack: ExitStack) -> dict[int, pa.ipc.RecordBatchFileReader]:
+        return {i: stack.enter_context(f.reader()) for i, f in enumerate(self.files) if f.batches}
+
+    def _rows(
+        self, readers: dict[int, pa.ipc.RecordBatchFileReader], bucket: tuple[int, int]
+    ) -> tuple[Ints, Floats]:
+        batches = [readers[file].get_batch(number) for file, number in self._where[bucket]]
+        return _unbatch(batches, self.keys, self.values)
+
+    def _widened(
+        self, rows: tuple[Ints, Floats], columns: Sequence[int] | None
+    ) -> tuple[Ints, Floats]:
+        if columns is None:
+            return rows
+        keys, narrow = rows
+        values = np.zeros((len(keys), self.values))
+        values[:, columns] = narrow
+        return keys, values
+
+
+Joined = tuple[IntervalSpill, Sequence[int]]  # a spill, and where its value columns go
 
 
 def combine(keys: Ints, values: Floats) -> tuple[Ints, Floats]:
