@@ -46,6 +46,19 @@ def test_only_licensed_agents_and_queues_in_the_divisions(org: Org) -> None:
     assert set(result.data["agent_queue_interval"]["queue_id"]) <= expected_queues
 
 
+def test_a_pull_has_arrow_allocate_from_the_c_heap(org: Org) -> None:
+    """What Arrow frees goes back to the heap numpy and pandas use (see run.py), not to a pool
+    of Arrow's own that keeps it."""
+    import pyarrow as pa
+
+    try:
+        pa.set_memory_pool(pa.mimalloc_memory_pool())  # Arrow's default in its wheels
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no mimalloc")
+    pull(org.source(), _spec(org, frames=("queue_interval",)), retry=FAST)
+    assert pa.default_memory_pool().backend_name == "system"
+
+
 def test_requests_are_batched_sharded_and_counted(
     org: Org, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -332,6 +332,7 @@ async def pull_async(
 ) -> PullResult:
     windows = check_spec(spec)
     wanted = frame_names(spec.frames)
+    _arrow_from_the_c_heap()
     began = time.monotonic()
     counter = counter or RequestCounter()
     summaries = {name: FrameSummary(name, 0) for name in wanted}
@@ -399,6 +400,17 @@ async def pull_async(
         data={name: _concat(name, parts) for name, parts in kept.items()} if keep_frames else {},
         directory=directory,
     )
+
+
+def _arrow_from_the_c_heap() -> None:
+    """Arrow allocates from the C heap, as numpy and pandas do, not from its own mimalloc
+    pool: a day's spills and pieces are allocated and freed by the hundred megabytes, mostly by
+    one library and read by the other, and mimalloc kept what Arrow freed for Arrow alone (the
+    store of a 20,000-agent day peaked 60 MiB higher with it; bench/pull_bench.py)."""
+    import pyarrow as pa
+
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _store(
