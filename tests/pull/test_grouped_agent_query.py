@@ -9,6 +9,8 @@ change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -18,34 +20,48 @@ import pandas as pd
 import pytest
 
 from tests.pull.conftest import FAST
-from wfmcli.genesys.client import GenesysClient
+from wfmcli.genesys.client import CredentialSession, GenesysClient
 from wfmcli.pull import PullSpec, assemble, pull
 from wfmcli.pull import queries as queries_module
 from wfmcli.pull.assemble import AnswerSplitter, ConversationFold, DayAssembler
 from wfmcli.pull.directory import load_directory
-from wfmcli.pull.queries import agent_conversation_body, chunks, day_windows, user_aggregate_body
+from wfmcli.pull.queries import (
+    Window,
+    agent_conversation_body,
+    chunks,
+    day_windows,
+    user_aggregate_body,
+)
 from wfmcli.pull.run import CONVERSATION_AGGREGATES, USER_AGGREGATES
 
 AGENT_FRAMES = ("agent_interval", "agent_queue_interval")
 
 
+@contextlib.asynccontextmanager
+async def _one_day(
+    org: Any, minutes: int
+) -> AsyncIterator[tuple[CredentialSession, Window, DayAssembler]]:
+    """A session on the org's first credential set and an assembler for its one day."""
+    source = org.source()
+    async with GenesysClient(
+        source.api_url, source.login_url, source.credentials, retry=FAST
+    ) as client:
+        session = client.session(0)
+        directory = await load_directory(
+            session, divisions=source.divisions, licensed_role=source.licensed_role
+        )
+        (window,) = day_windows(org.start, org.end, org.zone)
+        media = frozenset(PullSpec("x", org.start, org.end, org.zone).media)
+        yield session, window, DayAssembler(window, minutes, directory, media)
+
+
 def _batched_frames(org: Any, minutes: int, batch: int) -> tuple[dict[str, pd.DataFrame], int]:
     """The old plan, by hand: agent conversation aggregates per batch of named agents.
     Also returns how many users the grouped query answers for that the directory leaves out."""
-    source = org.source()
 
     async def run() -> tuple[dict[str, pd.DataFrame], int]:
-        async with GenesysClient(
-            source.api_url, source.login_url, source.credentials, retry=FAST
-        ) as client:
-            session = client.session(0)
-            directory = await load_directory(
-                session, divisions=source.divisions, licensed_role=source.licensed_role
-            )
-            (window,) = day_windows(org.start, org.end, org.zone)
-            media = frozenset(PullSpec("x", org.start, org.end, org.zone).media)
-            assembler = DayAssembler(window, minutes, directory, media)
-            ids = [a.user_id for a in directory.agents]
+        async with _one_day(org, minutes) as (session, window, assembler):
+            ids = [a.user_id for a in assembler.directory.agents]
             for part in chunks(ids, batch):
                 body = agent_conversation_body(window, minutes, part)
                 answer = await session.post(CONVERSATION_AGGREGATES, json=body)
@@ -90,20 +106,11 @@ def test_an_answer_staged_in_small_steps_or_cut_and_asked_again_folds_the_same(
     """Staging an answer's rows every few rows gives the frames of folding it whole, and the
     rows of an answer cut half-way (its fold never committed) count nowhere."""
     org = org_factory(11, "Europe/Berlin", pd.Timestamp("2026-06-10").date(), agents=60)
-    source, minutes = org.source(), 15
+    minutes = 15
 
     async def frames(stage_rows: int, cut_first: bool) -> dict[str, pd.DataFrame]:
         monkeypatch.setattr(assemble, "STAGE_ROWS", stage_rows)
-        async with GenesysClient(
-            source.api_url, source.login_url, source.credentials, retry=FAST
-        ) as client:
-            session = client.session(0)
-            directory = await load_directory(
-                session, divisions=source.divisions, licensed_role=source.licensed_role
-            )
-            (window,) = day_windows(org.start, org.end, org.zone)
-            media = frozenset(PullSpec("x", org.start, org.end, org.zone).media)
-            assembler = DayAssembler(window, minutes, directory, media)
+        async with _one_day(org, minutes) as (session, window, assembler):
             body = agent_conversation_body(window, minutes)
             results = (await session.post(CONVERSATION_AGGREGATES, json=body))["results"]
             if cut_first:
