@@ -406,7 +406,7 @@ def _arrow_from_the_c_heap() -> None:
     """Arrow allocates from the C heap, as numpy and pandas do, not from its own mimalloc
     pool: a day's spills and pieces are allocated and freed by the hundred megabytes, mostly by
     one library and read by the other, and mimalloc kept what Arrow freed for Arrow alone (the
-    store of a 20,000-agent day peaked 60 MiB higher with it; bench/pull_bench.py)."""
+    store of a 20,000-agent day on five sets peaked 60-77 MiB higher with it)."""
     import pyarrow as pa
 
     if pa.default_memory_pool().backend_name != "system":
