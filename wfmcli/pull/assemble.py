@@ -303,12 +303,12 @@ class DayAssembler:
             *AGENT_TIME_FIELDS, *AGENT_WORK_FIELDS, *(f"secondary_{p}_s" for p in self.secondary)
         )  # fmt: skip
         # Codes sort like the strings they stand for (users and queues are pre-filled sorted);
-        # `agents[code]` is the agent with that user code.
-        self.agents = sorted(directory.agents, key=lambda a: a.user_id)
-        self.users = SortedCodes(a.user_id for a in self.agents)
-        # by user code, for gathering a piece's ids and names without a Python loop per row
-        self.agent_ids = np.array([a.agent_id for a in self.agents], dtype=object)
-        self.agent_names = np.array([a.name for a in self.agents], dtype=object)
+        # `agent_ids[code]` and `agent_names[code]` belong to the agent with that user code, so a
+        # piece gathers its ids and names without a Python loop per row.
+        agents = sorted(directory.agents, key=lambda a: a.user_id)
+        self.users = SortedCodes(a.user_id for a in agents)
+        self.agent_ids = np.array([a.agent_id for a in agents], dtype=object)
+        self.agent_names = np.array([a.name for a in agents], dtype=object)
         self.queue_codes = Vocabulary(sorted(directory.queue_by_id))
         self.media_codes = Vocabulary(sorted(frames.MEDIA))
         self.directions = Vocabulary()
