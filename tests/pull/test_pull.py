@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -56,6 +58,35 @@ def test_a_pull_has_arrow_allocate_from_the_c_heap(org: Org) -> None:
     pa.set_memory_pool(pa.mimalloc_memory_pool())  # Arrow's default in its wheels
     pull(org.source(), _spec(org, frames=("queue_interval",)), retry=FAST)
     assert pa.default_memory_pool().backend_name == "system"
+
+
+def test_parquet_writes_from_the_c_heap_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parquet's writer allocates from Arrow's C++ default pool, not pyarrow's; importing wfmcli
+    before pyarrow makes that the C heap as well, so a store leaves nothing in mimalloc."""
+    import pyarrow as pa
+
+    if "mimalloc" not in pa.supported_memory_backends():
+        pytest.skip("this pyarrow has no mimalloc")
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    script = f"""
+import wfmcli
+import pyarrow as pa
+from wfmcli import frames
+from wfmcli.pull.cache import _PieceWriter
+df = frames.empty_frame("agent_status")
+df = df.reindex(range(50_000))
+df["user_id"] = [f"user-{{i:06d}}" for i in range(len(df))]
+writer = _PieceWriter(None)
+writer.extend({str(tmp_path / "status.parquet")!r}, [df])
+writer.close()
+print(pa.mimalloc_memory_pool().max_memory(), pa.default_memory_pool().backend_name)
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert run.stdout.split() == ["0", "system"]
 
 
 def test_requests_are_batched_sharded_and_counted(

@@ -406,7 +406,11 @@ def _arrow_from_the_c_heap() -> None:
     """Arrow allocates from the C heap, as numpy and pandas do, not from its own mimalloc
     pool: a day's spills and pieces are allocated and freed by the hundred megabytes, mostly by
     one library and read by the other, and mimalloc kept what Arrow freed for Arrow alone (the
-    store of a 20,000-agent day on five sets peaked 60-77 MiB higher with it)."""
+    store of a 20,000-agent day on five sets peaked 60-77 MiB higher with it).
+
+    This sets pyarrow's default, which its Python calls use. Parquet's writer takes Arrow's C++
+    default instead, which `ARROW_DEFAULT_MEMORY_POOL` chooses as pyarrow loads: importing
+    `wfmcli` sets it (see `wfmcli/__init__.py`), so `wfm` itself has both on the C heap."""
     import pyarrow as pa
 
     if pa.default_memory_pool().backend_name != "system":
