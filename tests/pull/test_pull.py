@@ -89,6 +89,40 @@ print(pa.mimalloc_memory_pool().max_memory(), pa.default_memory_pool().backend_n
     assert run.stdout.split() == ["0", "system"]
 
 
+def test_large_blocks_go_back_to_the_system_after_a_larger_one_was_freed() -> None:
+    """After a 16 MiB block is freed, glibc would serve a 2 MiB one from its heap (and keep it
+    there once freed); a pull has it mapped from the system instead, and unmapped when freed."""
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt's threshold is glibc's")
+    script = """
+import ctypes, sys
+import numpy as np
+from wfmcli.pull import run
+
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+if sys.argv[1] == "set":
+    assert run._large_blocks_back_to_the_system()
+np.ones(16 * 2**20 // 8)  # made and freed at once: glibc's own threshold rises to 16 MiB
+block = np.ones(2 * 2**20 // 8)
+print(libc.mallinfo2().hblkhd >= block.nbytes)
+"""
+
+    def mapped(mode: str) -> str:
+        command = [sys.executable, "-c", script, mode]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+    assert mapped("set") == "True"
+    assert mapped("unset") == "False"  # the test would pass without the setting otherwise
+
+
 def test_requests_are_batched_sharded_and_counted(
     org: Org, monkeypatch: pytest.MonkeyPatch
 ) -> None:

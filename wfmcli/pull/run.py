@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import math
+import platform
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -333,6 +335,7 @@ async def pull_async(
     windows = check_spec(spec)
     wanted = frame_names(spec.frames)
     _arrow_from_the_c_heap()
+    _large_blocks_back_to_the_system()
     began = time.monotonic()
     counter = counter or RequestCounter()
     summaries = {name: FrameSummary(name, 0) for name in wanted}
@@ -415,6 +418,24 @@ def _arrow_from_the_c_heap() -> None:
 
     if pa.default_memory_pool().backend_name != "system":
         pa.set_memory_pool(pa.system_memory_pool())
+
+
+MMAP_THRESHOLD = 1024 * 1024
+M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
+
+
+def _large_blocks_back_to_the_system() -> bool:
+    """On glibc, blocks of a mebibyte and more come from the system and go back when freed.
+
+    glibc raises its own threshold for that to the size of every large block freed, up to
+    32 MiB, so a pull's arrays, freed and asked again by the megabyte in a day's store, stayed
+    in the heap, which kept what it could not reuse: a 100,000-agent day's store rose 85 MiB
+    above the pull's level with glibc's threshold and 55 MiB with this one. Elsewhere this does
+    nothing; True where it was set."""
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL(None)
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
 def _store(
